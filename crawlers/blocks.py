@@ -1,0 +1,121 @@
+"""Recognising a block: login walls, punish/slider pages, mtop anti-bot replies, rate limits.
+
+A block must never read as "no results" (PLATFORMS.md §0.2, §5.7). The markers are data
+(``blocks.yaml`` beside this file); this module only applies them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import yaml
+
+from crawlers.mtop import BLOCK_ERRORS
+
+
+@dataclass(frozen=True)
+class Block:
+    kind: str  # login | punish | captcha | deny | mtop | rate_limit | homepage
+    detail: str  # what gave it away, for the log line
+    final: bool = False  # a "deny" block has no slider: retrying the same way will not help
+
+    def __str__(self) -> str:
+        return f"{self.kind} ({self.detail})"
+
+
+@lru_cache(maxsize=1)
+def markers() -> dict:
+    return yaml.safe_load(Path(__file__).with_name("blocks.yaml").read_text(encoding="utf-8"))
+
+
+def _url_block(url: str) -> Block | None:
+    data = markers()
+    parts = urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if host in data["login_hosts"]:
+        return Block("login", f"redirected to {host}{parts.path}")
+    lowered = url.lower()
+    for marker in data["url_markers"]:
+        if marker in lowered:
+            final = "action=deny" in lowered
+            return Block("deny" if final else "punish", f"URL contains {marker!r}", final=final)
+    return None
+
+
+def _header(response, name: str) -> str:
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip() if value else ""
+
+
+def classify_block(response) -> Block | None:
+    """The block a response shows, or None for a usable response."""
+    data = markers()
+    if response.status in data["rate_limit_statuses"]:
+        return Block("rate_limit", f"HTTP {response.status}")
+    if 300 <= response.status < 400:
+        location = _header(response, "Location")
+        return _url_block(location) if location else None
+    if _header(response, "bxpunish") == "1":
+        return Block("punish", "bxpunish: 1 header")
+    url_block = _url_block(response.url)
+    if url_block:
+        return url_block
+    body = response.body[: data["scan_bytes"]]
+    try:
+        text = body.decode(getattr(response, "encoding", None) or "utf-8", errors="replace")
+    except LookupError:
+        text = body.decode("utf-8", errors="replace")
+    lowered = text.lower()
+    mtop = _mtop_block(text)
+    if mtop:
+        return mtop
+    for marker in data["strong_body_markers"]:
+        if marker.lower() in lowered:
+            return Block("captcha" if "nocaptcha" in lowered or "slide" in lowered else "punish",
+                         f"body contains {marker!r}", final='action:"deny"' in lowered)
+    head = lowered[:4096]
+    is_html = "<html" in head or "<!doctype html" in head or "<body" in head
+    if is_html and (len(body) <= data["weak_marker_max_bytes"] or _title(lowered)):
+        scope = lowered if len(body) <= data["weak_marker_max_bytes"] else _title(lowered)
+        for marker in data["weak_body_markers"]:
+            if marker.lower() in scope:
+                return Block("captcha", f"page says {marker!r}")
+        title = _title(lowered)
+        for homepage in data["homepage_titles"]:
+            if homepage.lower() in title:
+                return Block("homepage", f"landed on the homepage ({homepage})")
+    return None
+
+
+def _title(lowered_html: str) -> str:
+    start = lowered_html.find("<title")
+    if start < 0:
+        return ""
+    start = lowered_html.find(">", start) + 1
+    end = lowered_html.find("</title>", start)
+    return lowered_html[start:end] if end > start else ""
+
+
+def _mtop_block(text: str) -> Block | None:
+    """An mtop reply whose ``ret`` is an anti-bot code (cheap check before any JSON parsing)."""
+    head = text[:600]
+    if '"ret"' not in head and "rgv587_flag" not in head:
+        return None
+    for code in BLOCK_ERRORS:
+        if code in head:
+            url = ""
+            try:
+                start = text.index("{")
+                obj = json.loads(text[start: text.rindex("}") + 1])
+                url = (obj.get("data") or {}).get("url", "") if isinstance(obj.get("data"), dict) else ""
+            except ValueError:
+                pass
+            detail = f"mtop {code}" + (f" -> {url[:120]}" if url else "")
+            return Block("mtop", detail, final="action=deny" in url)
+    if '"rgv587_flag"' in head:
+        return Block("mtop", "rgv587_flag deny reply")
+    return None

@@ -1,0 +1,120 @@
+"""What every platform's page objects share: the result of reading a search page, and listing assembly.
+
+Page objects are pure functions of a body (and its URL): they know nothing about Scrapy's
+scheduling, so they are tested on fixture bodies directly and benchmarked against the bare parser.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Literal
+
+from crawlers.normalize import (
+    absolute_url,
+    canonical_url,
+    clean_text,
+    full_size_image,
+    parse_count,
+    parse_price,
+    shop_is_official,
+)
+
+PageKind = Literal["listings", "no_results", "unrecognized"]
+
+DEFAULT_CURRENCY = {"taobao": "CNY", "tmall": "CNY", "1688": "CNY", "alibaba": "USD"}
+
+
+@dataclass
+class SearchPage:
+    """What one search-result body says.
+
+    ``kind`` is ``listings`` (a result page, possibly the last), ``no_results`` (the platform's own
+    genuine "nothing found"), or ``unrecognized`` (no known format: a drift alarm, never a silent zero).
+    ``item_errors`` names items that could not be read; the page's other items are kept.
+    """
+
+    kind: PageKind
+    format: str = ""  # e.g. "mtop-recommend", "g_page_config"
+    listings: list[dict] = field(default_factory=list)
+    total_pages: int | None = None
+    next_state: dict = field(default_factory=dict)  # what the next page's request needs (offsets…)
+    item_errors: list[str] = field(default_factory=list)
+    ads_dropped: int = 0
+    reason: str = ""  # why unrecognized / no_results
+
+
+def unrecognized(reason: str) -> SearchPage:
+    return SearchPage(kind="unrecognized", reason=reason)
+
+
+def extract_json_object(text: str, marker: str) -> object | None:
+    """The JSON value that follows ``marker`` (e.g. ``g_page_config = ``) in a script, or None.
+
+    Uses the JSON decoder itself to find where the object ends, so ``};`` inside strings is harmless.
+    """
+    start = text.find(marker)
+    if start < 0:
+        return None
+    brace = text.find("{", start + len(marker))
+    if brace < 0:
+        return None
+    try:
+        value, _ = json.JSONDecoder().raw_decode(text, brace)
+    except ValueError:
+        return None
+    return value
+
+
+def make_listing(
+    platform: str,
+    listing_id: object,
+    *,
+    title: object,
+    price: object = None,
+    price_max: object = None,
+    currency: str | None = None,
+    source_url: str | None = None,
+    sales: object = None,
+    moq: int | None = None,
+    moq_unit: str | None = None,
+    seller_id: object = None,
+    seller_name: object = None,
+    shop_url: object = None,
+    location: object = None,
+    is_official_store: bool | None = None,
+    images: list[object] | tuple[object, ...] = (),
+) -> dict:
+    """A CONTRACT §4 listing from raw platform values, every field normalised the shared way."""
+    listing_id = str(listing_id).strip() if listing_id is not None else ""
+    low, high, shown_currency = parse_price(price)
+    if price_max is not None:
+        _, high_from_max, max_currency = parse_price(price_max)
+        if high_from_max is not None:
+            high = high_from_max
+        shown_currency = shown_currency or max_currency
+    seller_name_text = clean_text(seller_name) if seller_name is not None else ""
+    image_urls = []
+    for raw in images:
+        url = full_size_image(raw)
+        if url and url not in image_urls:
+            image_urls.append(url)
+    return {
+        "platform": platform,
+        "listing_id": listing_id,
+        "url": canonical_url(platform, listing_id, source_url) if listing_id else "",
+        "title": clean_text(title),
+        "price_min": low,
+        "price_max": high if high is not None else low,
+        "currency": currency or shown_currency or DEFAULT_CURRENCY[platform],
+        "moq": moq,
+        "moq_unit": moq_unit,
+        "sales": parse_count(sales),
+        "seller_id": str(seller_id).strip() if seller_id not in (None, "") else None,
+        "seller_name": seller_name_text,
+        "shop_url": absolute_url(shop_url) if shop_url else None,
+        "location": clean_text(location) or None if location is not None else None,
+        "is_official_store": bool(is_official_store) if is_official_store is not None
+        else (platform == "tmall" and shop_is_official(seller_name_text)),
+        "image_urls": image_urls,
+    }

@@ -1,0 +1,255 @@
+"""Taobao search pages (PLATFORMS.md §1): the mtop recommend API (2023+) and the old
+``s.taobao.com`` page with embedded ``g_page_config`` (≤ 2021). Tmall items found on Taobao are
+read here too and carry platform ``tmall``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from urllib.parse import quote, urlsplit
+
+from crawlers.mtop import MalformedReply, read_reply
+from crawlers.normalize import item_id_from_url
+from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, unrecognized
+
+SEARCH_HOST = "h5api.m.taobao.com"
+SEARCH_API = "mtop.relationrecommend.WirelessRecommend.recommend"
+SEARCH_VERSION = "2.0"
+SEARCH_APP_ID = "34385"
+PAGE_SIZE = 48
+MAX_PAGES = 100
+HTML_PAGE_SIZE = 44  # the old page pages by item offset s=44*page
+REFERER = "https://s.taobao.com/"
+
+
+def search_data(query: str, page: int, *, tab: str = "all", state: dict | None = None) -> str:
+    """The mtop ``data`` string for PC keyword search: ``{"appId":"34385","params":"<JSON string>"}``."""
+    state = state or {}
+    params = {
+        "device": "HMA-AL00",
+        "isBeta": "false",
+        "grayHair": "false",
+        "from": "nt_history",
+        "brand": "HUAWEI",
+        "info": "wifi",
+        "index": "4",
+        "rainbow": "",
+        "schemaType": "auction",
+        "elderHome": "false",
+        "isEnterSrpSearch": "true",
+        "newSearch": "false",
+        "network": "wifi",
+        "subtype": "",
+        "hasPreposeFilter": "false",
+        "prepositionVersion": "v2",
+        "client_os": "Android",
+        "gpsEnabled": "false",
+        "searchDoorFrom": "srp",
+        "debug_rerankNewOpenCard": "false",
+        "homePageVersion": "v7",
+        "searchElderHomeOpen": "false",
+        "search_action": "initiative",
+        "sugg": "_4_1",
+        "sversion": "13.6",
+        "style": "list",
+        "ttid": "600000@taobao_pc_10.7.0",
+        "needTabs": "true",
+        "areaCode": "CN",
+        "vm": "nw",
+        "countryNum": "156",
+        "m": "pc",
+        "page": page,
+        "n": PAGE_SIZE,
+        "q": quote(query, safe=""),
+        "qSource": "url",
+        "tab": tab,
+        "pageSize": PAGE_SIZE,
+        "sourceS": str(state.get("sourceS", "0")),
+        "sort": "_coefp",
+        "bcoffset": str(state.get("bcoffset", "")),
+        "ntoffset": str(state.get("ntoffset", "")),
+        "filterTag": "",
+        "service": "",
+        "prop": "",
+        "loc": "",
+        "start_price": None,
+        "end_price": None,
+        "startPrice": None,
+        "endPrice": None,
+        "itemIds": None,
+        "p4pIds": None,
+        "categoryp": "",
+    }
+    if tab == "mall":
+        params["fromTmallRedirect"] = "true"
+    return json.dumps({"appId": SEARCH_APP_ID, "params": json.dumps(params, separators=(",", ":"))},
+                      separators=(",", ":"))
+
+
+def html_search_url(query: str, page: int, *, tab: str = "all") -> str:
+    """The old search page: paging by item offset ``s = 44 * pageIndex``."""
+    offset = HTML_PAGE_SIZE * (page - 1)
+    url = (f"https://s.taobao.com/search?q={quote(query)}&imgfile=&commend=all&ssid=s5-e&search_type=item"
+           f"&sourceId=tb.index&ie=utf8&tab={tab}")
+    return url + (f"&s={offset}" if offset else "")
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading a body
+
+def read_search(text: str) -> SearchPage:
+    """Whatever search body Taobao sent, recognised by its content rather than by the URL asked."""
+    head = text[:2000].lstrip()
+    if "g_page_config" in text:
+        return read_g_page_config(text)
+    if head.startswith(("mtopjsonp", "{", "/**/")) or '"ret"' in head:
+        return read_mtop_search(text)
+    return unrecognized("neither an mtop reply nor a page with g_page_config")
+
+
+def read_mtop_search(text: str) -> SearchPage:
+    try:
+        reply = read_reply(text)
+    except MalformedReply as exc:
+        return unrecognized(str(exc))
+    if not reply.ok:
+        return unrecognized(f"mtop {reply.code}::{reply.message}")
+    data = reply.data
+    items = data.get("itemsArray")
+    if items is None and isinstance(data.get("data"), dict):
+        items = data["data"].get("itemsArray")  # some builds nest it one level deeper
+    if items is None and isinstance(data.get("pcGraphNavModule"), dict):
+        items = data["pcGraphNavModule"].get("itemsArray")
+    main_info = data.get("mainInfo") if isinstance(data.get("mainInfo"), dict) else {}
+    total = _int(main_info.get("totalResults"))
+    if items is None:
+        if main_info and total == 0:
+            return SearchPage(kind="no_results", format="mtop-recommend", reason="totalResults 0")
+        return unrecognized("mtop SUCCESS reply without itemsArray (format drift?)")
+    if not isinstance(items, list):
+        return unrecognized("itemsArray is not a list")
+    if not items:
+        return SearchPage(kind="no_results", format="mtop-recommend",
+                          reason=f"empty itemsArray (totalResults {total})")
+    page = SearchPage(kind="listings", format="mtop-recommend")
+    for index, raw in enumerate(items):
+        try:
+            listing = _mtop_listing(raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            page.item_errors.append(f"itemsArray[{index}]: {exc!r}")
+            continue
+        if listing is None:
+            page.ads_dropped += 1
+            continue
+        page.listings.append(listing)
+    if total is not None:
+        page.total_pages = min(MAX_PAGES, max(1, math.ceil(total / PAGE_SIZE)))
+    page.next_state = {k: main_info.get(k) for k in ("sourceS", "bcoffset", "ntoffset") if main_info.get(k) is not None}
+    return page
+
+
+def _int(value) -> int | None:
+    try:
+        return int(str(value).replace(",", ""))
+    except (TypeError, ValueError):
+        return None
+
+
+def _is_tmall(detail_url: str | None, icon_list: object = None, is_tmall_flag: object = None) -> bool:
+    host = (urlsplit(detail_url if detail_url and "//" in detail_url else "").hostname or "") if detail_url else ""
+    if host.endswith("detail.tmall.com") or host.endswith("detail.tmall.hk"):
+        return True
+    if is_tmall_flag in (True, "true"):
+        return True
+    if isinstance(icon_list, str):
+        return "tmall" in {token.strip() for token in icon_list.split(",")}
+    return False
+
+
+def _mtop_listing(raw: dict) -> dict | None:
+    detail_url = raw.get("auctionURL") or raw.get("auctionUrl") or raw.get("detailUrl")
+    is_ad = str(raw.get("isP4p", "")).lower() == "true" or "click.simba" in str(detail_url or "")
+    listing_id = raw.get("item_id") or raw.get("itemId") or raw.get("nid") or raw.get("nidlong")
+    if not listing_id and detail_url:
+        listing_id = item_id_from_url(detail_url)
+    if not listing_id:
+        if is_ad:
+            return None  # a simba click URL with no item id: nothing to identify it by
+        raise ValueError("no item_id")
+    platform = "tmall" if _is_tmall(detail_url, raw.get("iconList")) else "taobao"
+    price_show = raw.get("priceShow") or {}
+    price_icon = raw.get("priceShowWithIcon") or {}
+    price = price_show.get("price") or price_icon.get("price") or raw.get("price") or \
+        (raw.get("umpPriceLog") or {}).get("item_price")
+    shop = raw.get("shopInfo") or {}
+    return make_listing(
+        platform,
+        listing_id,
+        title=raw.get("title"),
+        price=price,
+        source_url=detail_url,
+        sales=raw.get("realSales"),
+        seller_id=raw.get("userId") or raw.get("user_id") or raw.get("sellerId"),
+        seller_name=shop.get("title") or raw.get("nick"),
+        shop_url=shop.get("url") or None,
+        location=raw.get("procity"),
+        images=[raw.get("pic_path") or raw.get("picUrl") or ""],
+    )
+
+
+def read_g_page_config(text: str) -> SearchPage:
+    config = extract_json_object(text, "g_page_config")
+    if not isinstance(config, dict):
+        return unrecognized("g_page_config present but not valid JSON (truncated page?)")
+    mods = config.get("mods") or {}
+    noresult = mods.get("noresult") or {}
+    itemlist = mods.get("itemlist") or {}
+    auctions = (itemlist.get("data") or {}).get("auctions")
+    if noresult.get("status") == "show" and not auctions:
+        return SearchPage(kind="no_results", format="g_page_config", reason="noresult module shown")
+    if not isinstance(auctions, list):
+        return unrecognized("g_page_config without mods.itemlist.data.auctions")
+    page = SearchPage(kind="listings" if auctions else "no_results", format="g_page_config")
+    for index, raw in enumerate(auctions):
+        try:
+            listing = _g_page_listing(raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            page.item_errors.append(f"auctions[{index}]: {exc!r}")
+            continue
+        if listing is None:
+            page.ads_dropped += 1
+            continue
+        page.listings.append(listing)
+    pager = (mods.get("pager") or {}).get("data") or ((mods.get("sortbar") or {}).get("data") or {}).get("pager") or {}
+    total_pages = _int(pager.get("totalPage"))
+    if total_pages:
+        page.total_pages = min(MAX_PAGES, total_pages)
+    return page
+
+
+def _g_page_listing(raw: dict) -> dict | None:
+    detail_url = raw.get("detail_url")
+    is_ad = bool(raw.get("p4p")) or "click.simba" in str(detail_url or "")
+    listing_id = raw.get("nid") or (item_id_from_url(detail_url) if detail_url else None)
+    if not listing_id:
+        if is_ad:
+            return None
+        raise ValueError("no nid")
+    shopcard = raw.get("shopcard") or {}
+    icons = {icon.get("dom_class") for icon in raw.get("icon") or [] if isinstance(icon, dict)}
+    is_tmall = _is_tmall(None if is_ad else detail_url, None, shopcard.get("isTmall")) or "icon-service-tianmao" in icons
+    platform = "tmall" if is_tmall else "taobao"
+    return make_listing(
+        platform,
+        listing_id,
+        title=raw.get("raw_title") or raw.get("title"),
+        price=raw.get("view_price"),
+        source_url=None if is_ad else detail_url,
+        sales=raw.get("view_sales"),
+        seller_id=raw.get("user_id"),
+        seller_name=raw.get("nick"),
+        shop_url=None if "click.simba" in str(raw.get("shopLink", "")) else raw.get("shopLink"),
+        location=raw.get("item_loc"),
+        images=[raw.get("pic_url") or ""],
+    )

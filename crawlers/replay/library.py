@@ -1,0 +1,164 @@
+"""A library of vcrpy cassettes, indexed by replay key.
+
+Cassettes are the files vcrpy writes (``version: 1``, ``interactions: [{request, response}]``),
+stored as YAML under a folder, any depth. Binary bodies are YAML ``!!binary`` (as vcrpy writes
+them); text bodies are plain strings, always UTF-8.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from crawlers.replay.keys import request_key
+
+logger = logging.getLogger(__name__)
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class CassetteError(ValueError):
+    """A cassette file that cannot be read; the message names the file and what is wrong."""
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One recorded response."""
+
+    status: int
+    message: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    source: str  # "<cassette path>#<interaction index>", for diagnostics
+
+    def header(self, name: str) -> str | None:
+        lowered = name.lower()
+        for key, value in self.headers:
+            if key.lower() == lowered:
+                return value
+        return None
+
+
+def _body_bytes(body) -> bytes:
+    if body is None:
+        return b""
+    if isinstance(body, dict):
+        body = body.get("string", body.get("base64_string", b""))
+    if isinstance(body, bytes):
+        return body
+    return str(body).encode("utf-8")
+
+
+def _headers(raw) -> tuple[tuple[str, str], ...]:
+    pairs = []
+    for name, values in (raw or {}).items():
+        if isinstance(values, list | tuple):
+            pairs.extend((str(name), str(v)) for v in values)
+        else:
+            pairs.append((str(name), str(values)))
+    return tuple(pairs)
+
+
+def _request_content_type(headers) -> str | None:
+    for name, values in (headers or {}).items():
+        if str(name).lower() == "content-type":
+            return values[0] if isinstance(values, list) and values else str(values)
+    return None
+
+
+def load_cassette(path: Path) -> list[tuple[str, Recorded]]:
+    """(key, response) for every interaction of one cassette, in recorded order."""
+    try:
+        data = yaml.load(path.read_bytes(), Loader=_Loader)  # a safe loader: CSafeLoader or SafeLoader
+    except yaml.YAMLError as exc:
+        raise CassetteError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):
+        raise CassetteError(f"{path}: not a vcrpy cassette (no 'interactions' list)")
+    entries = []
+    for index, interaction in enumerate(data["interactions"]):
+        try:
+            request, response = interaction["request"], interaction["response"]
+            key = request_key(
+                request["method"], request["uri"], _body_bytes(request.get("body")),
+                _request_content_type(request.get("headers")),
+            )
+            status = response.get("status") or {}
+            entries.append((key, Recorded(
+                status=int(status.get("code", 200)),
+                message=str(status.get("message", "")),
+                headers=_headers(response.get("headers")),
+                body=_body_bytes(response.get("body")),
+                source=f"{path}#{index}",
+            )))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise CassetteError(f"{path}: interaction {index}: {exc!r}") from exc
+    return entries
+
+
+class CassetteLibrary:
+    """Every cassette under a folder, looked up by replay key.
+
+    Identical requests (same key) get their recordings in recorded order (files in sorted path
+    order, interactions in file order). Once they are used up, the last one repeats when
+    ``allow_repeats`` is true (vcrpy's ``allow_playback_repeats``), otherwise the request is a miss.
+    """
+
+    def __init__(self, root: str | Path, *, allow_repeats: bool = True):
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise CassetteError(f"{self.root}: replay folder not found")
+        self.allow_repeats = allow_repeats
+        self._recordings: dict[str, list[Recorded]] = defaultdict(list)
+        self._cursor: dict[str, int] = defaultdict(int)
+        self._lock = threading.Lock()
+        self.errors: list[str] = []
+        self.files = 0
+        for path in sorted(self.root.rglob("*.yaml")) + sorted(self.root.rglob("*.yml")):
+            try:
+                entries = load_cassette(path)
+            except CassetteError as exc:
+                # one broken cassette must not hide the others
+                logger.error("replay: skipping cassette: %s", exc)
+                self.errors.append(str(exc))
+                continue
+            self.files += 1
+            for key, recorded in entries:
+                self._recordings[key].append(recorded)
+
+    def fresh_copy(self) -> CassetteLibrary:
+        """The same recordings with playback positions of its own (each crawl replays from the start)."""
+        copy = object.__new__(CassetteLibrary)
+        copy.root, copy.allow_repeats = self.root, self.allow_repeats
+        copy._recordings = self._recordings
+        copy._cursor = defaultdict(int)
+        copy._lock = threading.Lock()
+        copy.errors, copy.files = list(self.errors), self.files
+        return copy
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._recordings.values())
+
+    def keys(self) -> list[str]:
+        return list(self._recordings)
+
+    def lookup(self, method: str, url: str, body: bytes | str | None = None,
+               content_type: str | None = None) -> Recorded | None:
+        return self.lookup_key(request_key(method, url, body, content_type))
+
+    def lookup_key(self, key: str) -> Recorded | None:
+        with self._lock:
+            recordings = self._recordings.get(key)
+            if not recordings:
+                return None
+            position = self._cursor[key]
+            if position >= len(recordings):
+                if not self.allow_repeats:
+                    return None
+                position = len(recordings) - 1
+            self._cursor[key] = position + 1
+            return recordings[position]

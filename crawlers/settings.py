@@ -1,0 +1,77 @@
+"""Scrapy settings for ipwatch. Deployment-specific values come from the environment."""
+
+import os
+
+BOT_NAME = "ipwatch"
+SPIDER_MODULES = ["crawlers.spiders"]
+NEWSPIDER_MODULE = "crawlers.spiders"
+COMMANDS_MODULE = "crawlers.commands"
+
+# The search APIs' robots.txt disallows every crawler; this tool runs for rights holders, slowly
+# (AutoThrottle below), on the listings that infringe their marks. Set True to honour robots.txt.
+ROBOTSTXT_OBEY = False
+USER_AGENT = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36"
+)
+FEED_EXPORT_ENCODING = "utf-8"
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+
+# Replay (-s REPLAY_DIR=fixtures/cassettes) and recording (-s RECORD_DIR=DIR) are switched on by this
+# add-on, after command-line settings are known: see crawlers/replay/addon.py.
+ADDONS = {"crawlers.replay.addon.ReplayAddon": 0}
+REPLAY_DIR = os.environ.get("REPLAY_DIR") or None
+RECORD_DIR = os.environ.get("RECORD_DIR") or None
+REPLAY_ALLOW_REPEATS = True  # once a key's recordings are used up the last one repeats (vcrpy allow_playback_repeats)
+
+DOWNLOADER_MIDDLEWARES = {
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 620,
+    "crawlers.middlewares.BlockMiddleware": 610,
+}
+# Blocks: retries with exponential back-off, then give up on that request (crawlers/middlewares.py).
+BLOCK_RETRY_TIMES = 2
+BLOCK_BACKOFF_BASE = 20.0
+BLOCK_BACKOFF_MAX = 600.0
+
+# Politeness and limits for scheduled monitoring.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_TIMEOUT = 30
+DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
+RETRY_TIMES = 2
+RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]  # 429 is a block: BlockMiddleware handles it
+CLOSESPIDER_ERRORCOUNT = 50
+
+ITEM_PIPELINES = {
+    "pipelines.validate.ValidationPipeline": 100,
+    "pipelines.dedupe.DedupePipeline": 200,
+    "pipelines.store.StorePipeline": 900,
+}
+
+# The store (pipelines/store.py). Empty string: do not store.
+STORE_URL = os.environ.get("STORE_URL", "sqlite:///data/monitor.db")
+STORE_BATCH_SIZE = 200
+RUN_ID = os.environ.get("RUN_ID") or None  # default: generated per crawl
+
+# Bodies in no known format are saved here for diagnosis (format/unrecognized).
+FORMAT_DIAG_DIR = os.environ.get("FORMAT_DIAG_DIR", "data/unrecognized")
+
+# The registry whose watch list and marks drive queries and scoring (monitor sets it).
+REGISTRY_PATH = os.environ.get("REGISTRY_PATH") or None
+
+EXTENSIONS = {"crawlers.extensions.StatsFile": 500}
+STATS_FILE = None  # write the final stats here as JSON
+
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+
+# mtop calls carry their whole query as URL-encoded JSON; browsers send them at 2.5-4 kB.
+URLLENGTH_LIMIT = 16384
+# No listening ports on an analyst's machine.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False

@@ -1,0 +1,326 @@
+"""The store: every listing once per (platform, listing_id), every sighting per run, scores,
+review decisions and complaints. SQLAlchemy Core, so the same code runs on SQLite (the embedded
+default, in WAL mode) and PostgreSQL (many workers).
+
+Schema changes are versioned: ``MIGRATIONS`` is an ordered list, ``schema_version`` records what
+ran, and opening a store applies what is missing, in one transaction each.
+
+Idempotence: listings are upserted on (platform, listing_id) and sightings on
+(run_id, platform, listing_id), so re-running the same crawl (same RUN_ID) writes nothing twice,
+and a crawl killed and started again neither loses nor duplicates rows.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from itemadapter import ItemAdapter
+from sqlalchemy import (
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Connection, Engine
+
+logger = logging.getLogger(__name__)
+
+metadata = MetaData()
+
+schema_version = Table(
+    "schema_version", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("applied_at", String(32), nullable=False),
+)
+
+runs = Table(
+    "runs", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("started_at", String(32), nullable=False),
+    Column("finished_at", String(32)),
+    Column("status", String(16), nullable=False, default="running"),
+    Column("registry", Text),
+    Column("platforms", Text),
+    Column("stats", Text),  # JSON
+)
+
+listings = Table(
+    "listings", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("listing_id", String(64), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("price_min", Float),
+    Column("price_max", Float),
+    Column("currency", String(8)),
+    Column("seller_id", String(128)),
+    Column("seller_name", Text),
+    Column("main_image_phash", String(64)),
+    Column("first_seen", String(32), nullable=False),
+    Column("last_seen", String(32), nullable=False),
+    Column("first_run", String(64), nullable=False),
+    Column("last_run", String(64), nullable=False),
+    Column("score", Float),
+    Column("verdict", String(16)),
+    Column("reason", String(32)),
+    Column("ipr_id", String(128)),
+    Column("product_id", String(128)),
+    Column("explanation", Text),
+    Column("data", Text, nullable=False),  # the whole latest listing, JSON
+)
+
+sightings = Table(
+    "sightings", metadata,
+    Column("run_id", String(64), primary_key=True),
+    Column("platform", String(16), primary_key=True),
+    Column("listing_id", String(64), primary_key=True),
+    Column("query", Text),
+    Column("page", Integer),
+    Column("rank", Integer),
+    Column("price_min", Float),
+    Column("price_max", Float),
+    Column("seen_at", String(32), nullable=False),
+)
+
+reviews = Table(
+    "reviews", metadata,
+    Column("platform", String(16), primary_key=True),
+    Column("listing_id", String(64), primary_key=True),
+    Column("decision", String(16), nullable=False),  # approve | reject
+    Column("decided_at", String(32), nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # title/price/image at decision time
+    Column("run_id", String(64)),
+)
+
+complaints = Table(
+    "complaints", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("listing_id", String(64), nullable=False),
+    Column("ipr_id", String(128), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("batch", Text),
+    Column("filed_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False),  # prepared | filed | removed | relisted
+    Column("main_image_phash", String(64)),
+    Column("title_key", Text),
+)
+
+
+def _migration_1(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[runs, listings, sightings, reviews, complaints])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1]
+
+
+def utc_now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def new_run_id() -> str:
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(2)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_store_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        Path(url[len("sqlite:///"):]).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, future=True)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _insert(engine: Engine, table: Table):
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=_jsonable)
+
+
+def _jsonable(value):
+    if hasattr(value, "as_dict"):
+        return value.as_dict()
+    if isinstance(value, set | tuple):
+        return list(value)
+    return str(value)
+
+
+class Store:
+    """One store, opened from a URL (``sqlite:///data/monitor.db``, ``postgresql://…``)."""
+
+    def __init__(self, url: str):
+        self.url = url
+        self.engine = create_store_engine(url)
+        self.migrate()
+
+    def migrate(self) -> int:
+        with self.engine.begin() as connection:
+            metadata.create_all(connection, tables=[schema_version])
+            done = {row[0] for row in connection.execute(select(schema_version.c.version))}
+        for version, migration in enumerate(MIGRATIONS, start=1):
+            if version in done:
+                continue
+            with self.engine.begin() as connection:
+                migration(connection)
+                connection.execute(schema_version.insert().values(version=version, applied_at=utc_now()))
+            logger.info("store: applied migration %d", version)
+        return len(MIGRATIONS)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # --- runs ------------------------------------------------------------------------------
+    def ensure_run(self, run_id: str, *, registry: str | None = None, platforms: Iterable[str] = ()) -> None:
+        statement = _insert(self.engine, runs).values(
+            run_id=run_id, started_at=utc_now(), status="running", registry=registry,
+            platforms=",".join(platforms),
+        ).on_conflict_do_nothing(index_elements=["run_id"])
+        with self.engine.begin() as connection:
+            connection.execute(statement)
+
+    def finish_run(self, run_id: str, status: str, stats: dict | None = None) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(runs.update().where(runs.c.run_id == run_id).values(
+                finished_at=utc_now(), status=status, stats=_json(stats or {})))
+
+    # --- listings --------------------------------------------------------------------------
+    def save_listings(self, run_id: str, items: list[dict]) -> None:
+        """Upsert listings and their sightings for one run, in one transaction."""
+        if not items:
+            return
+        now = utc_now()
+        listing_rows, sighting_rows = {}, {}
+        for item in items:
+            key = (item["platform"], item["listing_id"])
+            seen_at = item.get("crawled_at") or now
+            images = item.get("images") or []
+            data = {k: v for k, v in item.items() if k != "image_hit"}
+            listing_rows[key] = {
+                "platform": key[0], "listing_id": key[1], "url": item["url"], "title": item["title"],
+                "price_min": item.get("price_min"), "price_max": item.get("price_max"),
+                "currency": item.get("currency"), "seller_id": item.get("seller_id"),
+                "seller_name": item.get("seller_name"),
+                "main_image_phash": (images[0].get("phash") if images and isinstance(images[0], dict) else None),
+                "first_seen": seen_at, "last_seen": seen_at, "first_run": run_id, "last_run": run_id,
+                "score": item.get("score"), "verdict": item.get("verdict"), "reason": item.get("reason"),
+                "ipr_id": item.get("ipr_id"), "product_id": item.get("product_id"),
+                "explanation": item.get("explanation"), "data": _json(data),
+            }
+            sighting_rows[key] = {
+                "run_id": run_id, "platform": key[0], "listing_id": key[1], "query": item.get("query"),
+                "page": item.get("page"), "rank": item.get("rank"), "price_min": item.get("price_min"),
+                "price_max": item.get("price_max"), "seen_at": seen_at,
+            }
+        upsert = _insert(self.engine, listings)
+        updated = {name: upsert.excluded[name] for name in (
+            "url", "title", "price_min", "price_max", "currency", "seller_id", "seller_name", "main_image_phash",
+            "last_seen", "last_run", "score", "verdict", "reason", "ipr_id", "product_id", "explanation", "data")}
+        upsert = upsert.on_conflict_do_update(index_elements=["platform", "listing_id"], set_=updated)
+        sighting = _insert(self.engine, sightings)
+        sighting = sighting.on_conflict_do_update(
+            index_elements=["run_id", "platform", "listing_id"],
+            set_={name: sighting.excluded[name] for name in ("query", "page", "rank", "price_min", "price_max", "seen_at")},
+        )
+        with self.engine.begin() as connection:
+            connection.execute(upsert, list(listing_rows.values()))
+            connection.execute(sighting, list(sighting_rows.values()))
+
+    def count(self, table: Table) -> int:
+        from sqlalchemy import func
+
+        with self.engine.connect() as connection:
+            return connection.execute(select(func.count()).select_from(table)).scalar_one()
+
+    def listing(self, platform: str, listing_id: str) -> dict | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(listings).where(
+                listings.c.platform == platform, listings.c.listing_id == listing_id)).mappings().first()
+        return dict(row) if row else None
+
+
+class StorePipeline:
+    """Writes listings to the store in batches (``STORE_BATCH_SIZE``), one transaction per batch.
+
+    ``STORE_URL`` (default ``sqlite:///data/monitor.db``; empty: off). ``RUN_ID`` names the run; a
+    crawl started without one gets a fresh id. A batch that fails to write is logged with its size
+    and counted (``store/failed``); the crawl goes on and later batches are still written.
+    """
+
+    def __init__(self, url: str, run_id: str | None, batch_size: int, stats, registry: str | None = None):
+        self.url = url
+        self.owns_run = run_id is None
+        self.run_id = run_id or new_run_id()
+        self.batch_size = batch_size
+        self.stats = stats
+        self.registry = registry
+        self.buffer: list[dict] = []
+        self.store: Store | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(settings.get("STORE_URL") or "", settings.get("RUN_ID"), settings.getint("STORE_BATCH_SIZE", 200),
+                   crawler.stats, settings.get("REGISTRY_PATH"))
+
+    def open_spider(self, spider=None):
+        if not self.url:
+            return
+        self.store = Store(self.url)
+        platform = getattr(spider, "platform", None) if spider else None
+        self.store.ensure_run(self.run_id, registry=self.registry, platforms=[platform] if platform else [])
+        if self.stats is not None:
+            self.stats.set_value("store/run_id", self.run_id)
+
+    def process_item(self, item, spider=None):
+        if self.store is None:
+            return item
+        self.buffer.append(ItemAdapter(item).asdict())
+        if len(self.buffer) >= self.batch_size:
+            self.flush()
+        return item
+
+    def flush(self) -> None:
+        if not self.buffer or self.store is None:
+            return
+        batch, self.buffer = self.buffer, []
+        try:
+            self.store.save_listings(self.run_id, batch)
+        except Exception:
+            self.stats.inc_value("store/failed", len(batch))
+            logger.exception("store: could not write a batch of %d listings to %s", len(batch), self.url)
+            return
+        self.stats.inc_value("store/saved", len(batch))
+
+    def close_spider(self, spider=None):
+        if self.store is None:
+            return
+        self.flush()
+        if self.owns_run:
+            self.store.finish_run(self.run_id, "finished", {})
+        self.store.close()

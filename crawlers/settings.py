@@ -51,6 +51,7 @@ CLOSESPIDER_ERRORCOUNT = 50
 ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
+    "pipelines.scoring.ScoringPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
 

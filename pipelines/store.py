@@ -220,7 +220,7 @@ class Store:
             key = (item["platform"], item["listing_id"])
             seen_at = item.get("crawled_at") or now
             images = item.get("images") or []
-            data = {k: v for k, v in item.items() if k != "image_hit"}
+            data = dict(item)
             listing_rows[key] = {
                 "platform": key[0], "listing_id": key[1], "url": item["url"], "title": item["title"],
                 "price_min": item.get("price_min"), "price_max": item.get("price_max"),
@@ -261,6 +261,87 @@ class Store:
         with self.engine.connect() as connection:
             row = connection.execute(select(listings).where(
                 listings.c.platform == platform, listings.c.listing_id == listing_id)).mappings().first()
+        return dict(row) if row else None
+
+
+    # --- what a monitor run reads back -----------------------------------------------------
+    def run_listings(self, run_id: str, *, batch: int = 1000):
+        """Every listing sighted in ``run_id``: its latest data plus first_seen, last_seen, first_run.
+
+        Streams in key order with keyset pagination, so memory does not grow with the run.
+        """
+        last = ("", "")
+        while True:
+            query = (
+                select(listings.c.platform, listings.c.listing_id, listings.c.data, listings.c.first_seen,
+                       listings.c.last_seen, listings.c.first_run, listings.c.main_image_phash)
+                .join(sightings, (sightings.c.platform == listings.c.platform)
+                      & (sightings.c.listing_id == listings.c.listing_id))
+                .where(sightings.c.run_id == run_id)
+                .where((listings.c.platform > last[0])
+                       | ((listings.c.platform == last[0]) & (listings.c.listing_id > last[1])))
+                .order_by(listings.c.platform, listings.c.listing_id)
+                .limit(batch)
+            )
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).mappings().all()
+            if not rows:
+                return
+            for row in rows:
+                item = json.loads(row["data"])
+                item.update(first_seen=row["first_seen"], last_seen=row["last_seen"], first_run=row["first_run"],
+                            main_image_phash=row["main_image_phash"])
+                yield item
+            last = (rows[-1]["platform"], rows[-1]["listing_id"])
+
+    def seen_in_run(self, run_id: str) -> set[tuple[str, str]]:
+        with self.engine.connect() as connection:
+            return {(r[0], r[1]) for r in connection.execute(
+                select(sightings.c.platform, sightings.c.listing_id).where(sightings.c.run_id == run_id))}
+
+    def complaints_on_file(self) -> list[dict]:
+        """Listings a complaint was prepared or filed for, latest first (one row per listing)."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(complaints).order_by(complaints.c.filed_at.desc())).mappings().all()
+        latest: dict[tuple[str, str], dict] = {}
+        for row in rows:
+            latest.setdefault((row["platform"], row["listing_id"]), dict(row))
+        return list(latest.values())
+
+    def record_complaints(self, rows: list[dict]) -> None:
+        """Complaints as filed: platform, listing_id, ipr_id, reason, batch, main_image_phash, title_key."""
+        if not rows:
+            return
+        now = utc_now()
+        with self.engine.begin() as connection:
+            connection.execute(complaints.insert(), [
+                {"status": "prepared", "filed_at": now, **row} for row in rows])
+
+    def set_complaint_status(self, platform: str, listing_id: str, status: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(complaints.update().where(
+                (complaints.c.platform == platform) & (complaints.c.listing_id == listing_id)).values(status=status))
+
+    def record_reviews(self, rows: list[dict], run_id: str | None = None) -> None:
+        """Reviewer decisions (platform, listing_id, decision, fingerprint); the latest decision wins."""
+        if not rows:
+            return
+        now = utc_now()
+        statement = _insert(self.engine, reviews)
+        statement = statement.on_conflict_do_update(
+            index_elements=["platform", "listing_id"],
+            set_={name: statement.excluded[name] for name in ("decision", "decided_at", "fingerprint", "run_id")})
+        with self.engine.begin() as connection:
+            connection.execute(statement, [{"decided_at": now, "run_id": run_id, **row} for row in rows])
+
+    def review_decisions(self) -> dict[tuple[str, str], dict]:
+        with self.engine.connect() as connection:
+            return {(r["platform"], r["listing_id"]): dict(r)
+                    for r in connection.execute(select(reviews)).mappings()}
+
+    def run(self, run_id: str) -> dict | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
         return dict(row) if row else None
 
 

@@ -1,11 +1,13 @@
 """A tiny spider for record/replay tests: fetches the URLs it is given and yields their bodies."""
 
+from typing import ClassVar
+
 import scrapy
 
 
 class EchoSpider(scrapy.Spider):
     name = "echo"
-    custom_settings = {"ITEM_PIPELINES": {}}  # these are not listings
+    custom_settings: ClassVar[dict] = {"ITEM_PIPELINES": {}}  # these are not listings
 
     def __init__(self, urls="", *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -1,0 +1,115 @@
+"""What changed since earlier runs: new, seen, complained, re-listed, removed (CONTRACT §6, §7).
+
+- **new**: first seen in this run;
+- **seen**: seen in an earlier run too;
+- **complained**: a complaint was prepared or filed for it and it is still online;
+- **re-listed**: a flagged listing under another id whose main image hash or normalised title matches a
+  listing that was complained about (same seller or another one);
+- **removed**: a complained listing not found in this run whose detail page confirms it is gone
+  (``crawlers/spiders/check_removed.py``).
+
+Review decisions are remembered with a fingerprint of what the reviewer saw (title, price, main image):
+a rejected listing is not asked about again unless one of them changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Iterator
+
+FLAGGED = ("infringing", "suspect")
+# Two perceptual hashes this close (out of 64 bits) are the same photo re-uploaded.
+RELIST_MAX_DISTANCE = 6
+
+_NOT_WORD = re.compile(r"[\W_]+", re.UNICODE)
+
+
+def title_key(title: str | None) -> str:
+    """A title reduced to what survives re-listing tricks: NFKC, case, spacing and punctuation."""
+    text = unicodedata.normalize("NFKC", title or "").casefold()
+    return _NOT_WORD.sub("", text)
+
+
+def main_image_phash(listing: dict) -> str | None:
+    images = listing.get("images") or []
+    if images and isinstance(images[0], dict) and images[0].get("phash"):
+        return images[0]["phash"]
+    return listing.get("main_image_phash")
+
+
+def fingerprint(listing: dict) -> str:
+    """What a reviewer's decision was about: title, price and main image."""
+    parts = [title_key(listing.get("title")), str(listing.get("price_min")), str(listing.get("price_max")),
+             main_image_phash(listing) or ""]
+    return hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()
+
+
+def _hamming(a: str, b: str) -> int:
+    try:
+        return bin(int(a, 16) ^ int(b, 16)).count("1")
+    except ValueError:
+        return 64
+
+
+class RelistIndex:
+    """Complained listings by title key and main-image hash, to spot the same goods under a new id."""
+
+    def __init__(self, complained: Iterable[dict]):
+        self.by_title: dict[str, tuple[str, str]] = {}
+        self.hashes: list[tuple[str, tuple[str, str]]] = []
+        self.keys: set[tuple[str, str]] = set()
+        for row in complained:
+            key = (row["platform"], row["listing_id"])
+            self.keys.add(key)
+            if row.get("title_key"):
+                self.by_title.setdefault(row["title_key"], key)
+            if row.get("main_image_phash"):
+                self.hashes.append((row["main_image_phash"], key))
+
+    def match(self, listing: dict) -> tuple[str, str] | None:
+        key = (listing["platform"], listing["listing_id"])
+        original = self.by_title.get(title_key(listing.get("title")))
+        if original and original != key:
+            return original
+        phash = main_image_phash(listing)
+        if phash:
+            for other, original in self.hashes:
+                if original != key and _hamming(phash, other) <= RELIST_MAX_DISTANCE:
+                    return original
+        return None
+
+
+def annotate(listings: Iterable[dict], *, run_id: str, complained: list[dict],
+             decisions: dict[tuple[str, str], dict]) -> Iterator[dict]:
+    """Each listing of this run with ``status`` (and ``relisted_from``, ``decision`` when they apply).
+
+    A listing the reviewer rejected with an unchanged fingerprint gets ``review_again = False`` so the
+    review file leaves it out; any change of title, price or image asks again.
+    """
+    index = RelistIndex(complained)
+    for listing in listings:
+        key = (listing["platform"], listing["listing_id"])
+        relisted_from = None
+        if key in index.keys:
+            status = "complained"
+        elif listing.get("verdict") in FLAGGED and (relisted_from := index.match(listing)):
+            status = "re-listed"
+        elif listing.get("first_run") == run_id:
+            status = "new"
+        else:
+            status = "seen"
+        listing["status"] = status
+        if relisted_from:
+            listing["relisted_from"] = f"{relisted_from[0]}:{relisted_from[1]}"
+        decision = decisions.get(key)
+        listing["review_again"] = True
+        if decision:
+            listing["previous_decision"] = decision["decision"]
+            unchanged = decision["fingerprint"] == fingerprint(listing)
+            if decision["decision"] == "reject" and unchanged:
+                listing["review_again"] = False
+            if decision["decision"] == "approve" and status == "complained":
+                listing["review_again"] = False  # already filed; shown in the report, not asked again
+        yield listing

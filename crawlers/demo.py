@@ -40,7 +40,7 @@ def main() -> int:
     complaints_dir = run / "complaints"
     complaint_code = scrapy("complaints", "--registry", str(REGISTRY), "--review", str(run / "review.csv"),
                             "--out", str(complaints_dir), "--auto-approve-above", "90", "--replay", str(CASSETTES),
-                            "-L", "WARNING")
+                            "-s", f"STORE_URL={STORE}", "-L", "WARNING")
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     print()
     print(f"Reports for run {summary['run_id']}:")

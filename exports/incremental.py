@@ -113,3 +113,39 @@ def annotate(listings: Iterable[dict], *, run_id: str, complained: list[dict],
             if decision["decision"] == "approve" and status == "complained":
                 listing["review_again"] = False  # already filed; shown in the report, not asked again
         yield listing
+
+
+def record_filing(store, decisions: dict[tuple[str, str], dict], listings: Iterable[dict], batches) -> tuple[int, int]:
+    """Remember what the reviewer decided and what was filed, for the next monitor run.
+
+    ``decisions``: review rows by (platform, listing_id) (``exports.review_csv.read_decisions``);
+    ``listings``: the run's listings (for fingerprints); ``batches``: the complaint batches written.
+    Returns (decisions recorded, complaints recorded).
+    """
+    filed = {}
+    for batch in batches:
+        for item in batch.listings:
+            filed[(str(item["platform"]), str(item["listing_id"]))] = (batch, item)
+    wanted = {key for key, row in decisions.items() if row.get("decision") in ("approve", "reject")} | set(filed)
+    data = {}
+    for listing in listings:
+        key = (str(listing.get("platform")), str(listing.get("listing_id")))
+        if key in wanted:
+            data[key] = listing
+    reviews = []
+    for key in sorted(wanted):
+        listing = data.get(key)
+        if listing is None:
+            continue
+        decision = decisions.get(key, {}).get("decision") or "approve"  # auto-approved above the bar
+        reviews.append({"platform": key[0], "listing_id": key[1], "decision": decision,
+                        "fingerprint": fingerprint(listing)})
+    complaints = []
+    for key, (batch, item) in sorted(filed.items()):
+        listing = data.get(key, item)
+        complaints.append({"platform": key[0], "listing_id": key[1], "ipr_id": str(item.get("ipr_id") or ""),
+                           "reason": str(item.get("reason") or ""), "batch": getattr(batch, "id", str(batch)),
+                           "main_image_phash": main_image_phash(listing), "title_key": title_key(listing.get("title"))})
+    store.record_reviews(reviews)
+    store.record_complaints(complaints)
+    return len(reviews), len(complaints)

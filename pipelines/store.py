@@ -118,11 +118,25 @@ complaints = Table(
 )
 
 
+run_locks = Table(
+    "run_locks", metadata,
+    Column("name", String(255), primary_key=True),  # what is locked, e.g. "monitor:<registry path>"
+    Column("run_id", String(64), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("host", String(255), nullable=False),
+    Column("heartbeat", Float, nullable=False),  # epoch seconds, refreshed while the run lives
+)
+
+
 def _migration_1(connection: Connection) -> None:
     metadata.create_all(connection, tables=[runs, listings, sightings, reviews, complaints])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1]
+def _migration_2(connection: Connection) -> None:
+    metadata.create_all(connection, tables=[run_locks])
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2]
 
 
 def utc_now() -> str:
@@ -208,6 +222,52 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(runs.update().where(runs.c.run_id == run_id).values(
                 finished_at=utc_now(), status=status, stats=_json(stats or {})))
+
+    # --- one monitor run at a time per registry ---------------------------------------------
+    def acquire_lock(self, name: str, run_id: str, *, stale_after: float = 300.0) -> tuple[bool, dict | None]:
+        """Take the lock ``name`` for ``run_id``. Returns (acquired, previous holder).
+
+        A holder is alive while its process exists (same host) or its heartbeat is fresher than
+        ``stale_after`` seconds (another host). A dead holder's lock is taken over with a
+        compare-and-swap on (run_id, pid), so two starters can never both win.
+        """
+        import os
+        import socket
+        import time
+
+        from sqlalchemy.exc import IntegrityError
+
+        me = {"name": name, "run_id": run_id, "pid": os.getpid(), "host": socket.gethostname(),
+              "heartbeat": time.time()}
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(run_locks.insert().values(**me))
+            return True, None
+        except IntegrityError:
+            pass
+        with self.engine.connect() as connection:
+            holder = connection.execute(select(run_locks).where(run_locks.c.name == name)).mappings().first()
+        if holder is None:  # released in between: try once more
+            return self.acquire_lock(name, run_id, stale_after=stale_after)
+        holder = dict(holder)
+        if _alive(holder, stale_after):
+            return False, holder
+        with self.engine.begin() as connection:
+            taken = connection.execute(run_locks.update().where(
+                (run_locks.c.name == name) & (run_locks.c.run_id == holder["run_id"])
+                & (run_locks.c.pid == holder["pid"])).values(**me)).rowcount
+        return (taken == 1), holder
+
+    def heartbeat(self, name: str, run_id: str) -> None:
+        import time
+
+        with self.engine.begin() as connection:
+            connection.execute(run_locks.update().where(
+                (run_locks.c.name == name) & (run_locks.c.run_id == run_id)).values(heartbeat=time.time()))
+
+    def release_lock(self, name: str, run_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(run_locks.delete().where((run_locks.c.name == name) & (run_locks.c.run_id == run_id)))
 
     # --- listings --------------------------------------------------------------------------
     def save_listings(self, run_id: str, items: list[dict]) -> None:
@@ -339,10 +399,34 @@ class Store:
             return {(r["platform"], r["listing_id"]): dict(r)
                     for r in connection.execute(select(reviews)).mappings()}
 
+    def unfinished_run(self, registry: str) -> str | None:
+        """The latest run on ``registry`` still marked running (the caller holds the registry's lock)."""
+        with self.engine.connect() as connection:
+            row = connection.execute(select(runs.c.run_id).where(
+                (runs.c.registry == registry) & (runs.c.status == "running")).order_by(
+                runs.c.started_at.desc()).limit(1)).first()
+        return row[0] if row else None
+
     def run(self, run_id: str) -> dict | None:
         with self.engine.connect() as connection:
             row = connection.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
         return dict(row) if row else None
+
+
+def _alive(holder: dict, stale_after: float) -> bool:
+    import os
+    import socket
+    import time
+
+    if holder["host"] == socket.gethostname():
+        try:
+            os.kill(int(holder["pid"]), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return True
+    return time.time() - float(holder["heartbeat"]) < stale_after
 
 
 class StorePipeline:

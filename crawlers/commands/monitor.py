@@ -82,7 +82,6 @@ class Command(ScrapyCommand):
         settings = self.settings
         run_id = opts.run_id or new_run_id()
         store_url = opts.store or settings.get("STORE_URL") or "sqlite:///data/monitor.db"
-        out_dir = Path(opts.out) / run_id
         images_store = opts.images_store or settings.get("IMAGES_STORE") or "data/images"
         for name, value in {"RUN_ID": run_id, "STORE_URL": store_url, "REGISTRY_PATH": str(registry.path),
                             "IMAGES_STORE": images_store}.items():
@@ -92,6 +91,30 @@ class Command(ScrapyCommand):
                 raise UsageError(f"--replay {opts.replay}: folder not found")
             settings.set("REPLAY_DIR", opts.replay, priority="cmdline")
         store = Store(store_url)
+        lock_name, lock_token = f"monitor:{registry.path}", run_id
+        acquired, holder = store.acquire_lock(lock_name, lock_token)
+        if not acquired:
+            print(f"monitor: another run ({holder['run_id']}, pid {holder['pid']} on {holder['host']}) is working on "
+                  f"this registry in the store {_redact(store_url)}; wait for it to finish, or stop it and run again",
+                  file=sys.stderr)
+            self.exitcode = 1
+            return
+        try:
+            self._crawl_and_report(opts, started, registry, platforms, store, store_url, run_id,
+                                   lock_name, lock_token, images_store)
+        finally:
+            store.release_lock(lock_name, lock_token)
+
+    def _crawl_and_report(self, opts, started, registry, platforms, store, store_url, run_id, lock_name,
+                          lock_token, images_store) -> None:
+        unfinished = store.unfinished_run(str(registry.path)) if not opts.run_id else None
+        if unfinished:
+            # We hold the lock, so a run still marked "running" on this registry was killed. Finish it:
+            # nothing it stored is lost or counted twice, and what it found first is still reported as new.
+            run_id = unfinished
+            logger.warning("monitor: resuming run %s, which stopped before it finished", run_id)
+        self.settings.set("RUN_ID", run_id, priority="cmdline")
+        out_dir = Path(opts.out) / run_id
         store.ensure_run(run_id, registry=str(registry.path), platforms=platforms)
         complained = store.complaints_on_file()
 
@@ -110,7 +133,8 @@ class Command(ScrapyCommand):
         if open_complaints:
             checker = process.create_crawler("check_removed")
             process.crawl(checker, listings=[self._detail(store, c) for c in open_complaints])
-        progress = _Progress(crawlers, live=not opts.no_progress and sys.stderr.isatty())
+        progress = _Progress(crawlers, live=not opts.no_progress and sys.stderr.isatty(),
+                             heartbeat=lambda: store.heartbeat(lock_name, lock_token))
         progress.start()
         try:
             process.start()
@@ -268,8 +292,10 @@ def _plain(stats: dict) -> dict:
 class _Progress:
     """Per-platform progress: a live table on a terminal, a log line every 30 s otherwise."""
 
-    def __init__(self, crawlers: dict, live: bool, interval: float = 30.0):
+    def __init__(self, crawlers: dict, live: bool, interval: float = 30.0, heartbeat=None):
         self.crawlers = crawlers
+        self.heartbeat = heartbeat
+        self._beats = 0
         self.live_wanted = live
         self.interval = 1.0 if live else interval
         self._loop = None
@@ -297,6 +323,12 @@ class _Progress:
         return table
 
     def tick(self):
+        self._beats += 1
+        if self.heartbeat is not None and (self._live is None or self._beats % 30 == 0):
+            try:
+                self.heartbeat()
+            except Exception as exc:  # the store may be busy; the next beat will do
+                logger.debug("heartbeat failed: %s", exc)
         if self._live is not None:
             self._live.update(self.render())
             return

@@ -130,3 +130,21 @@ def test_one_malformed_item_among_good_ones_keeps_the_others():
 def test_a_success_reply_without_items_is_format_drift_not_zero_results():
     page = taobao.read_search('mtopjsonp2({"api":"x","ret":["SUCCESS::调用成功"],"v":"2.0","data":{"something":{}}})')
     assert page.kind == "unrecognized"
+
+
+def test_registry_watch_list_drives_the_queries_and_pages(crawl):
+    from tests.conftest import DEMO_REGISTRY
+
+    result = crawl("taobao", "-a", f"registry={DEMO_REGISTRY}")
+    assert result.returncode == 0
+    assert {item["query"] for item in result.items} == {"LUMORA 冲锋衣", "露莫拉"}
+    assert {item["page"] for item in result.items} == {1, 2, 3}
+    assert result.stats.get("replay/miss", 0) == 0
+
+
+def test_a_malformed_registry_stops_the_crawl_with_exit_code_2(crawl, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trademarks: [{id: X, mark: Y, colour: red}]\n", encoding="utf-8")
+    result = crawl("taobao", "-a", f"registry={bad}")
+    assert result.returncode == 2
+    assert "bad.yaml" in result.log and result.items == []

@@ -1,0 +1,504 @@
+"""Complaint batches for Alibaba's IP Protection Platform (CONTRACT §8).
+
+Approved listings are checked (refusals: expired or not-yet-valid marks, a non-CNIPA mark on
+Taobao/Tmall/1688, an authorized seller, nothing citable), then packed into batches: one platform, one
+IPR, one reason, at most 300 URLs (IPP's limit per complaint). One seller's listings for one IPR first
+seen within three days form a group that Taobao counts as one complaint; a group is never split across
+batches unless it alone exceeds 300 URLs.
+
+Output under DIR: ``<platform>/<ipr_id>/<reason>/batch-NNN.txt`` + ``.csv``, ``complaints.xlsx`` and
+``manifest.json`` (with the sha256 of every other file). Every path component made from data goes
+through ``safe_component``, so no listing or registry id can write outside DIR.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+from exports.evidence import EvidenceResult, inside, sha256_file, utc_now
+from exports.review_csv import format_price, neutralise
+from matchers.registry import CNIPA, CNIPA_ONLY_PLATFORMS, PLATFORMS, Registry, normalize_seller
+
+MAX_URLS_PER_BATCH = 300  # IPP accepts at most 300 listing links per complaint
+SELLER_WINDOW = timedelta(days=3)  # Taobao counts one seller's listings for one IPR within 3 days as one
+
+# The complaint reason as IPP's form words it, and the kind of right it cites.
+REASONS: dict[str, dict[str, str]] = {
+    "counterfeit": {
+        "right": "trademark",
+        "zh": "商标侵权：销售假冒注册商标的商品（售假）",
+        "en": "Trademark infringement: sale of counterfeit goods bearing the registered trademark",
+    },
+    "trademark_misuse": {
+        "right": "trademark",
+        "zh": "商标侵权：在商品标题、描述或图片中未经授权使用注册商标",
+        "en": "Trademark infringement: unauthorised use of the registered trademark in the listing's "
+        "title, description or images",
+    },
+    "stolen_image": {
+        "right": "copyright",
+        "zh": "著作权侵权：未经授权使用权利人的商品图片（盗图）",
+        "en": "Copyright infringement: unauthorised use of the rights holder's product photography",
+    },
+}
+
+BATCH_COLUMNS = ("url", "listing_id", "seller", "title", "price", "explanation", "evidence", "currency")
+
+
+class ComplaintInputError(ValueError):
+    """Input that cannot be filed as given (names the file and row)."""
+
+
+@dataclass(frozen=True)
+class Refusal:
+    platform: str
+    listing_id: str
+    url: str
+    message: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"platform": self.platform, "listing_id": self.listing_id, "url": self.url, "message": self.message}
+
+
+@dataclass
+class Batch:
+    platform: str
+    ipr_id: str
+    reason: str
+    number: int
+    listings: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return f"batch-{self.number:03d}"
+
+    @property
+    def id(self) -> str:
+        return f"{self.platform}/{self.ipr_id}/{self.reason}/{self.name}"
+
+
+@dataclass
+class Plan:
+    batches: list[Batch]
+    refused: list[Refusal]
+
+
+# --- choosing what to file ---------------------------------------------------------------------
+
+
+def iter_listings(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number, listing) for every line of a ``listings.jsonl``; a bad line names the file and line."""
+    path = Path(path)
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise ComplaintInputError(f"{path}: line {number}: not JSON: {error.msg}") from None
+            if not isinstance(item, dict):
+                raise ComplaintInputError(f"{path}: line {number}: not a JSON object")
+            yield number, item
+
+
+def select_for_filing(
+    decisions: dict[tuple[str, str], dict[str, Any]],
+    listings: Iterable[dict[str, Any]],
+    *,
+    auto_approve_above: float | None = None,
+) -> tuple[list[dict[str, Any]], list[Refusal]]:
+    """Join the review decisions with the full listings; returns (to file, refused).
+
+    A row is filed when its decision is ``approve``, or when it is not ``reject`` and its score is above
+    ``auto_approve_above``. The reviewer's ``reason`` and ``ipr_id`` win over the scorer's, so a reviewer
+    can correct them in the CSV. ``listings`` is streamed; only the wanted ones are kept.
+    """
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for key, row in decisions.items():
+        if _should_file(row, auto_approve_above):
+            wanted[key] = row
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    for item in listings:
+        key = (str(item.get("platform", "")).lower(), str(item.get("listing_id", "")))
+        if key in wanted and key not in found:
+            merged = dict(item)
+            row = wanted[key]
+            for column in ("reason", "ipr_id"):
+                if row.get(column):
+                    merged[column] = row[column]
+            merged["review_row"] = row.get("row")
+            found[key] = merged
+    selected, refused = [], []
+    for key, row in wanted.items():
+        if key in found:
+            selected.append(found[key])
+        else:
+            refused.append(
+                Refusal(key[0], key[1], row.get("url", ""), f"review row {row.get('row')}: listing not found in listings.jsonl")
+            )
+    return selected, refused
+
+
+def _should_file(row: dict[str, Any], auto_approve_above: float | None) -> bool:
+    if row["decision"] == "approve":
+        return True
+    if row["decision"] == "reject" or auto_approve_above is None or row.get("score") is None:
+        return False
+    return row["score"] > auto_approve_above
+
+
+def refusal_reason(listing: dict[str, Any], registry: Registry, on: date | None = None) -> str | None:
+    """Why this listing must not be filed, or None when it can be."""
+    platform = str(listing.get("platform") or "")
+    seller = str(listing.get("seller_name") or "")
+    reason = str(listing.get("reason") or "")
+    ipr_id = str(listing.get("ipr_id") or "")
+    if platform not in PLATFORMS:
+        return f"unknown platform {platform!r}"
+    if not str(listing.get("url") or "").startswith(("https://", "http://")):
+        return f"no usable listing URL ({listing.get('url')!r})"
+    if listing.get("verdict") == "authorized" or registry.is_authorized(platform, seller):
+        return f"seller {seller!r} is an authorized seller on {platform}; authorized sellers are never filed"
+    if reason not in REASONS:
+        if not reason:
+            return "no complaint reason; write counterfeit, trademark_misuse or stolen_image in the review file"
+        return f"unknown complaint reason {reason!r} (counterfeit, trademark_misuse or stolen_image)"
+    if not ipr_id:
+        return f"no ipr_id to cite for reason {reason}"
+    if REASONS[reason]["right"] == "copyright":
+        try:
+            registry.copyright(ipr_id)
+        except KeyError:
+            return f"ipr_id {ipr_id!r} is not a copyright in the registry; {reason} cites a copyright"
+        return None
+    try:
+        mark = registry.trademark(ipr_id)
+    except KeyError:
+        return f"ipr_id {ipr_id!r} is not a trademark in the registry; {reason} cites a trademark"
+    today = on or datetime.now(UTC).date()
+    if mark.valid_until < today:
+        return f"trademark {mark.id} ({mark.office} {mark.registration_number}) expired on {mark.valid_until}; expired marks are never cited"
+    if not mark.is_valid(today):
+        return f"trademark {mark.id} ({mark.office} {mark.registration_number}) is not valid before {mark.valid_from}"
+    if platform in CNIPA_ONLY_PLATFORMS and mark.office.upper() != CNIPA:
+        return (
+            f"trademark {mark.id} is registered with {mark.office}; {platform} accepts only CNIPA "
+            "(China) marks in IPP complaints"
+        )
+    return None
+
+
+# --- batching ----------------------------------------------------------------------------------
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def seller_key(listing: dict[str, Any]) -> str:
+    if listing.get("seller_id"):
+        return f"id:{listing['seller_id']}"
+    if listing.get("seller_name"):
+        return f"name:{normalize_seller(str(listing['seller_name']))}"
+    return f"listing:{listing.get('listing_id')}"  # unknown seller: a group of its own
+
+
+def seller_groups(listings: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """Split one (platform, IPR, reason) into groups: one seller, first seen within SELLER_WINDOW."""
+    by_seller: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in listings:
+        by_seller[seller_key(item)].append(item)
+    groups: list[list[dict[str, Any]]] = []
+    far_future = datetime.max.replace(tzinfo=UTC)
+    for items in by_seller.values():
+        items.sort(key=lambda item: (_parse_time(item.get("first_seen")) or far_future, str(item.get("listing_id"))))
+        current: list[dict[str, Any]] = []
+        anchor: datetime | None = None
+        for item in items:
+            seen = _parse_time(item.get("first_seen"))
+            if current and seen is not None and anchor is not None and seen - anchor > SELLER_WINDOW:
+                groups.append(current)
+                current, anchor = [], None
+            current.append(item)
+            if anchor is None:
+                anchor = seen
+        groups.append(current)
+    return groups
+
+
+def pack_groups(groups: list[list[dict[str, Any]]], limit: int = MAX_URLS_PER_BATCH) -> list[list[dict[str, Any]]]:
+    """Pack seller groups into as few batches of at most ``limit`` as first-fit decreasing allows."""
+    pieces: list[list[dict[str, Any]]] = []
+    batches: list[list[dict[str, Any]]] = []
+    for group in groups:
+        while len(group) > limit:  # only a group larger than a whole batch is ever split
+            batches.append(group[:limit])
+            group = group[limit:]
+        if group:
+            pieces.append(group)
+    pieces.sort(key=lambda group: (-len(group), str(group[0].get("first_seen") or ""), seller_key(group[0])))
+    open_batches: list[list[dict[str, Any]]] = []
+    for group in pieces:
+        for batch in open_batches:
+            if len(batch) + len(group) <= limit:
+                batch.extend(group)
+                break
+        else:
+            open_batches.append(list(group))
+    return batches + open_batches
+
+
+def plan_batches(
+    listings: Iterable[dict[str, Any]],
+    registry: Registry,
+    *,
+    on: date | None = None,
+    limit: int = MAX_URLS_PER_BATCH,
+) -> Plan:
+    """Check every listing and pack the fileable ones into batches."""
+    refused: list[Refusal] = []
+    by_claim: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    seen_keys: set[tuple[str, str]] = set()
+    seen_urls: set[str] = set()
+    for item in listings:
+        key = (str(item.get("platform") or ""), str(item.get("listing_id") or ""))
+        url = str(item.get("url") or "")
+        if key in seen_keys or url in seen_urls:
+            continue  # the same listing twice is filed once
+        seen_keys.add(key)
+        seen_urls.add(url)
+        message = refusal_reason(item, registry, on)
+        if message:
+            refused.append(Refusal(key[0], key[1], url, message))
+            continue
+        by_claim[(key[0], str(item["ipr_id"]), str(item["reason"]))].append(item)
+    batches: list[Batch] = []
+    for (platform, ipr_id, reason), items in sorted(by_claim.items()):
+        for number, members in enumerate(pack_groups(seller_groups(items), limit), start=1):
+            batches.append(Batch(platform, ipr_id, reason, number, members))
+    return Plan(batches, refused)
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def _evidence_paths(out_dir: Path, result: EvidenceResult | None) -> list[str]:
+    if result is None:
+        return []
+    names = [*result.files, "meta.json"]
+    return [(result.folder / name).relative_to(out_dir).as_posix() for name in names if (result.folder / name).is_file()]
+
+
+def _batch_rows(batch: Batch, out_dir: Path, evidence: dict[tuple[str, str], EvidenceResult]) -> list[list[str]]:
+    rows = []
+    for item in batch.listings:
+        key = (str(item["platform"]), str(item["listing_id"]))
+        rows.append(
+            [
+                str(item.get("url") or ""),
+                str(item.get("listing_id") or ""),
+                str(item.get("seller_name") or ""),
+                str(item.get("title") or ""),
+                format_price(item.get("price_min"), item.get("price_max")),
+                str(item.get("explanation") or ""),
+                "; ".join(_evidence_paths(out_dir, evidence.get(key))),
+                str(item.get("currency") or ""),
+            ]
+        )
+    return rows
+
+
+def _ipr_details(registry: Registry, ipr_id: str, reason: str) -> dict[str, Any]:
+    if REASONS[reason]["right"] == "copyright":
+        work = registry.copyright(ipr_id)
+        return {
+            "ipr_type": "copyright",
+            "name": work.title,
+            "registration_number": work.registration_number or "",
+            "office": "",
+            "classes": "",
+            "valid_until": "",
+            "official_url": work.official_url or "",
+        }
+    mark = registry.trademark(ipr_id)
+    return {
+        "ipr_type": "trademark",
+        "name": mark.mark,
+        "registration_number": mark.registration_number,
+        "office": mark.office,
+        "classes": ", ".join(str(c) for c in mark.classes),
+        "valid_until": mark.valid_until.isoformat(),
+        "official_url": "",
+    }
+
+
+def _xlsx_value(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    # openpyxl stores "=…" as a formula; neutralise like the CSVs, and drop the control characters
+    # the xlsx format cannot hold (a hostile title must not abort the whole workbook).
+    return ILLEGAL_CHARACTERS_RE.sub("", neutralise(value))
+
+
+def _append(sheet: Any, values: Iterable[Any]) -> None:
+    sheet.append([_xlsx_value(v) for v in values])
+    for cell in sheet[sheet.max_row]:
+        if isinstance(cell.value, str):
+            cell.data_type = "s"
+
+
+_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\']")
+
+
+def _sheet_title(index: int, batch: Batch) -> str:
+    return _SHEET_FORBIDDEN.sub("_", f"{index:03d} {batch.platform} {batch.reason} {batch.ipr_id}")[:31]
+
+
+def write_complaints(
+    plan: Plan,
+    out_dir: str | Path,
+    registry: Registry,
+    *,
+    evidence: dict[tuple[str, str], EvidenceResult] | None = None,
+    sources: dict[str, str] | None = None,
+    extra_counts: dict[str, int] | None = None,
+    created_at: str | None = None,
+) -> dict[str, Any]:
+    """Write the batches, complaints.xlsx and manifest.json under ``out_dir``; returns the manifest."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    evidence = evidence or {}
+    created_at = created_at or utc_now()
+
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = "Summary"
+    holder = registry.rights_holder
+    _append(summary, ["Rights holder", holder.name])
+    _append(summary, ["Contact", holder.contact_email])
+    _append(summary, ["Created (UTC)", created_at])
+    _append(summary, [])
+    summary_header = [
+        "sheet", "batch", "platform", "ipr_id", "ipr_type", "mark / work", "registration_number", "office",
+        "classes", "valid_until", "official_url", "reason", "reason (中文)", "reason (English)", "urls",
+        "url_file",
+    ]
+    _append(summary, summary_header)
+
+    manifest_batches = []
+    for index, batch in enumerate(plan.batches, start=1):
+        folder = inside(out_dir, batch.platform, batch.ipr_id, batch.reason)
+        folder.mkdir(parents=True, exist_ok=True)
+        txt_path, csv_path = folder / f"{batch.name}.txt", folder / f"{batch.name}.csv"
+        urls = [str(item["url"]) for item in batch.listings]
+        txt_path.write_text("\n".join(urls) + "\n", encoding="utf-8")
+        rows = _batch_rows(batch, out_dir, evidence)
+        with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle, lineterminator="\r\n")
+            writer.writerow(BATCH_COLUMNS)
+            writer.writerows([neutralise(cell) for cell in row] for row in rows)
+
+        details = _ipr_details(registry, batch.ipr_id, batch.reason)
+        sheet_title = _sheet_title(index, batch)
+        sheet = workbook.create_sheet(sheet_title)
+        _append(sheet, BATCH_COLUMNS)
+        for row in rows:
+            _append(sheet, row)
+        reason_text = REASONS[batch.reason]
+        _append(
+            summary,
+            [
+                sheet_title, batch.id, batch.platform, batch.ipr_id, details["ipr_type"], details["name"],
+                details["registration_number"], details["office"], details["classes"], details["valid_until"],
+                details["official_url"], batch.reason, reason_text["zh"], reason_text["en"], len(urls),
+                txt_path.relative_to(out_dir).as_posix(),
+            ],
+        )
+        manifest_batches.append(
+            {
+                "id": batch.id,
+                "platform": batch.platform,
+                "ipr_id": batch.ipr_id,
+                **details,
+                "reason": batch.reason,
+                "reason_zh": reason_text["zh"],
+                "reason_en": reason_text["en"],
+                "urls": len(urls),
+                "sellers": len({seller_key(item) for item in batch.listings}),
+                "files": {
+                    "txt": txt_path.relative_to(out_dir).as_posix(),
+                    "csv": csv_path.relative_to(out_dir).as_posix(),
+                },
+                "listings": [_manifest_listing(item, evidence, out_dir) for item in batch.listings],
+            }
+        )
+
+    refused_sheet = workbook.create_sheet("Refused")
+    _append(refused_sheet, ["platform", "listing_id", "url", "message"])
+    for refusal in plan.refused:
+        _append(refused_sheet, [refusal.platform, refusal.listing_id, refusal.url, refusal.message])
+    workbook.save(out_dir / "complaints.xlsx")
+
+    evidence_failed = sum(1 for result in evidence.values() if result.status == "failed")
+    manifest: dict[str, Any] = {
+        "created_at": created_at,
+        "rights_holder": {"name": holder.name, "contact_email": holder.contact_email},
+        "sources": {"registry": str(registry.path), **(sources or {})},
+        "counts": {
+            **(extra_counts or {}),
+            "batches": len(plan.batches),
+            "filed": sum(len(batch.listings) for batch in plan.batches),
+            "refused": len(plan.refused),
+            "evidence_ok": sum(1 for result in evidence.values() if result.status == "ok"),
+            "evidence_failed": evidence_failed,
+        },
+        "batches": manifest_batches,
+        "refused": [refusal.as_dict() for refusal in plan.refused],
+        "files": {
+            path.relative_to(out_dir).as_posix(): sha256_file(path)
+            for path in sorted(out_dir.rglob("*"))
+            if path.is_file() and path.name != "manifest.json"
+        },
+    }
+    tmp = out_dir / "manifest.json.part"
+    tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    tmp.replace(out_dir / "manifest.json")
+    return manifest
+
+
+def _manifest_listing(
+    item: dict[str, Any], evidence: dict[tuple[str, str], EvidenceResult], out_dir: Path
+) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "listing_id": item.get("listing_id"),
+        "url": item.get("url"),
+        "seller_name": item.get("seller_name"),
+        "first_seen": item.get("first_seen"),
+        "score": item.get("score"),
+    }
+    result = evidence.get((str(item["platform"]), str(item["listing_id"])))
+    if result is not None:
+        entry["evidence"] = {
+            "folder": result.folder.relative_to(out_dir).as_posix(),
+            "status": result.status,
+            "error": result.error or None,
+        }
+    return entry

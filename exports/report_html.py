@@ -1,0 +1,196 @@
+"""``report.html`` (CONTRACT §7): one self-contained page a reviewer opens next to ``review.csv``.
+
+A card per flagged listing shows the listing image beside the matched registered image (thumbnails
+embedded as ``data:`` URIs), the hash distance, the explanation, the price against the product's
+reference price, the seller and the link. A small inline script filters by platform and verdict.
+
+The page loads nothing from anywhere: its Content-Security-Policy allows only ``data:`` images and the
+one inline script and stylesheet carrying this render's nonce. Everything from a listing is escaped by
+Jinja2's autoescape, and only http(s) links are ever rendered.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import secrets
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader
+from PIL import Image, UnidentifiedImageError
+
+from exports.evidence import image_hit_of, utc_now
+from exports.review_csv import FLAGGED_VERDICTS, format_price, registration_number
+
+TEMPLATES = Path(__file__).with_name("templates")
+THUMBNAIL_PX = 240
+
+
+def thumbnail_data_uri(path: Path | None, size: int = THUMBNAIL_PX) -> str | None:
+    """A small JPEG of the image as a ``data:`` URI, or None when it cannot be read."""
+    if path is None or not path.is_file():
+        return None
+    try:
+        with Image.open(path) as image:
+            image.thumbnail((size, size))
+            buffer = io.BytesIO()
+            image.convert("RGB").save(buffer, format="JPEG", quality=72, optimize=True)
+    except (OSError, UnidentifiedImageError, ValueError):
+        return None
+    return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _resolve(relative: Any, *roots: Path | None) -> Path | None:
+    if not relative:
+        return None
+    path = Path(str(relative))
+    if path.is_absolute():
+        return path if path.is_file() else None
+    for root in roots:
+        if root is not None and (root / path).is_file():
+            return root / path
+    return None
+
+
+def _safe_link(url: Any) -> str | None:
+    text = str(url or "").strip()
+    return text if text.lower().startswith(("https://", "http://")) else None
+
+
+class _Thumbnails:
+    """Thumbnails cached by path: a registered image shown on many cards is encoded once."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._cache: dict[Path, str | None] = {}
+
+    def __call__(self, path: Path | None) -> str | None:
+        if path is None:
+            return None
+        if path not in self._cache:
+            self._cache[path] = thumbnail_data_uri(path, self.size)
+        return self._cache[path]
+
+
+def _reference_price(registry: Any, product_id: Any) -> Any:
+    if registry is None or not product_id:
+        return None
+    try:
+        return registry.product(str(product_id)).reference_price
+    except (KeyError, LookupError):
+        return None
+
+
+def _price_line(listing: dict[str, Any], registry: Any) -> dict[str, str]:
+    price = format_price(listing.get("price_min"), listing.get("price_max"))
+    currency = str(listing.get("currency") or "")
+    line = {"price": f"{price} {currency}".strip() if price else "unknown", "reference": "", "ratio": ""}
+    reference = _reference_price(registry, listing.get("product_id"))
+    if reference is not None:
+        line["reference"] = f"{reference.amount:.2f} {reference.currency}"
+        low = listing.get("price_min")
+        if isinstance(low, int | float) and reference.amount and reference.currency == currency:
+            line["ratio"] = f"{low / reference.amount:.0%} of reference"
+    return line
+
+
+def _card(
+    listing: dict[str, Any],
+    registry: Any,
+    thumbs: _Thumbnails,
+    images_store: Path | None,
+    report_dir: Path | None,
+) -> dict[str, Any]:
+    hit = image_hit_of(listing)
+    images = listing.get("images") or []
+    listing_path = hit.get("listing_image_path") or (images[0].get("path") if images and isinstance(images[0], dict) else None)
+    listing_image = thumbs(_resolve(listing_path, images_store, report_dir))
+    registry_dir = Path(registry.path).parent if registry is not None and getattr(registry, "path", None) else None
+    registered_label = ""
+    registered_path = _resolve(hit.get("registered_image"), registry_dir)
+    if registered_path is not None:
+        registered_label = Path(str(hit.get("registered_image"))).name
+    elif registry is not None and listing.get("product_id"):
+        try:
+            product_images = registry.product(str(listing["product_id"])).images
+        except (KeyError, LookupError):
+            product_images = ()
+        if product_images:
+            registered_path = Path(product_images[0])
+            registered_label = f"{registered_path.name} (reference photo, no image match)"
+    distance = hit.get("distance")
+    return {
+        "platform": str(listing.get("platform") or ""),
+        "verdict": str(listing.get("verdict") or ""),
+        "score": listing.get("score"),
+        "reason": str(listing.get("reason") or ""),
+        "listing_id": str(listing.get("listing_id") or ""),
+        "title": str(listing.get("title") or ""),
+        "link": _safe_link(listing.get("url")),
+        "url": str(listing.get("url") or ""),
+        "seller": str(listing.get("seller_name") or ""),
+        "explanation": str(listing.get("explanation") or ""),
+        "ipr_id": str(listing.get("ipr_id") or ""),
+        "registration_number": registration_number(registry, listing.get("ipr_id")),
+        "status": str(listing.get("status") or ""),
+        "first_seen": str(listing.get("first_seen") or ""),
+        "listing_image": listing_image,
+        "registered_image": thumbs(registered_path),
+        "registered_label": registered_label,
+        "distance": "" if distance is None else str(distance),
+        "stage": str(hit.get("stage") or ""),
+        "confident": bool(hit.get("confident")),
+        **_price_line(listing, registry),
+    }
+
+
+def render_report_html(
+    listings: Iterable[dict[str, Any]],
+    *,
+    registry: Any = None,
+    images_store: str | Path | None = None,
+    report_dir: str | Path | None = None,
+    run_id: str = "",
+    generated_at: str | None = None,
+    thumbnail_px: int = THUMBNAIL_PX,
+) -> str:
+    """The report page as text. Only ``infringing`` and ``suspect`` listings get a card."""
+    thumbs = _Thumbnails(thumbnail_px)
+    store = Path(images_store) if images_store else None
+    folder = Path(report_dir) if report_dir else None
+    cards = [
+        _card(item, registry, thumbs, store, folder)
+        for item in listings
+        if item.get("verdict") in FLAGGED_VERDICTS
+    ]
+    cards.sort(key=lambda card: (-float(card["score"] or 0), card["platform"], card["listing_id"]))
+    per_platform = Counter(card["platform"] for card in cards)
+    per_verdict = Counter(card["verdict"] for card in cards)
+    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+    template = environment.get_template("report.html.j2")
+    return template.render(
+        cards=cards,
+        per_platform=sorted(per_platform.items()),
+        per_verdict=sorted(per_verdict.items()),
+        rights_holder=getattr(getattr(registry, "rights_holder", None), "name", ""),
+        run_id=run_id,
+        generated_at=generated_at or utc_now(),
+        nonce=secrets.token_urlsafe(18),
+    )
+
+
+def write_report_html(listings: Iterable[dict[str, Any]], path: str | Path, **options: Any) -> int:
+    """Write ``report.html``; returns the number of cards. Options as for ``render_report_html``;
+    ``report_dir`` defaults to the folder of ``path``."""
+    path = Path(path)
+    options.setdefault("report_dir", path.parent)
+    items = list(listings)
+    page = render_report_html(items, **options)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    tmp.write_text(page, encoding="utf-8")
+    tmp.replace(path)
+    return sum(1 for item in items if item.get("verdict") in FLAGGED_VERDICTS)

@@ -1,0 +1,538 @@
+"""Judge one listing: score, verdict, IPP reason, the IPR to cite, and a sentence saying why.
+
+Signals (each explained in the output ``signals``): a brand mention in the title (``matchers.text``), an image
+hit (``matchers.signals.ImageHit``, from the image stage), counterfeit / look-alike / accessory / resale wording
+(``matchers.context``), the price against the product's reference price (``matchers.price``), the goods' Nice
+classes, and the seller allow-list.
+
+Verdict rules, in order (precision first: IPP drops a rights holder whose complaints succeed < 90%):
+
+1. Allow-listed seller (``registry.authorized_sellers``) → ``authorized``. Never anything else.
+2. Only marks that can be cited count: valid today and, on Taobao/Tmall/1688, registered with CNIPA. A title
+   that mentions only an expired or wrong-office mark is at most ``suspect``, and that mark is never cited.
+3. A brand mention (not fuzzy) on goods of the mark's classes:
+   - with compatibility wording next to it ("适用于LUMORA", "for VOLTA") → ``clean`` (nominative use), or
+     ``suspect`` if it also admits a copy;
+   - second-hand wording at a sane price → ``clean``;
+   - admits a copy (高仿, replica, 1:1 …) or is disguised (LUM0RA, L U M O R A, Cyrillic letters, LUM*RA)
+     → ``infringing`` / ``counterfeit``;
+   - look-alike wording next to the mark (LUMORA同款, 平替, inspired by, dupe) → ``infringing`` /
+     ``trademark_misuse``;
+   - absurdly cheap → ``infringing`` / ``counterfeit``, but only when the goods are known to be the brand's kind
+     (a product keyword, a registered photo, or goods words of the mark's classes) and the price is the goods'
+     price (not a deposit, a shipping-fee link or a rental: ``data/price_terms.yaml``);
+   - a registered product photo and a low price → ``infringing`` / ``counterfeit``;
+   - otherwise (could be a genuine reseller or 代购) → ``suspect``.
+   On goods outside every matched mark's classes (``data/goods_classes.yaml``): ``suspect`` with cues, else
+   ``clean`` (a mark protects only its classes; the same word may be someone else's mark there).
+   A platform-verified official store that is not on the allow-list is never more than ``suspect``.
+4. Only a fuzzy (one-edit) mention → ``suspect`` with a copy cue or an image hit, else ``clean``.
+5. No brand in the title, a registered product photo: ``infringing`` / ``stolen_image`` citing the product's
+   copyright; ``suspect`` when the product has no copyright or the listing is an accessory / resale.
+   A logo match with a copy cue or absurd price → ``infringing`` / ``counterfeit``; without → ``suspect``.
+6. Anything else → ``clean`` (counterfeit wording without our mark, photo or logo is someone else's problem).
+
+Which mark is cited: among the citeable marks that matched, the matched product's own marks first (in the order
+the product lists them), then marks whose classes cover the goods words, then ``office_preference`` in
+``data/scoring.yaml`` (CNIPA first), then registry order.
+
+The score (0..100) is a transparent sum of weights from ``data/scoring.yaml``. An ``infringing`` rule also needs
+the score to reach ``thresholds.infringing`` (else ``suspect``); the score is then kept inside its verdict's band.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import os
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from matchers.context import Context, ContextMatcher
+from matchers.price import PriceJudge, PriceSignal
+from matchers.registry import CNIPA_ONLY_PLATFORMS, Product, Registry, Trademark, today_utc
+from matchers.signals import ImageHit
+from matchers.text import EVASIVE_KINDS, FUZZY, MarkMatcher, TextHit, fold, fold_with_origin
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+INFRINGING, SUSPECT, AUTHORIZED, CLEAN = "infringing", "suspect", "authorized", "clean"
+COUNTERFEIT, TRADEMARK_MISUSE, STOLEN_IMAGE = "counterfeit", "trademark_misuse", "stolen_image"
+SCORE_FIELDS = ("score", "verdict", "reason", "ipr_id", "product_id", "signals", "explanation")
+
+_KIND_STRENGTH = {
+    "masked": 7,
+    "spaced": 7,
+    "homoglyph": 7,
+    "digit": 7,
+    "exact": 5,
+    "alias": 5,
+    "fullwidth": 5,
+    FUZZY: 1,
+}
+
+
+@lru_cache(maxsize=1)
+def default_config() -> dict:
+    with (DATA_DIR / "scoring.yaml").open(encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def _merge(base: dict, override: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in override.items():
+        if isinstance(v, dict) and isinstance(out.get(k), dict):
+            out[k] = _merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def image_hit_from(value: Any) -> ImageHit | None:
+    """An ``ImageHit``, its dict form (missing optional fields filled in), or nothing."""
+    if value is None or isinstance(value, ImageHit):
+        return value
+    if not isinstance(value, dict) or (not value.get("registered_image") and not value.get("product_id")):
+        return None
+    try:
+        distance = int(value.get("distance", 0))
+    except (TypeError, ValueError):
+        return None
+    confident = value.get("confident")
+    return ImageHit(
+        product_id=str(value.get("product_id") or ""),
+        registered_image=str(value.get("registered_image") or ""),
+        listing_image_url=str(value.get("listing_image_url") or ""),
+        listing_image_path=value.get("listing_image_path"),
+        distance=distance,
+        stage=str(value.get("stage") or ""),
+        # an image stage that does not say is trusted only for a near-identical hash
+        confident=bool(confident) if confident is not None else distance <= 6,
+        is_logo=bool(value.get("is_logo", False)),
+    )
+
+
+@dataclass
+class _Judgement:
+    verdict: str
+    reason: str = ""
+    ipr_id: str = ""
+    note: str = ""
+
+
+class Scorer:
+    def __init__(
+        self,
+        registry: Registry,
+        thresholds: dict | None = None,
+        *,
+        rates: dict[str, float] | None = None,
+        today: date | None = None,
+    ):
+        """``thresholds``: overrides merged into ``data/scoring.yaml`` (either the full nesting,
+        e.g. ``{"weights": {...}}``, or just the ``thresholds`` section, e.g. ``{"infringing": 75}``)."""
+        self.registry = registry
+        overrides = thresholds or {}
+        if overrides and not set(overrides) & {"weights", "thresholds", "price", "office_preference"}:
+            overrides = {"thresholds": overrides}
+        self.config = _merge(default_config(), overrides)
+        self.weights = self.config["weights"]
+        self.thresholds = self.config["thresholds"]
+        self.today = today or today_utc()
+        self.marks = MarkMatcher.from_registry(registry)
+        self.context = ContextMatcher.default()
+        self.price = PriceJudge(rates, **self.config.get("price", {}))
+        self.office_rank = {o: i for i, o in enumerate(self.config.get("office_preference", []))}
+        self._keywords = {
+            p.id: tuple(k for k in {fold(k).strip() for k in p.keywords} if k) for p in registry.products
+        }
+        self._mark_order = {tm.id: i for i, tm in enumerate(registry.trademarks)}
+        self._products_of_mark: dict[str, list[Product]] = {}
+        for p in registry.products:
+            for tm_id in p.trademarks:
+                self._products_of_mark.setdefault(tm_id, []).append(p)
+        # a logo hit names its image registry-relative, or absolute when outside the registry folder
+        self._logo_marks: dict[str, Trademark] = {}
+        for tm in registry.trademarks:
+            if tm.logo is not None:
+                for key in (_rel(tm.logo, registry.path.parent), tm.logo.as_posix(), tm.logo.name):
+                    self._logo_marks.setdefault(key, tm)
+
+    # -----------------------------------------------------------------------------------------
+    def score(self, listing: dict, image_hit: ImageHit | dict | None = None) -> dict:
+        registry = self.registry
+        title = str(listing.get("title") or "")
+        platform = str(listing.get("platform") or "")
+        image = image_hit_from(image_hit)
+        signals: dict[str, Any] = {}
+
+        if registry.is_authorized(platform, str(listing.get("seller_name") or "")):
+            signals["seller_authorized"] = True
+            return self._result(
+                0,
+                _Judgement(AUTHORIZED),
+                "",
+                signals,
+                f"seller '{listing.get('seller_name')}' is on the allow-list",
+            )
+        signals["seller_authorized"] = False
+
+        folded = fold(title)
+        hits = self.marks.find(title, folded=folded, fuzzy=False)
+        spans = _folded_spans(title, hits) if hits else []
+        ctx = self.context.find(title, spans, folded=folded)
+        if not hits and (ctx.counterfeit or image is not None):
+            # a near-spelling only ever matters next to another cue (rule 4), so it is looked for only then
+            hits = self.marks.find(title, folded=folded)
+        citeable, expired, wrong_office = self._split_hits(hits, platform)
+        goods = ctx.goods_classes
+        product = self._product(folded, image, citeable or hits) if (hits or image) else None
+        strong = [h for h in citeable if h.kind != FUZZY]
+        best = _best_hit(strong or citeable)
+        # a deposit, a shipping-fee link or a rental says nothing about what the goods cost
+        price = None if ctx.price_notes else self._price(listing, product, citeable or hits)
+        marks_cited = self._rank_marks({h.trademark_id for h in strong or citeable}, product, goods)
+        unrelated = (
+            bool(goods) and bool(marks_cited) and not any(goods & set(tm.classes) for tm in marks_cited)
+        )
+        logo_mark = self._logo_mark(image)
+
+        # ---- signals, as the contract lists them
+        if best:
+            signals["brand"] = {**best.as_dict(), "all": [h.as_dict() for h in hits]}
+        elif hits:
+            signals["brand"] = {
+                **_best_hit(hits).as_dict(),
+                "all": [h.as_dict() for h in hits],
+                "citeable": False,
+            }
+        if image:
+            signals["image"] = {
+                "product_id": image.product_id,
+                "registered_image": image.registered_image,
+                "distance": image.distance,
+                "stage": image.stage,
+                "confident": image.confident,
+                "is_logo": image.is_logo,
+            }
+        if price:
+            signals["price"] = price.as_dict()
+        signals["counterfeit_terms"] = [h.text for h in ctx.counterfeit if h.kind == "counterfeit"]
+        signals["lookalike_terms"] = [h.text for h in ctx.counterfeit if h.kind == "lookalike"]
+        signals["accessory_terms"] = [h.text for h in ctx.accessory]
+        signals["resale_terms"] = [h.text for h in ctx.resale]
+        if ctx.price_notes:
+            signals["price_not_for_goods"] = [h.text for h in ctx.price_notes]
+        if goods:
+            signals["goods_classes"] = sorted(goods)
+        if unrelated:
+            signals["unrelated_goods"] = True
+        if expired:
+            signals["expired_marks"] = sorted({h.trademark_id for h in expired})
+        if wrong_office:
+            signals["wrong_office_marks"] = sorted({h.trademark_id for h in wrong_office})
+
+        points = self._points(best, image, ctx, price, unrelated)
+        goods_related = bool(goods) and any(goods & set(tm.classes) for tm in marks_cited)
+        judgement = self._judge(
+            listing, best, image, ctx, price, unrelated, product, marks_cited, logo_mark, hits, goods_related
+        )
+        if judgement.verdict == INFRINGING and points < float(self.thresholds["infringing"]):
+            judgement = _Judgement(
+                SUSPECT, judgement.reason, judgement.ipr_id, "evidence below the infringing threshold"
+            )
+        if judgement.verdict == INFRINGING and listing.get("is_official_store"):
+            # a platform-verified official store the holder did not list: a human decides
+            judgement = _Judgement(
+                SUSPECT, judgement.reason, judgement.ipr_id, "official store not on the allow-list"
+            )
+        explanation = self._explain(
+            listing,
+            best,
+            hits,
+            image,
+            ctx,
+            price,
+            unrelated,
+            goods,
+            marks_cited,
+            expired,
+            wrong_office,
+            judgement,
+            platform,
+        )
+        return self._result(points, judgement, product.id if product else "", signals, explanation)
+
+    # -----------------------------------------------------------------------------------------
+    def _split_hits(self, hits: list[TextHit], platform: str):
+        citeable, expired, wrong_office = [], [], []
+        for h in hits:
+            tm = self.registry.trademark(h.trademark_id)
+            if not tm.is_valid(self.today):
+                expired.append(h)
+            elif platform in CNIPA_ONLY_PLATFORMS and tm.office != "CNIPA":
+                wrong_office.append(h)
+            else:
+                citeable.append(h)
+        # a mark that also matched as citeable is not "wrong office" for the explanation
+        ok = {h.trademark_id for h in citeable}
+        ok_terms = {h.term for h in citeable}
+        wrong_office = [h for h in wrong_office if h.trademark_id not in ok and h.term not in ok_terms]
+        expired = [h for h in expired if h.term not in ok_terms]
+        return citeable, expired, wrong_office
+
+    def _product(self, folded: str, image: ImageHit | None, hits: list[TextHit]) -> Product | None:
+        """The registered photo's product, else the product of a mentioned mark whose keywords the title has."""
+        if image and image.product_id and not image.is_logo:
+            try:
+                return self.registry.product(image.product_id)
+            except KeyError:
+                pass
+        best, best_n = None, 0
+        seen: set[str] = set()
+        for tm_id in dict.fromkeys(h.trademark_id for h in hits):
+            for product in self._products_of_mark.get(tm_id, ()):
+                if product.id in seen:
+                    continue
+                seen.add(product.id)
+                n = sum(1 for k in self._keywords[product.id] if k in folded)
+                if n > best_n:
+                    best, best_n = product, n
+        return best
+
+    def _price(self, listing: dict, product: Product | None, hits: list[TextHit]) -> PriceSignal | None:
+        if product and product.reference_price:
+            return self.price.judge(listing, product.reference_price)
+        # No product named: compare with the brand's cheapest product, so "absurd" holds for any of them.
+        refs = []
+        for tm_id in {h.trademark_id for h in hits}:
+            for p in self._products_of_mark.get(tm_id, ()):
+                if p.reference_price:
+                    judged = self.price.judge(listing, p.reference_price)
+                    if judged:
+                        refs.append(judged)
+        return max(refs, key=lambda s: s.ratio) if refs else None
+
+    def _rank_marks(self, ids: set[str], product: Product | None, goods: frozenset[int]) -> list[Trademark]:
+        marks = [self.registry.trademark(i) for i in ids]
+        order = self._mark_order
+        product_marks = list(product.trademarks) if product else []
+
+        def key(tm: Trademark):
+            return (
+                product_marks.index(tm.id) if tm.id in product_marks else len(product_marks),
+                0 if not goods or goods & set(tm.classes) else 1,
+                self.office_rank.get(tm.office, len(self.office_rank)),
+                order[tm.id],
+            )
+
+        return sorted(marks, key=key)
+
+    def _logo_mark(self, image: ImageHit | None) -> Trademark | None:
+        if not image or not image.is_logo or not image.confident:
+            return None
+        tm = self._logo_marks.get(image.registered_image) or self._logo_marks.get(
+            Path(image.registered_image).name
+        )
+        return tm
+
+    def _points(self, best, image, ctx: Context, price, unrelated) -> float:
+        w = self.weights
+        points = 0.0
+        if best:
+            points += w["brand"].get(best.kind, 0)
+        if image:
+            if image.is_logo:
+                points += w["image"]["logo"] if image.confident else w["image"]["near"]
+            else:
+                points += w["image"]["confident"] if image.confident else w["image"]["near"]
+        points += w["counterfeit_term"] * ctx.counterfeit_weight
+        points += w["lookalike_term"] * ctx.lookalike_weight
+        if price and (best or image):
+            points += w["price"].get(price.band, 0)
+        if ctx.accessory:
+            points += w["accessory"]
+        if ctx.resale and (not price or price.band != "absurd"):
+            points += w["resale"]
+        if unrelated:
+            points += w["unrelated_goods"]
+        return max(0.0, min(100.0, points))
+
+    def _judge(
+        self,
+        listing,
+        best,
+        image,
+        ctx,
+        price,
+        unrelated,
+        product,
+        marks_cited,
+        logo_mark,
+        hits,
+        goods_related,
+    ) -> _Judgement:
+        t = self.thresholds
+        admits_copy = ctx.counterfeit_weight >= t["counterfeit_term"]
+        lookalike = ctx.lookalike_weight >= t["lookalike_term"]
+        photo = image is not None and image.confident and not image.is_logo
+        # A price says something only about goods we know the reference for: a named product, a registered
+        # photo, or goods of the mark's classes (a cheap phone case is not a cheap jacket).
+        goods_known = product is not None or photo or (goods_related and not unrelated)
+        absurd = goods_known and price is not None and price.band == "absurd"
+        low = goods_known and price is not None and price.band in ("absurd", "low")
+        ipr = marks_cited[0].id if marks_cited else ""
+
+        if best and best.kind != FUZZY:
+            if unrelated:
+                cue = admits_copy or lookalike or best.kind in EVASIVE_KINDS or absurd or photo
+                return _Judgement(SUSPECT if cue else CLEAN, COUNTERFEIT if cue else "", ipr if cue else "")
+            if ctx.accessory:
+                return _Judgement(SUSPECT, COUNTERFEIT, ipr) if admits_copy else _Judgement(CLEAN)
+            if ctx.resale and not admits_copy:
+                return _Judgement(SUSPECT, COUNTERFEIT, ipr) if absurd else _Judgement(CLEAN)
+            if admits_copy or best.kind in EVASIVE_KINDS:
+                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
+            if lookalike:
+                return _Judgement(INFRINGING, TRADEMARK_MISUSE, ipr)
+            if absurd:
+                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
+            if photo and low:
+                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
+            return _Judgement(SUSPECT, COUNTERFEIT, ipr)
+        if best:  # fuzzy only
+            if admits_copy or lookalike or photo or absurd:
+                return _Judgement(SUSPECT, COUNTERFEIT, ipr)
+            return _Judgement(CLEAN)
+        if hits:  # only expired / wrong-office marks mention the brand
+            cue = admits_copy or lookalike or photo or absurd or any(h.kind in EVASIVE_KINDS for h in hits)
+            if photo and product and product.copyright and not (ctx.accessory or ctx.resale):
+                return _Judgement(INFRINGING, STOLEN_IMAGE, product.copyright)
+            return _Judgement(SUSPECT) if cue else _Judgement(CLEAN)
+        if photo:
+            if ctx.accessory or ctx.resale or not product or not product.copyright:
+                return _Judgement(
+                    SUSPECT, STOLEN_IMAGE, product.copyright if product and product.copyright else ""
+                )
+            return _Judgement(INFRINGING, STOLEN_IMAGE, product.copyright)
+        if logo_mark is not None:
+            platform = str(listing.get("platform") or "")
+            if logo_mark.can_be_cited_on(platform, self.today):
+                if admits_copy or absurd:
+                    return _Judgement(INFRINGING, COUNTERFEIT, logo_mark.id)
+                return _Judgement(SUSPECT, COUNTERFEIT, logo_mark.id)
+            return _Judgement(SUSPECT)
+        if image is not None:  # a weaker image hit: a human should look
+            return _Judgement(SUSPECT)
+        return _Judgement(CLEAN)
+
+    def _explain(
+        self,
+        listing,
+        best,
+        hits,
+        image,
+        ctx,
+        price,
+        unrelated,
+        goods,
+        marks_cited,
+        expired,
+        wrong_office,
+        judgement,
+        platform,
+    ) -> str:
+        parts: list[str] = []
+        if best:
+            parts.append(f"title has {best.describe()}")
+        elif hits:
+            parts.append(f"title has {_best_hit(hits).describe()}")
+        if expired:
+            ids = sorted({h.trademark_id for h in expired})
+            days = ", ".join(f"{i} expired {self.registry.trademark(i).valid_until}" for i in ids)
+            parts.append(f"mark not citable ({days})")
+        if wrong_office and not best:
+            ids = sorted({h.trademark_id for h in wrong_office})
+            offices = ", ".join(f"{i} is {self.registry.trademark(i).office}" for i in ids)
+            parts.append(f"{offices}; {platform} accepts only CNIPA marks")
+        if image:
+            which = "main image" if _is_main_image(listing, image) else "a listing image"
+            what = "logo" if image.is_logo else Path(image.registered_image).name
+            strength = "matches" if image.confident else "resembles"
+            parts.append(f"{which} {strength} {what} (distance {image.distance})")
+        if price and (best or hits or image):
+            parts.append(price.describe())
+        if ctx.counterfeit:
+            parts.append("says " + ", ".join(dict.fromkeys(h.text for h in ctx.counterfeit)))
+        if ctx.accessory:
+            parts.append(
+                "compatibility wording " + ", ".join(dict.fromkeys(f"'{h.text}'" for h in ctx.accessory))
+            )
+        if ctx.price_notes and (best or hits or image):
+            parts.append("price ignored (" + ", ".join(dict.fromkeys(h.text for h in ctx.price_notes)) + ")")
+        if ctx.resale:
+            parts.append("second-hand wording " + ", ".join(dict.fromkeys(h.text for h in ctx.resale)))
+        if unrelated and marks_cited:
+            classes = ", ".join(str(c) for c in sorted(goods))
+            parts.append(
+                f"goods (class {classes}) outside {marks_cited[0].id}'s classes "
+                f"{', '.join(str(c) for c in marks_cited[0].classes)}"
+            )
+        if judgement.verdict == SUSPECT and judgement.reason == STOLEN_IMAGE and not judgement.ipr_id:
+            parts.append("product has no registered copyright to cite")
+        if judgement.note:
+            parts.append(judgement.note)
+        if not parts:
+            return "no registered mark, photo or counterfeit wording found"
+        return "; ".join(parts)
+
+    def _result(
+        self, points: float, judgement: _Judgement, product_id: str, signals: dict, explanation: str
+    ) -> dict:
+        t = self.thresholds
+        hi, lo = float(t["infringing"]), float(t["suspect"])
+        if judgement.verdict == INFRINGING:
+            points = max(points, hi)
+        elif judgement.verdict == SUSPECT:
+            points = min(max(points, lo), hi - 1)
+        else:
+            points = min(points, lo - 1)
+        return {
+            "score": round(points),
+            "verdict": judgement.verdict,
+            "reason": judgement.reason if judgement.verdict in (INFRINGING, SUSPECT) else "",
+            "ipr_id": judgement.ipr_id if judgement.verdict in (INFRINGING, SUSPECT) else "",
+            "product_id": product_id,
+            "signals": signals,
+            "explanation": explanation,
+        }
+
+
+def _best_hit(hits: list[TextHit]) -> TextHit | None:
+    if not hits:
+        return None
+    return max(hits, key=lambda h: (_KIND_STRENGTH.get(h.kind, 0), -h.start))
+
+
+def _folded_spans(title: str, hits: list[TextHit]) -> list[tuple[int, int]]:
+    """Brand mentions as offsets into the folded title (context wording is matched there)."""
+    _, origin = fold_with_origin(title)
+    spans = []
+    for h in hits:
+        start = bisect.bisect_left(origin, h.start)
+        end = bisect.bisect_left(origin, h.end)
+        spans.append((start, end))
+    return spans
+
+
+def _is_main_image(listing: dict, image: ImageHit) -> bool:
+    urls = listing.get("image_urls") or []
+    return bool(urls) and urls[0] == image.listing_image_url
+
+
+def _rel(path: Path, base: Path) -> str:
+    return Path(os.path.relpath(path, base)).as_posix()

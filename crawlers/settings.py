@@ -76,3 +76,26 @@ URLLENGTH_LIMIT = 16384
 # No listening ports on an analyst's machine.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
+
+# Browser rendering (scrapy-playwright), opt-in per request (meta["playwright"]); see
+# crawlers/spiders/render.py. On for a crawl with `-a render=1`, or for whole platforms with
+# RENDER_PLATFORMS (e.g. `-s RENDER_PLATFORMS=alibaba,1688` or the environment variable); only then
+# do http(s) go through scrapy-playwright's handler. The browser: PLAYWRIGHT_CHROMIUM_EXECUTABLE,
+# else Debian's /usr/bin/chromium, else Playwright's own (filled into the launch options at run time).
+RENDER_PLATFORMS = [name.strip() for name in os.environ.get("RENDER_PLATFORMS", "").split(",") if name.strip()]
+PLAYWRIGHT_CHROMIUM_EXECUTABLE = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or None
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {
+    "headless": True,
+    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--no-first-run", "--disable-sync"],
+}
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
+
+# Many workers (scrapy-redis + PostgreSQL): off unless `scrapy worker` / `scrapy monitor --redis-url`
+# switch them on for that run (crawlers/distributed.py). A plain crawl never touches Redis.
+REDIS_URL = None
+WORKER_LEASE_SECONDS = 60  # a worker silent this long is presumed dead; its requests go back in the queue
+MAX_IDLE_TIME_BEFORE_CLOSE = 30  # seconds a worker waits with its run drained before it exits (0: never)
+COORDINATOR_TIMEOUT = 0  # seconds the coordinator waits for workers to drain a run (0: no limit)

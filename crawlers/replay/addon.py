@@ -11,6 +11,8 @@ from scrapy.settings import SETTINGS_PRIORITIES
 
 REPLAY_HANDLER = "crawlers.replay.handler.ReplayDownloadHandler"
 RECORD_HANDLER = "crawlers.replay.handler.RecordingDownloadHandler"
+# Rendered requests (meta["playwright"]) in replay: a real browser fed from the same cassettes.
+REPLAY_BROWSER_HANDLER = "crawlers.replay.browser.ReplayBrowserHandler"
 
 # In replay nothing is slow on the other side: no politeness delays, no back-off sleeps.
 REPLAY_OVERRIDES = {
@@ -44,3 +46,4 @@ class ReplayAddon:
         if replay:
             for name, value in REPLAY_OVERRIDES.items():
                 _set_unless_user_chose(settings, name, value)
+            _set_unless_user_chose(settings, "REPLAY_BROWSER_HANDLER", REPLAY_BROWSER_HANDLER)

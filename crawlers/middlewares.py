@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from urllib.parse import urljoin
 
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import IgnoreRequest
@@ -55,6 +56,7 @@ class BlockMiddleware:
             return response
         block = classify_block(response)
         if block is None:
+            self._refuse_redirect_loop(request, response)
             return response
         platform = self._platform(request)
         self.stats.inc_value(f"blocked/{platform}")
@@ -71,12 +73,36 @@ class BlockMiddleware:
                        self.retry_times, delay)
         if delay > 0:
             await asyncio.sleep(delay)
-        retry = get_retry_request(request, spider=self.crawler.spider, reason=f"blocked:{block.kind}",
+        original = request
+        if request.meta.get("redirect_urls"):
+            # blocked after a redirect (e.g. to the homepage): ask for what we wanted, not where we landed
+            meta = {k: v for k, v in request.meta.items()
+                    if k not in ("redirect_urls", "redirect_reasons", "redirect_times", "redirect_ttl")}
+            original = request.replace(url=request.meta["redirect_urls"][0], meta=meta)
+        retry = get_retry_request(original, spider=self.crawler.spider, reason=f"blocked:{block.kind}",
                                   max_retry_times=self.retry_times + 1, stats_base_key="blocked_retry")
         if retry is None:
             raise Blocked(f"blocked ({block}): {request.url}")
         retry.meta["block_retry_times"] = attempt + 1
         return retry
+
+
+    def _refuse_redirect_loop(self, request, response) -> None:
+        """A redirect back to a URL this request already visited: the dupe filter would drop it silently."""
+        location = _header_text(response, "Location") if 300 <= response.status < 400 else ""
+        if not location or request.dont_filter:
+            return
+        target = urljoin(request.url, location)
+        if target == request.url or target in request.meta.get("redirect_urls", ()):
+            self.stats.inc_value("redirect/loop")
+            logger.error("redirect loop%s: %s leads back to %s; no listings from it", _where(request),
+                         request.url[:300], target[:300])
+            raise IgnoreRequest(f"redirect loop: {request.url[:300]} leads back to {target[:300]}")
+
+
+def _header_text(response, name: str) -> str:
+    value = response.headers.get(name)
+    return value.decode("latin-1").strip() if value else ""
 
 
 def _where(request) -> str:

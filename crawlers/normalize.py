@@ -9,7 +9,7 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACES = re.compile(r"\s+")
@@ -142,6 +142,14 @@ def parse_moq(value: object) -> tuple[int | None, str | None]:
 # ---------------------------------------------------------------------------------------------
 # URLs
 
+def gbk_quote(text: str) -> str:
+    """Keywords in the old Tmall list and 1688 URLs are GBK percent-escapes (露莫拉 → ``%C2%B6%C4%AA%C0%AD``).
+
+    GB18030 is GBK's superset: the same bytes for every GBK character, and no query fails to encode.
+    """
+    return quote(text.encode("gb18030"), safe="")
+
+
 def absolute_url(url: object, *, base_scheme: str = "https") -> str | None:
     """Protocol-relative ``//host/path`` → ``https://host/path``; ``http://`` on the platforms' hosts → https."""
     if not url:
@@ -174,7 +182,12 @@ def full_size_image(url: object) -> str | None:
     absolute = absolute_url(url)
     if not absolute:
         return None
-    parts = urlsplit(absolute)
+    try:
+        parts = urlsplit(absolute)
+    except ValueError:  # e.g. "//[" (an unclosed IPv6 host): a bad image URL, never a lost listing
+        return None
+    if not parts.hostname:
+        return None
     path = parts.path
     previous = None
     while previous != path:  # suffixes can stack: ".jpg_360x360q90.jpg_.webp"
@@ -199,7 +212,10 @@ def item_id_from_url(url: object) -> str | None:
     text = absolute_url(url) if url else None
     if not text:
         return None
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:
+        return None
     for name in _ID_PARAMS:
         value = query_param(text, name)
         if value and value.isdigit():

@@ -16,6 +16,7 @@ import json
 import logging
 import secrets
 from collections.abc import Callable, Iterable
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -31,6 +32,7 @@ from sqlalchemy import (
     create_engine,
     event,
     select,
+    text,
 )
 from sqlalchemy.engine import Connection, Engine
 
@@ -185,6 +187,27 @@ def _jsonable(value):
     return str(value)
 
 
+# Any constant shared by every ipwatch process; the lock serialises migrate() across workers.
+MIGRATION_LOCK_KEY = 0x1D5_7A7C4
+
+
+@contextmanager
+def _migration_lock(engine: Engine):
+    """On PostgreSQL, a session advisory lock held while migrating: workers that open the store at
+    the same moment would otherwise race on CREATE TABLE. SQLite serialises writers by itself."""
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            connection.commit()
+
+
 class Store:
     """One store, opened from a URL (``sqlite:///data/monitor.db``, ``postgresql://…``)."""
 
@@ -194,6 +217,26 @@ class Store:
         self.migrate()
 
     def migrate(self) -> int:
+        """Apply the migrations this store has not seen. Safe when several processes open a new store
+        at once: PostgreSQL serialises them with an advisory lock; on SQLite a loser of the race (the
+        table already exists, or the file is locked) looks again at what the winner applied."""
+        from sqlalchemy.exc import IntegrityError, OperationalError
+
+        for attempt in range(5):
+            try:
+                with _migration_lock(self.engine):
+                    self._migrate_once()
+                return len(MIGRATIONS)
+            except (OperationalError, IntegrityError) as exc:
+                if self.engine.dialect.name != "sqlite" or attempt == 4:
+                    raise
+                logger.debug("store: migration raced another process (%s); looking again", exc)
+                import time
+
+                time.sleep(0.2 * (attempt + 1))
+        return len(MIGRATIONS)
+
+    def _migrate_once(self) -> None:
         with self.engine.begin() as connection:
             metadata.create_all(connection, tables=[schema_version])
             done = {row[0] for row in connection.execute(select(schema_version.c.version))}
@@ -204,7 +247,6 @@ class Store:
                 migration(connection)
                 connection.execute(schema_version.insert().values(version=version, applied_at=utc_now()))
             logger.info("store: applied migration %d", version)
-        return len(MIGRATIONS)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -307,6 +349,11 @@ class Store:
             index_elements=["run_id", "platform", "listing_id"],
             set_={name: sighting.excluded[name] for name in ("query", "page", "rank", "price_min", "price_max", "seen_at")},
         )
+        if self.engine.dialect.name == "postgresql":
+            # Concurrent workers upserting overlapping listings must lock rows in one order, or PostgreSQL
+            # aborts one of them as a deadlock. (SQLite has one writer at a time: order left as it was.)
+            listing_rows = dict(sorted(listing_rows.items()))
+            sighting_rows = dict(sorted(sighting_rows.items()))
         with self.engine.begin() as connection:
             connection.execute(upsert, list(listing_rows.values()))
             connection.execute(sighting, list(sighting_rows.values()))

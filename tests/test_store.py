@@ -55,3 +55,17 @@ def test_a_crawl_stores_every_listing_and_is_idempotent_when_rerun(crawl, tmp_pa
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     assert store.count(listings) == len({(i["platform"], i["listing_id"]) for i in first.items})
     assert store.count(sightings) == store.count(listings)
+
+
+def _open(path):
+    Store(f"sqlite:///{path}")
+    return True
+
+
+def test_many_processes_opening_a_new_store_at_once_all_succeed(tmp_path):
+    import multiprocessing
+
+    with multiprocessing.get_context("spawn").Pool(4) as pool:
+        assert all(pool.map(_open, [tmp_path / "new.db"] * 8))
+    with sqlite3.connect(tmp_path / "new.db") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(MIGRATIONS)

@@ -53,6 +53,8 @@ class Command(ScrapyCommand):
         parser.add_argument("--run-id", help="name this run (default: UTC timestamp + random suffix)")
         parser.add_argument("--images-store", help="where listing images are kept (default: data/images)")
         parser.add_argument("--no-progress", action="store_true", help="no live progress display")
+        parser.add_argument("--redis-url", help="many workers: seed this Redis and wait for `scrapy worker`s "
+                                                "to crawl (see crawlers/distributed.py)")
 
     def run(self, args, opts) -> None:
         started = time.monotonic()
@@ -120,6 +122,11 @@ class Command(ScrapyCommand):
 
         process = self.crawler_process
         crawlers = {}
+        distributed_stats = None
+        if opts.redis_url:  # many workers: they crawl, this process seeds, waits and reports
+            distributed_stats = self._distributed(opts, platforms, registry, run_id,
+                                                  heartbeat=lambda: store.heartbeat(lock_name, lock_token))
+            platforms = []
         for platform in platforms:
             try:
                 crawler = process.create_crawler(SPIDER_FOR[platform])
@@ -137,7 +144,8 @@ class Command(ScrapyCommand):
                              heartbeat=lambda: store.heartbeat(lock_name, lock_token))
         progress.start()
         try:
-            process.start()
+            if process.crawlers:
+                process.start()
         finally:
             progress.stop()
         if getattr(process, "bootstrap_failed", False):
@@ -151,6 +159,8 @@ class Command(ScrapyCommand):
                     removed.add((platform, listing_id))
 
         stats = {platform: dict(crawler.stats.get_stats()) for platform, crawler in crawlers.items()}
+        if distributed_stats is not None:
+            stats = distributed_stats
         summary = self._reports(store, registry, run_id, out_dir, images_store, stats, complained, removed)
         all_blocked = all(
             (s.get("search/blocked", 0) > 0 and s.get("search/listings", 0) == 0) for s in stats.values()
@@ -172,6 +182,19 @@ class Command(ScrapyCommand):
         if unknown:
             raise UsageError(f"--platforms: unknown platform(s) {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}")
         return chosen
+
+    def _distributed(self, opts, platforms: list[str], registry, run_id: str, heartbeat) -> dict[str, dict]:
+        """Seed the watch list's first search requests into Redis, wait until workers drained them."""
+        from crawlers.distributed import coordinate
+
+        classes = {}
+        for platform in platforms:
+            try:
+                classes[platform] = self.crawler_process.spider_loader.load(SPIDER_FOR[platform])
+            except KeyError:
+                logger.error("monitor: no spider for platform %r in this version; skipped", platform)
+        return coordinate(opts.redis_url, run_id, spider_classes=classes, registry=str(registry.path),
+                          settings=self.settings, replay=self.settings.get("REPLAY_DIR"), heartbeat=heartbeat)
 
     @staticmethod
     def _detail(store, complaint: dict) -> dict:

@@ -1,0 +1,242 @@
+"""Many workers: scrapy-redis queue in a real Redis, the store in a real PostgreSQL (tests/services.py).
+
+The end-to-end test runs the coordinator (`scrapy monitor --redis-url`) and two `scrapy worker`s over
+the replay fixtures, kills one worker with SIGKILL while it holds requests, and checks that every
+listing is stored once with the scores a single-process SQLite crawl gives.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import pickle
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from scrapy.utils.request import request_from_dict
+
+from crawlers.distributed import LeasedQueue, MtopDupeFilter, queue_key, stats_key
+from crawlers.spiders.taobao import TaobaoSpider
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, run_crawl, scrapy_env
+from tests.services import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401  (fixtures)
+
+QUERIES = ["LUMORA 冲锋衣", "露莫拉"]
+SCORE_FIELDS = ("score", "verdict", "reason", "ipr_id", "product_id", "explanation")
+
+
+def _spider() -> TaobaoSpider:
+    spider = TaobaoSpider(query="|".join(QUERIES), pages="3")
+    spider._configure()
+    return spider
+
+
+@functools.cache
+def _spider_loader():
+    from scrapy.settings import Settings
+    from scrapy.spiderloader import SpiderLoader
+
+    settings = Settings()
+    settings.setmodule("crawlers.settings", priority="project")
+    return SpiderLoader.from_settings(settings)
+
+
+def _search_spiders() -> list[str]:
+    from crawlers.spiders.base import SearchSpider
+
+    loader = _spider_loader()
+    return sorted(name for name in loader.list() if issubclass(loader.load(name), SearchSpider))
+
+
+@pytest.mark.parametrize("options", [{}, {"source": "html"}, {"render": "1"}], ids=["api", "html", "render"])
+@pytest.mark.parametrize("name", _search_spiders())
+def test_every_search_request_survives_scrapy_redis_serialisation(name, options):
+    spider_cls = _spider_loader().load(name)
+    spider = spider_cls(query="|".join(QUERIES), pages="3", **options)
+    spider._configure()
+    requests = [spider.search_request(QUERIES[0], 1, {}), spider.search_request(QUERIES[1], 2, {"page": 2})]
+    if "mtop" in requests[0].meta:
+        requests.append(spider.mtop.resign(requests[0]))
+    for request in requests:
+        back = request_from_dict(pickle.loads(pickle.dumps(request.to_dict(spider=spider), protocol=-1)),
+                                 spider=spider)
+        # repr: scrapy-playwright's PageMethod has no __eq__
+        assert (back.url, back.method, back.body, repr(back.meta), back.dont_filter) == (
+            request.url, request.method, request.body, repr(request.meta), request.dont_filter)
+        assert back.callback == request.callback and back.errback == request.errback
+        assert dict(back.headers) == dict(request.headers)
+
+
+@pytest.mark.services
+def test_a_request_whose_worker_vanished_is_leased_again_around_the_dupefilter(redis_url):  # noqa: F811
+    import redis
+
+    server = redis.Redis.from_url(redis_url)
+    spider = _spider()
+    key = queue_key("t1", spider.name)
+    dead = LeasedQueue(server, spider, key, lease_seconds=1, worker="dead")
+    alive = LeasedQueue(server, spider, key, lease_seconds=1, worker="alive")
+    dupefilter = MtopDupeFilter(server, key="t1:dupefilter")
+    request = spider.search_request(QUERIES[0], 1, {})
+    assert not dupefilter.request_seen(request)
+    dead.push(request)
+    taken = dead.pop()
+    assert taken is not None and alive.pop() is None
+    assert dead.outstanding() == 1  # leased, not lost
+    time.sleep(1.2)
+    assert alive.requeue_expired() == 1
+    again = alive.pop()
+    assert again is not None and again.url == taken.url  # not stopped by the dupefilter
+    assert dupefilter.request_seen(spider.search_request(QUERIES[0], 1, {}))  # a re-signed copy is a duplicate
+    alive.ack([again.meta["work_id"]])
+    dead.ack([taken.meta["work_id"]])  # the dead worker's late ack harms nothing
+    assert alive.outstanding() == 0
+
+
+@pytest.mark.services
+def test_a_retry_replaces_its_original_and_a_closing_worker_gives_its_work_back(redis_url):  # noqa: F811
+    import redis
+
+    server = redis.Redis.from_url(redis_url)
+    spider = _spider()
+    queue = LeasedQueue(server, spider, queue_key("t2", spider.name), lease_seconds=60, worker="w")
+    for query in QUERIES:
+        queue.push(spider.search_request(query, 1, {}))
+    first, second = queue.pop(), queue.pop()
+    retry = first.replace(dont_filter=True)  # what RetryMiddleware schedules: same meta, same work id
+    queue.push(retry)
+    assert (len(queue), queue.leased()) == (1, 1)  # the retry is queued; its original's lease is gone
+    assert queue.give_back() == 1  # the second request, still in hand
+    assert (len(queue), queue.leased(), queue.outstanding()) == (2, 0, 2)
+    assert {queue.pop().url, queue.pop().url} == {retry.url, second.url}
+
+
+@pytest.mark.services
+def test_a_request_is_marked_seen_and_queued_in_one_step(redis_url):  # noqa: F811
+    import redis
+
+    server = redis.Redis.from_url(redis_url)
+    spider = _spider()
+    queue = LeasedQueue(server, spider, queue_key("t3", spider.name), worker="w")
+    dupefilter = MtopDupeFilter(server, key="t3:dupefilter")
+    first, copy = spider.search_request(QUERIES[0], 2, {}), spider.search_request(QUERIES[0], 2, {})
+    assert first.url != copy.url  # signed anew each time
+    fingerprint = dupefilter.request_fingerprint(first)
+    assert dupefilter.request_fingerprint(copy) == fingerprint
+    assert queue.push(first, seen_key=dupefilter.key, fingerprint=fingerprint)
+    assert not queue.push(copy, seen_key=dupefilter.key, fingerprint=fingerprint)
+    assert len(queue) == 1 and server.sismember(dupefilter.key, fingerprint)
+
+
+def _store_rows(url: str, run_id: str) -> tuple[dict, int]:
+    from sqlalchemy import func, select
+
+    from pipelines.store import Store, listings, sightings
+
+    store = Store(url)
+    with store.engine.connect() as connection:
+        rows = {(r["platform"], r["listing_id"]): dict(r) for r in connection.execute(select(listings)).mappings()}
+        sighted = connection.execute(select(func.count()).select_from(sightings)
+                                     .where(sightings.c.run_id == run_id)).scalar_one()
+    store.close()
+    return rows, sighted
+
+
+def _worker(tmp_path: Path, name: str, redis: str, store: str, delay: float) -> subprocess.Popen:
+    log = (tmp_path / f"{name}.log").open("w")
+    return subprocess.Popen(
+        [SCRAPY, "worker", "--redis-url", redis, "--store", store, "--wait", "60",
+         "-s", f"DOWNLOAD_DELAY={delay}", "-s", "CONCURRENT_REQUESTS=1", "-s", "WORKER_LEASE_SECONDS=3",
+         "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1", "-s", f"STATS_FILE={tmp_path / (name + '.stats.json')}",
+         "-s", f"FORMAT_DIAG_DIR={tmp_path / 'diag'}"],
+        cwd=tmp_path, env=scrapy_env(), stdout=log, stderr=subprocess.STDOUT)
+
+
+@pytest.mark.services
+def test_two_workers_one_killed_midway_store_every_listing_once_with_single_process_scores(
+        tmp_path, redis_url, postgres_url):  # noqa: F811
+    import redis
+    from sqlalchemy import create_engine, text
+
+    reference = run_crawl(tmp_path, "taobao", "-a", "query=" + "|".join(QUERIES), "-a", "pages=3",
+                          settings={"REGISTRY_PATH": DEMO_REGISTRY, "RUN_ID": "single"})
+    assert reference.returncode == 0 and reference.items, reference.log[-2000:]
+    expected = {(i["platform"], i["listing_id"]): i for i in reference.items}
+
+    run_id = "distributed-run"
+    coordinator_log = (tmp_path / "coordinator.log").open("w")
+    coordinator = subprocess.Popen(
+        [SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--replay", str(CASSETTES), "--platforms", "taobao",
+         "--store", postgres_url, "--redis-url", redis_url, "--run-id", run_id, "--out", str(tmp_path / "reports"),
+         "--no-progress", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1", "-s", "WORKER_LEASE_SECONDS=3"],
+        cwd=ROOT, env=scrapy_env(), stdout=coordinator_log, stderr=subprocess.STDOUT)
+    server = redis.Redis.from_url(redis_url)
+    owners = f"ipwatch:{run_id}:taobao:owners"
+    victim = _worker(tmp_path, "victim", redis_url, postgres_url, delay=1.5)
+    survivor = None
+
+    def victim_holds_a_request() -> bool:
+        return any(v.decode().endswith(f":{victim.pid}") for v in server.hvals(owners))
+
+    store = create_engine(postgres_url)
+
+    def a_page_is_stored() -> bool:
+        with store.connect() as connection:
+            return bool(connection.execute(text("SELECT count(*) FROM sightings WHERE run_id = :run"),
+                                           {"run": run_id}).scalar_one())
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:  # kill the victim while it holds a request, after it has stored a page
+            if survivor is None and victim_holds_a_request():
+                survivor = _worker(tmp_path, "survivor", redis_url, postgres_url, delay=0.5)
+            if survivor is not None and victim_holds_a_request() and a_page_is_stored():
+                break
+            assert victim.poll() is None, (tmp_path / "victim.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the victim never held a request after a page was stored"
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        assert coordinator.wait(timeout=90) == 0, (tmp_path / "coordinator.log").read_text()[-3000:]
+        assert survivor.wait(timeout=30) == 0
+    finally:
+        for process in (coordinator, victim, survivor):
+            if process is not None and process.poll() is None:
+                os.kill(process.pid, signal.SIGKILL)
+        store.dispose()
+
+    rows, sighted = _store_rows(postgres_url, run_id)
+    assert set(rows) == set(expected)  # every listing, each once (primary key)
+    assert sighted == len(expected)
+    single_rows, _ = _store_rows(f"sqlite:///{tmp_path / 'store.db'}", "single")
+    assert set(single_rows) == set(rows)
+    for key, row in rows.items():
+        assert {f: row[f] for f in SCORE_FIELDS} == {f: single_rows[key][f] for f in SCORE_FIELDS}, key
+    assert {row["verdict"] for row in rows.values()} >= {"infringing", "clean"}
+    assert int(server.hget(stats_key(run_id, "taobao"), "work/requeued") or 0) >= 1  # the victim's request
+    reported = [json.loads(line) for line in
+                (tmp_path / "reports" / run_id / "listings.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert sorted((i["platform"], i["listing_id"]) for i in reported) == sorted(expected)
+
+
+@pytest.mark.services
+def test_a_listing_the_store_refuses_does_not_fail_its_page_for_ever(postgres_url):  # noqa: F811
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.distributed import WorkerStorePipeline, store_flush
+    from pipelines.store import Store, listings
+
+    crawler = get_crawler(settings_dict={"STORE_URL": postgres_url, "RUN_ID": "r1"})
+    pipeline = WorkerStorePipeline.from_crawler(crawler)
+    pipeline.open_spider(None)
+    for n, title in enumerate(["LUMORA 冲锋衣", "bad\x00title", "露莫拉"]):
+        pipeline.process_item({"platform": "taobao", "listing_id": str(n), "url": f"https://item.taobao.com/item.htm?id={n}",
+                               "title": title, "crawled_at": "2026-11-02T00:00:00Z"})
+    results = crawler.signals.send_catch_log(signal=store_flush)
+    assert [result for _, result in results] == [True]  # acked: redoing the page would fail again
+    assert (crawler.stats.get_value("store/saved"), crawler.stats.get_value("store/failed")) == (2, 1)
+    pipeline.close_spider(None)
+    assert Store(postgres_url).count(listings) == 2

@@ -1,0 +1,145 @@
+"""The store behaves the same on SQLite (the embedded default) and PostgreSQL (many workers).
+
+Every test runs on both backends; PostgreSQL is a real server on loopback (tests/services.py).
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+
+import pytest
+
+from pipelines.store import MIGRATIONS, Store, complaints, listings, reviews, runs, schema_version, sightings
+from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
+
+BACKENDS = [
+    pytest.param("sqlite", id="sqlite"),
+    pytest.param("postgresql", id="postgresql", marks=pytest.mark.services),
+]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'monitor.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def _listing(listing_id="111111111111", **overrides):
+    item = {"platform": "taobao", "listing_id": listing_id, "url": f"https://item.taobao.com/item.htm?id={listing_id}",
+            "title": "LUMORA 冲锋衣", "price_min": 99.0, "price_max": 99.0, "currency": "CNY", "seller_id": "1",
+            "seller_name": "店", "query": "LUMORA", "page": 1, "rank": 1, "crawled_at": "2026-11-02T00:00:00Z",
+            "score": 87.0, "verdict": "infringing", "reason": "counterfeit", "ipr_id": "LUMORA-CN-25",
+            "images": [{"url": "https://img.alicdn.com/a.jpg", "path": "full/a.jpg", "checksum": "c", "phash": "ff00"}]}
+    item.update(overrides)
+    return item
+
+
+def test_rerunning_the_same_crawl_writes_nothing_twice(store_url):
+    store = Store(store_url)
+    batch = [_listing("1"), _listing("2"), _listing("1", rank=5)]
+    for _ in range(2):
+        store.ensure_run("run-1")
+        store.save_listings("run-1", batch)
+    assert (store.count(listings), store.count(sightings), store.count(runs)) == (2, 2, 1)
+    store.close()
+
+
+def test_a_later_run_updates_last_seen_and_keeps_first_seen(store_url):
+    store = Store(store_url)
+    store.save_listings("run-1", [_listing(crawled_at="2026-11-01T00:00:00Z", price_min=99.0)])
+    store.save_listings("run-2", [_listing(crawled_at="2026-11-08T00:00:00Z", price_min=79.0, price_max=79.0,
+                                           score=55.0, verdict="suspect")])
+    row = store.listing("taobao", "111111111111")
+    assert row["first_seen"] == "2026-11-01T00:00:00Z" and row["first_run"] == "run-1"
+    assert row["last_seen"] == "2026-11-08T00:00:00Z" and row["last_run"] == "run-2"
+    assert (row["price_min"], row["score"], row["verdict"], row["main_image_phash"]) == (79.0, 55.0, "suspect", "ff00")
+    assert store.count(sightings) == 2
+    store.close()
+
+
+def test_the_same_listing_written_by_two_workers_is_stored_once(store_url):
+    first, second = Store(store_url), Store(store_url)
+    first.save_listings("run-1", [_listing("1"), _listing("2")])
+    second.save_listings("run-1", [_listing("2", rank=9), _listing("3")])
+    assert (first.count(listings), first.count(sightings)) == (3, 3)
+    first.close()
+    second.close()
+
+
+def test_migrations_are_recorded_once_and_reopening_applies_nothing(store_url):
+    Store(store_url).close()
+    store = Store(store_url)
+    with store.engine.connect() as connection:
+        versions = [row[0] for row in connection.execute(schema_version.select().order_by(schema_version.c.version))]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
+    store.close()
+
+
+def _open_store(url: str) -> int:
+    store = Store(url)
+    store.close()
+    return 0
+
+
+@pytest.mark.services
+def test_workers_opening_a_new_postgresql_store_at_once_do_not_race_on_migrations(postgres_url):  # noqa: F811
+    # PostgreSQL only: concurrent first opens of a *new* SQLite file still race on CREATE TABLE
+    # (SQLite is the one-process store; the lead decides whether to serialise it too).
+    store_url = postgres_url
+    context = multiprocessing.get_context("fork")
+    with context.Pool(6) as pool:
+        assert pool.map(_open_store, [store_url] * 6) == [0] * 6
+    store = Store(store_url)
+    assert store.count(schema_version) == len(MIGRATIONS)
+    store.close()
+
+
+def test_a_run_reads_back_every_listing_it_sighted_in_key_order(store_url):
+    store = Store(store_url)
+    store.save_listings("run-1", [_listing(str(n)) for n in range(5)] + [_listing("9", platform="tmall")])
+    store.save_listings("run-2", [_listing("3")])
+    read = list(store.run_listings("run-1", batch=2))
+    assert [(item["platform"], item["listing_id"]) for item in read] == (
+        [("taobao", str(n)) for n in range(5)] + [("tmall", "9")])
+    assert read[0]["score"] == 87.0 and read[0]["first_run"] == "run-1"
+    assert store.seen_in_run("run-2") == {("taobao", "3")}
+    store.close()
+
+
+def test_reviews_keep_the_latest_decision_and_complaints_their_status(store_url):
+    store = Store(store_url)
+    store.record_reviews([{"platform": "taobao", "listing_id": "1", "decision": "approve", "fingerprint": "a"}])
+    store.record_reviews([{"platform": "taobao", "listing_id": "1", "decision": "reject", "fingerprint": "b"}])
+    assert store.count(reviews) == 1
+    assert store.review_decisions()[("taobao", "1")]["decision"] == "reject"
+    store.record_complaints([{"platform": "taobao", "listing_id": "1", "ipr_id": "LUMORA-CN-25",
+                              "reason": "counterfeit", "batch": "b1"}])
+    store.set_complaint_status("taobao", "1", "removed")
+    assert store.count(complaints) == 1
+    assert store.complaints_on_file()[0]["status"] == "removed"
+    store.finish_run("run-x", "finished", {"a": 1})
+    store.close()
+
+
+def _write_overlapping(url: str, seed: int) -> int:
+    import random
+
+    store = Store(url)
+    rows = [_listing(str(n)) for n in range(60)]
+    shuffle = random.Random(seed).shuffle
+    for _ in range(15):
+        shuffle(rows)
+        store.save_listings("run-1", rows)
+    store.close()
+    return 0
+
+
+def test_workers_writing_the_same_listings_at_once_never_deadlock(store_url):
+    Store(store_url).close()  # created first: concurrent first opens are another test's subject
+    context = multiprocessing.get_context("fork")
+    with context.Pool(4) as pool:
+        assert pool.starmap(_write_overlapping, [(store_url, seed) for seed in range(4)]) == [0] * 4
+    store = Store(store_url)
+    assert (store.count(listings), store.count(sightings)) == (60, 60)
+    store.close()

@@ -86,7 +86,6 @@ class BlockMiddleware:
         retry.meta["block_retry_times"] = attempt + 1
         return retry
 
-
     def _refuse_redirect_loop(self, request, response) -> None:
         """A redirect back to a URL this request already visited: the dupe filter would drop it silently."""
         location = _header_text(response, "Location") if 300 <= response.status < 400 else ""

@@ -39,7 +39,7 @@ def parse_jsonp(text: str) -> object:
     match = _JSONP.match(stripped)
     payload = match.group(2) if match else stripped
     try:
-        return json.loads(payload)
+        return json.loads(payload, strict=False)  # raw control characters in a title: keep the page
     except ValueError as exc:
         kind = "JSONP" if match or stripped[:30].count("(") else "JSON"
         if not match and re.match(r"^\s*[A-Za-z_$][\w$.]*\s*\(", stripped):

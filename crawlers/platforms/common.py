@@ -60,7 +60,8 @@ def extract_json_object(text: str, marker: str) -> object | None:
     if brace < 0:
         return None
     try:
-        value, _ = json.JSONDecoder().raw_decode(text, brace)
+        # strict=False: a raw control character inside a seller's string must not cost the whole page
+        value, _ = json.JSONDecoder(strict=False).raw_decode(text, brace)
     except ValueError:
         return None
     return value
@@ -86,7 +87,12 @@ def make_listing(
     images: list[object] | tuple[object, ...] = (),
 ) -> dict:
     """A CONTRACT §4 listing from raw platform values, every field normalised the shared way."""
-    listing_id = str(listing_id).strip() if listing_id is not None else ""
+    if not isinstance(listing_id, str | int) or isinstance(listing_id, bool):
+        # an object or list where the id belongs is format drift: never str() it into an id
+        raise TypeError(f"listing id is a {type(listing_id).__name__}, not a string or number")
+    listing_id = str(listing_id).strip()
+    if not listing_id:
+        raise ValueError("blank listing id")
     low, high, shown_currency = parse_price(price)
     if price_max is not None:
         _, high_from_max, max_currency = parse_price(price_max)
@@ -110,7 +116,8 @@ def make_listing(
         "moq": moq,
         "moq_unit": moq_unit,
         "sales": parse_count(sales),
-        "seller_id": str(seller_id).strip() if seller_id not in (None, "") else None,
+        # clean_text drops control characters: a NUL would make PostgreSQL refuse the store batch
+        "seller_id": clean_text(seller_id) or None if seller_id not in (None, "") else None,
         "seller_name": seller_name_text,
         "shop_url": absolute_url(shop_url) if shop_url else None,
         "location": clean_text(location) or None if location is not None else None,

@@ -74,6 +74,21 @@ def inside(root: Path, *components: str) -> Path:
     return path
 
 
+def within(path: str | Path, *roots: str | Path | None) -> Path | None:
+    """``path`` (relative to the first root that has it, or absolute) if it is a file inside one of
+    ``roots``; None otherwise. Paths named by listings data are untrusted: an absolute path or one
+    climbing out with ``..`` must never make us read (and embed, hash or send to IPP) another file."""
+    candidate = Path(str(path))
+    for root in roots:
+        if root is None:
+            continue
+        base = Path(root).resolve()
+        full = (candidate if candidate.is_absolute() else base / candidate).resolve()
+        if full.is_relative_to(base) and full.is_file():
+            return full
+    return None
+
+
 def evidence_folder(out_dir: Path, platform: str, listing_id: str) -> Path:
     return inside(out_dir / "evidence", f"{platform}-{listing_id}")
 

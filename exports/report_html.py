@@ -44,15 +44,12 @@ def thumbnail_data_uri(path: Path | None, size: int = THUMBNAIL_PX) -> str | Non
 
 
 def _resolve(relative: Any, *roots: Path | None) -> Path | None:
+    """An image named by the listings data, only if it lies inside one of ``roots``."""
     if not relative:
         return None
-    path = Path(str(relative))
-    if path.is_absolute():
-        return path if path.is_file() else None
-    for root in roots:
-        if root is not None and (root / path).is_file():
-            return root / path
-    return None
+    from exports.evidence import within
+
+    return within(str(relative), *roots)
 
 
 def _safe_link(url: Any) -> str | None:

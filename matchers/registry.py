@@ -235,6 +235,8 @@ def _read_yaml(path: Path) -> Any:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
         raise RegistryError(path, [f"not UTF-8 text: {exc}"]) from exc
+    except OSError as exc:  # a folder, a permission problem, ...
+        raise RegistryError(path, [f"cannot read registry: {exc.strerror or exc}"]) from exc
     try:
         return yaml.load(text, Loader=_GuardedSafeLoader)
     except yaml.constructor.ConstructorError as exc:

@@ -339,6 +339,12 @@ class Store:
                 "page": item.get("page"), "rank": item.get("rank"), "price_min": item.get("price_min"),
                 "price_max": item.get("price_max"), "seen_at": seen_at,
             }
+        # PostgreSQL refuses NUL in text (SQLite keeps it): a seller's stray NUL must not cost the batch
+        for rows in (listing_rows, sighting_rows):
+            for row in rows.values():
+                for name, value in row.items():
+                    if isinstance(value, str) and "\x00" in value:
+                        row[name] = value.replace("\x00", "")
         upsert = _insert(self.engine, listings)
         updated = {name: upsert.excluded[name] for name in (
             "url", "title", "price_min", "price_max", "currency", "seller_id", "seller_name", "main_image_phash",

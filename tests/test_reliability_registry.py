@@ -50,8 +50,6 @@ def test_a_missing_registry_is_a_clear_error(tmp_path):
         load_registry(tmp_path / "does-not-exist.yaml")
 
 
-@pytest.mark.xfail(strict=True, reason="matchers/registry.py _read_yaml: read_text() of a folder raises "
-                   "IsADirectoryError (an OSError it does not catch) instead of RegistryError; exit 1 with a traceback")
 def test_a_folder_given_as_the_registry_is_a_clear_error(tmp_path):
     with pytest.raises(RegistryError, match=r"registry"):
         load_registry(tmp_path)

@@ -87,8 +87,8 @@ def test_replay_honours_download_maxsize(crawl):
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    def do_GET(self):  # noqa: N802 - http.server's naming
-        body = "<html><body>蓝色 page for {}</body></html>".format(self.path).encode()
+    def do_GET(self):
+        body = f"<html><body>蓝色 page for {self.path}</body></html>".encode()
         if self.path.startswith("/gz"):
             payload = gzip.compress(body)
             self.send_response(200)

@@ -235,15 +235,14 @@ def _comparison_source(
     hit = image_hit_of(item)
     if not hit.get("registered_image") or not hit.get("listing_image_path"):
         return None
-    listing_path = Path(str(hit["listing_image_path"]))
-    candidates = [listing_path] if listing_path.is_absolute() else [
-        *([Path(images_store) / listing_path] if images_store else []),
-        report_dir / listing_path,
-        report_dir / "images" / listing_path,
-    ]
-    listing_image = next((path for path in candidates if path.is_file()), candidates[0])
-    registered = Path(str(hit["registered_image"]))
-    registered = registered if registered.is_absolute() else registry_dir / registered
+    from exports.evidence import within
+
+    # paths named by listings.jsonl are untrusted: only files inside the images store or the report
+    # folder (listing image) and the registry folder (registered image) are ever used
+    listing_image = within(str(hit["listing_image_path"]), images_store, report_dir, report_dir / "images")
+    registered = within(str(hit["registered_image"]), registry_dir)
+    if listing_image is None or registered is None:
+        return None
     distance = hit.get("distance")
     return factory(
         listing_image,

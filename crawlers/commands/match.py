@@ -212,7 +212,13 @@ class _ImageSignal:
         for i, image in enumerate(listing["images"]):
             if not isinstance(image, dict) or not image.get("path"):
                 continue
-            path = self.store / str(image["path"])
+            from exports.evidence import within
+
+            path = within(str(image["path"]), self.store)
+            if path is None:
+                print(f"{input_path}:{line_no}: images[{i}] {image['path']}: skipped: not a file inside "
+                      f"--images-store {self.store}", file=self.err)
+                continue
             try:
                 hashes = self.module.hash_image_file(path)
             except (self.module.ImageError, OSError) as error:

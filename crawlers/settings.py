@@ -51,9 +51,16 @@ CLOSESPIDER_ERRORCOUNT = 50
 ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
+    "pipelines.images.ListingImagesPipeline": 300,
     "pipelines.scoring.ScoringPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
+
+# Listing images (pipelines/images.py): the main image of each listing, downloaded only from the
+# platforms' CDNs, hashed and matched against the registry's photos. IMAGES_PER_LISTING, IMAGE_ALLOWED_HOSTS,
+# IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS are documented there.
+IMAGES_STORE = os.environ.get("IMAGES_STORE", "data/images")
+IMAGES_PER_LISTING = 1
 
 # The store (pipelines/store.py). Empty string: do not store.
 STORE_URL = os.environ.get("STORE_URL", "sqlite:///data/monitor.db")

@@ -1,0 +1,285 @@
+"""Download each listing's main image(s), hash them, and match them against the registry.
+
+``ListingImagesPipeline`` is Scrapy's ``ImagesPipeline`` with the safety and the matching this
+project needs. It keeps Scrapy's layout: files under ``IMAGES_STORE`` at ``full/<sha1(url)>.<ext>``
+and ``item["images"] = [{url, path, checksum, phash}]`` (CONTRACT §4), ``path`` relative to
+``IMAGES_STORE``. The original bytes are stored (evidence must be what the platform served; Scrapy's
+pipeline would re-encode to JPEG). Then, when a registry is known, it sets ``item["image_hit"]`` to
+the best :class:`matchers.signals.ImageHit` (or None) for the scoring pipeline that runs after it.
+
+Settings:
+
+``IMAGES_STORE``
+    Where images are written (required, as for Scrapy's pipeline).
+``IMAGES_PER_LISTING`` (default 1)
+    How many of ``image_urls`` to fetch per listing, in order: the first is the main image.
+``IMAGE_ALLOWED_HOSTS`` (default: the platforms' image CDNs, ``*.alicdn.com``)
+    Host patterns (``fnmatch``; ``*.alicdn.com`` also matches ``alicdn.com``). A URL on any other
+    host, or not http(s), is never requested; counted as ``images/refused_host``.
+``IMAGE_MAX_BYTES`` (default 8 MiB)
+    Per-image download cap (Scrapy's ``download_maxsize`` for these requests).
+``IMAGE_MAX_PIXELS`` (default 40,000,000)
+    Images whose header declares more pixels are not decoded (decompression bombs).
+``IMAGE_ALLOW_PRIVATE_ADDRESSES`` (default False)
+    In live mode (no ``REPLAY_DIR``) a host that resolves to a loopback, private, link-local,
+    reserved or multicast address is never fetched (SSRF guard), counted as
+    ``images/refused_private_address``. Tests that serve images from 127.0.0.1 turn this on.
+    In replay mode (``REPLAY_DIR`` set) nothing is resolved: the replay handler serves the bytes.
+``REGISTRY_PATH`` / ``spider.registry`` / ``spider.registry_path``
+    The registry whose product photos and logos are matched: a loaded ``matchers.registry.Registry``
+    on ``spider.registry``, or a path (``spider.registry_path``, ``spider.registry`` as given by
+    ``-a registry=PATH``, or the setting). Without one, ``image_hit`` is not set. The index is built
+    on the first item (hashes cached in ``IMAGE_HASH_CACHE_DIR``).
+``IMAGE_HASH_CACHE_DIR`` (default ``<IMAGES_STORE>/.hashes`` for a local store)
+    Where registered images' hashes are cached by file sha256, so a registry loads fast next time.
+
+Stats (``images/...``): ``requested``, ``refused_host``, ``refused_private_address``,
+``download_failed``, ``corrupt`` (undecodable: truncated, not an image, HTML served as an image,
+too many pixels), ``hashed``, ``hash_cache_hit``, ``matched``, ``near``, ``registry_errors``.
+A bad image is skipped and counted; the listing is always kept.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import ipaddress
+import logging
+import mimetypes
+import socket
+from collections import OrderedDict
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from itemadapter import ItemAdapter
+from scrapy import Request
+from scrapy.pipelines.files import FSFilesStore
+from scrapy.pipelines.images import ImagesPipeline
+from scrapy.pipelines.media import FileException
+from scrapy.utils.defer import ensure_awaitable
+from scrapy.utils.python import to_bytes
+
+from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_ALLOWED_HOSTS = ("*.alicdn.com",)  # PLATFORMS.md §0.3, §3.4, §4.4: img, gw, g-search1..3, cbu01, s
+DEFAULT_MAX_BYTES = 8 * 1024 * 1024
+DEFAULT_MAX_PIXELS = 40_000_000
+HASH_MEMORY_CACHE = 20_000  # hashes kept by checksum (an image reposted by many sellers is hashed once)
+_EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
+
+
+def host_allowed(host: str, patterns: list[str] | tuple[str, ...]) -> bool:
+    host = host.lower().rstrip(".")
+    for pattern in patterns:
+        pattern = pattern.lower()
+        if fnmatch.fnmatchcase(host, pattern):
+            return True
+        if pattern.startswith("*.") and host == pattern[2:]:
+            return True
+    return False
+
+
+def is_public_address(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast
+        or ip.is_unspecified
+    )  # fmt: skip
+
+
+class ListingImagesPipeline(ImagesPipeline):
+    """See the module docstring."""
+
+    def __init__(self, store_uri: Any, download_func: None = None, *, crawler: Any):
+        super().__init__(store_uri, crawler=crawler)
+        settings = crawler.settings
+        self.per_listing = settings.getint("IMAGES_PER_LISTING", 1)
+        self.allowed_hosts = tuple(settings.getlist("IMAGE_ALLOWED_HOSTS") or DEFAULT_ALLOWED_HOSTS)
+        self.max_bytes = settings.getint("IMAGE_MAX_BYTES", DEFAULT_MAX_BYTES)
+        self.max_pixels = settings.getint("IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
+        self.replay = bool(settings.get("REPLAY_DIR"))
+        self.allow_private = settings.getbool("IMAGE_ALLOW_PRIVATE_ADDRESSES", False)
+        self.registry_path = settings.get("REGISTRY_PATH")
+        cache = settings.get("IMAGE_HASH_CACHE_DIR")
+        if not cache and isinstance(self.store, FSFilesStore):
+            cache = Path(self.store.basedir) / ".hashes"
+        self.hash_cache_dir = Path(cache) if cache else None
+        self._hashes: OrderedDict[str, ImageHashes] = OrderedDict()  # checksum -> hashes
+        self._address_ok: dict[str, bool] = {}
+        self._index: RegistryImageIndex | None = None
+        self._index_loaded = False
+
+    # ---- which requests are made
+
+    def get_media_requests(self, item: Any, info: Any) -> list[Request]:
+        urls = ItemAdapter(item).get(self.images_urls_field) or []
+        if isinstance(urls, str):
+            urls = [urls]
+        requests = []
+        for url in list(urls)[: max(self.per_listing, 0)]:
+            reason = self._refusal(url)
+            if reason:
+                self._inc(reason)
+                logger.info("Image not requested (%s): %s", reason.split("/")[-1], url)
+                continue
+            self._inc("images/requested")
+            requests.append(Request(url, meta={"download_maxsize": self.max_bytes, "download_warnsize": 0}))
+        return requests
+
+    def _refusal(self, url: str) -> str | None:
+        try:
+            parsed = urlparse(url)
+            host = parsed.hostname or ""
+        except ValueError:
+            return "images/refused_host"
+        if parsed.scheme not in ("http", "https") or not host or not host_allowed(host, self.allowed_hosts):
+            return "images/refused_host"
+        if self.replay or self.allow_private:
+            return None
+        if not self._resolves_public(host):
+            return "images/refused_private_address"
+        return None
+
+    def _resolves_public(self, host: str) -> bool:
+        """Every address the host resolves to must be public (checked once per host and crawl).
+
+        Twisted resolves again when it connects; the CDN allow-list is the first line of defence,
+        this check stops an allowed name that points into the private network.
+        """
+        if host not in self._address_ok:
+            try:
+                ipaddress.ip_address(host)
+                addresses = [host]
+            except ValueError:
+                try:
+                    addresses = [info[4][0] for info in socket.getaddrinfo(host, None)]
+                except (OSError, UnicodeError):
+                    addresses = []  # unresolvable: let the download fail and be counted as usual
+            self._address_ok[host] = all(is_public_address(a.split("%")[0]) for a in addresses)
+        return self._address_ok[host]
+
+    # ---- what happens to a downloaded image
+
+    def file_path(self, request: Request, response: Any = None, info: Any = None, *, item: Any = None) -> str:
+        guid = hashlib.sha1(to_bytes(request.url)).hexdigest()  # Scrapy's layout
+        ext = Path(urlparse(request.url).path).suffix.lower()
+        if ext not in _EXTENSIONS:
+            ext = ".jpg"
+        return f"full/{guid}{'.jpg' if ext == '.jpeg' else ext}"
+
+    async def image_downloaded(self, response: Any, request: Request, info: Any, *, item: Any = None) -> str:
+        body = response.body
+        checksum = hashlib.md5(body).hexdigest()  # Scrapy's checksum field is md5
+        self._hash_once(checksum, body, request.url)
+        path = self.file_path(request, response=response, info=info, item=item)
+        ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+        await ensure_awaitable(
+            self.store.persist_file(path, BytesIO(body), info, headers={"Content-Type": ctype})
+        )
+        return checksum
+
+    def _hash_once(self, checksum: str, body: bytes, source: str) -> ImageHashes:
+        if checksum in self._hashes:
+            self._hashes.move_to_end(checksum)
+            self._inc("images/hash_cache_hit")
+            return self._hashes[checksum]
+        try:
+            hashes = hash_image_bytes(body, source=source, max_pixels=self.max_pixels)
+        except ImageError as exc:
+            self._inc("images/corrupt")
+            logger.warning("Image skipped: %s", exc)
+            raise FileException(str(exc)) from exc
+        self._inc("images/hashed")
+        self._hashes[checksum] = hashes
+        while len(self._hashes) > HASH_MEMORY_CACHE:
+            self._hashes.popitem(last=False)
+        return hashes
+
+    async def media_downloaded(self, response: Any, request: Request, info: Any, *, item: Any = None) -> Any:
+        result = await super().media_downloaded(response, request, info, item=item)
+        hashes = self._hashes.get(result["checksum"])
+        result = dict(result)
+        result.pop("status", None)
+        result["phash"] = hashes.phash if hashes else None
+        return result
+
+    def media_failed(self, failure: Any, request: Request, info: Any) -> Any:
+        self._inc("images/download_failed")
+        return super().media_failed(failure, request, info)
+
+    # ---- the item
+
+    def item_completed(self, results: list, item: Any, info: Any) -> Any:
+        adapter = ItemAdapter(item)
+        images = []
+        for ok, value in results:
+            if not ok:
+                continue
+            entry = {k: value.get(k) for k in ("url", "path", "checksum", "phash")}
+            if entry["phash"] is None:  # already in the store from an earlier run ("uptodate")
+                hashes = self._hashes_from_store(entry)
+                entry["phash"] = hashes.phash if hashes else None
+            images.append(entry)
+        _set(adapter, self.images_result_field, images)
+        index = self._registry_index(info.spider if info is not None else None)
+        if index is not None:
+            listing_images = []
+            for entry in images:
+                hashes = self._hashes.get(entry["checksum"] or "")
+                if hashes is not None:
+                    listing_images.append(ListingImage(entry["url"], entry["path"], hashes))
+            hit = index.match(listing_images) if listing_images else None
+            if hit is not None:
+                self._inc("images/matched" if hit.confident else "images/near")
+            _set(adapter, "image_hit", hit)
+        return item
+
+    def _hashes_from_store(self, entry: dict) -> ImageHashes | None:
+        if not isinstance(self.store, FSFilesStore) or not entry.get("path"):
+            return None
+        file = Path(self.store.basedir) / entry["path"]
+        try:
+            body = file.read_bytes()
+            return self._hash_once(entry.get("checksum") or hashlib.md5(body).hexdigest(), body, str(file))
+        except (OSError, FileException):
+            return None
+
+    def _registry_index(self, spider: Any) -> RegistryImageIndex | None:
+        if self._index_loaded:
+            return self._index
+        self._index_loaded = True
+        registry = getattr(spider, "registry", None)
+        path = getattr(spider, "registry_path", None) or self.registry_path
+        if isinstance(registry, str | Path):  # `-a registry=PATH` leaves the path on the spider
+            path, registry = path or registry, None
+        try:
+            if registry is None and path:
+                from matchers.registry import load_registry
+
+                registry = load_registry(path)
+            if registry is not None and hasattr(registry, "products"):
+                self._index = RegistryImageIndex.from_registry(registry, cache_dir=self.hash_cache_dir)
+                for error in self._index.errors:
+                    self._inc("images/registry_errors")
+                    logger.error("Registered image not usable: %s", error)
+        except Exception as exc:  # a broken registry must not lose the crawl; the CLI validates it first
+            self._inc("images/registry_errors")
+            logger.error("Registry %s not loaded for image matching: %s", path, exc)
+            self._index = None
+        return self._index
+
+    def _inc(self, key: str) -> None:
+        self.crawler.stats.inc_value(key)
+
+
+def _set(adapter: ItemAdapter, field: str, value: Any) -> None:
+    try:
+        adapter[field] = value
+    except KeyError:  # a scrapy.Item that does not declare the field
+        logger.debug("Item %s has no field %r; not set", type(adapter.item).__name__, field)

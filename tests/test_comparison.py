@@ -1,0 +1,81 @@
+"""The side-by-side evidence picture (listing image | registered image)."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image, ImageFont
+
+from matchers.comparison import PANEL, caption_font, make_comparison
+from matchers.images import ImageError
+
+
+def _jpeg(colour, size=(300, 200)) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, "JPEG")
+    return buf.getvalue()
+
+
+def test_comparison_png_puts_the_listing_left_and_the_registered_image_right(tmp_path):
+    out = make_comparison(
+        _jpeg((200, 0, 0)), _jpeg((0, 0, 200)), tmp_path / "ev" / "comparison.png",
+        distance=6, stage="phash+dhash",
+    )  # fmt: skip
+    img = Image.open(out)
+    assert img.format == "PNG"
+    arr = np.asarray(img.convert("RGB")).astype(int)
+    mid_y = arr.shape[0] // 2
+    left = arr[mid_y, PANEL // 2]
+    right = arr[mid_y, arr.shape[1] - PANEL // 2]
+    assert left[0] > 150 and left[2] < 60  # red listing image on the left
+    assert right[2] > 150 and right[0] < 60  # blue registered image on the right
+
+
+def test_comparison_accepts_paths_bytes_and_pil_images(tmp_path):
+    path = tmp_path / "listing.webp"
+    Image.new("RGB", (120, 90), (0, 150, 0)).save(path, "WEBP")
+    out = make_comparison(
+        path, Image.new("RGB", (50, 50), "white"), tmp_path / "c.png", distance=0, stage="phash"
+    )
+    assert out.exists()
+
+
+def test_cjk_labels_render_with_a_cjk_font_when_installed(tmp_path):
+    font = caption_font()
+    if isinstance(font, ImageFont.FreeTypeFont):
+        # a CJK-capable font draws distinct glyphs, not the same "tofu" box for every character
+        a = np.asarray(font.getmask("露"))
+        b = np.asarray(font.getmask("莫"))
+        assert a.size and b.size and (a.shape != b.shape or (a != b).any())
+    out = make_comparison(
+        _jpeg((10, 10, 10)), _jpeg((240, 240, 240)), tmp_path / "c.png", distance=4, stage="crop",
+        listing_label="taobao 6543210 露莫拉官方旗舰店", registered_label="trail-jacket images/trail_jacket_1.jpg",
+        title="正品LUMORA冲锋衣 男女款 防水透气 户外登山服 " * 4,
+    )  # fmt: skip
+    img = Image.open(out)
+    assert img.width == 2 * PANEL + 3 * 16
+    assert img.height > PANEL + 100  # title, captions and the footer are below/above the pictures
+
+
+def test_footer_says_distance_and_stage(tmp_path, monkeypatch):
+    drawn: list[str] = []
+    from PIL import ImageDraw
+
+    original = ImageDraw.ImageDraw.text
+
+    def spy(self, xy, text, *args, **kwargs):
+        drawn.append(text)
+        return original(self, xy, text, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", spy)
+    make_comparison(_jpeg("red"), _jpeg("blue"), tmp_path / "c.png", distance=11, stage="rotation+mirror")
+    assert any("distance 11" in t and "rotation+mirror" in t for t in drawn)
+
+
+def test_unreadable_listing_image_is_an_image_error_naming_it(tmp_path):
+    bad = tmp_path / "bad.jpg"
+    bad.write_bytes(b"<html>blocked</html>")
+    with pytest.raises(ImageError, match=r"bad\.jpg"):
+        make_comparison(bad, _jpeg("blue"), tmp_path / "c.png", distance=0, stage="phash")

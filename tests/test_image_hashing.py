@@ -1,0 +1,114 @@
+"""The hashing recipe survives copiers' disguises at the chosen thresholds, and unrelated white-background
+product shots do not match. A small, deterministic slice of ``make eval-images`` (the full run is there)."""
+
+from __future__ import annotations
+
+from functools import cache
+from itertools import combinations
+
+import imagehash
+import numpy as np
+import pytest
+from PIL import Image
+
+from matchers import images as image_module
+from matchers.evaluate_images import (
+    FALSE_MATCH_TARGET,
+    TARGETS,
+    TRANSFORMS,
+    Corpus,
+    build_corpus,
+    encode_jpeg,
+    evaluate,
+    product_on_white,
+    t_pad_white,
+)
+from matchers.images import (
+    ImageHashes,
+    ListingImage,
+    RegistryImageIndex,
+    Thresholds,
+    default_thresholds,
+    hamming,
+    hash_image_bytes,
+)
+
+
+@cache
+def _corpus() -> Corpus:
+    return build_corpus()
+
+
+@cache
+def _slice_report():
+    full = _corpus()
+    # every other registered image (photos and products on white), and a third of the distractors
+    small = Corpus(full.references[::2], full.distractors[::3])
+    return evaluate(small, per_ref=1, seed=23, distractor_variants=1)
+
+
+@pytest.mark.parametrize("transform", list(TRANSFORMS))
+def test_disguised_copies_are_recognised_at_the_target_recall(transform):
+    report = _slice_report()
+    ok, n = report.recall[transform]
+    assert n == 18
+    missed = [m for m in report.misses if m.startswith(f"{transform}:")]
+    assert ok / n >= TARGETS[transform], (
+        f"{transform}: {ok}/{n} ({report.stages[transform]}), missed {missed}"
+    )
+
+
+def test_unrelated_photos_and_white_background_products_do_not_match():
+    report = _slice_report()
+    assert report.pairs >= 1000
+    assert report.false_match_rate <= FALSE_MATCH_TARGET, report.false_examples[:5]
+
+
+def test_padding_on_white_is_trimmed_away_before_hashing():
+    corpus = _corpus()
+    for _, arr in corpus.references[:6]:
+        plain = hash_image_bytes(encode_jpeg(arr))
+        padded = hash_image_bytes(encode_jpeg(t_pad_white(arr, np.random.default_rng(1), corpus)))
+        assert padded.trimmed
+        assert hamming(plain.phash, padded.phash) <= default_thresholds().strong_phash
+
+
+def test_different_products_on_white_stay_far_apart_after_trimming():
+    rng = np.random.default_rng(99)
+    corpus = _corpus()
+    shots = [product_on_white(arr, rng) for _, arr in corpus.distractors[::2]]
+    hashes = [hash_image_bytes(encode_jpeg(s)) for s in shots]
+    closest = min(hamming(a.phash, b.phash) + hamming(a.dhash, b.dhash) for a, b in combinations(hashes, 2))
+    th = default_thresholds()
+    assert closest > th.match_sum
+
+
+def test_second_stage_is_skipped_when_the_first_stage_decides(monkeypatch):
+    corpus = _corpus()
+    calls = []
+    monkeypatch.setattr(image_module, "second_stage", lambda *a: calls.append(a))
+    pid, arr = corpus.references[0]
+    h = hash_image_bytes(encode_jpeg(arr))
+    index = RegistryImageIndex.from_hashes([(pid, "images/a.jpg", int(h.phash, 16), int(h.dhash, 16))])
+    hit = index.match([ListingImage("u", None, h)])
+    assert hit is not None and hit.product_id == pid and calls == []
+
+
+def test_thresholds_are_data_read_from_the_package():
+    th = Thresholds.load()
+    assert th == default_thresholds()
+    assert 0 < th.strong_phash <= th.match_phash < th.candidate_phash <= 64
+    assert 0 < th.stage2_ncc < 1
+
+
+def test_phash_is_imagehash_compatible_on_an_untrimmed_photo():
+    arr = _corpus().references[0][1]
+    ours = hash_image_bytes(encode_jpeg(arr, 95))
+    theirs = imagehash.phash(Image.fromarray(arr))
+    assert not ours.trimmed
+    assert hamming(ours.phash, str(theirs)) <= 6
+
+
+def test_hashes_round_trip_through_as_dict():
+    h = hash_image_bytes(encode_jpeg(_corpus().references[3][1]))
+    assert ImageHashes.from_dict(h.as_dict()) == h

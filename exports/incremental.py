@@ -58,27 +58,54 @@ class RelistIndex:
 
     def __init__(self, complained: Iterable[dict]):
         self.by_title: dict[str, tuple[str, str]] = {}
-        self.hashes: list[tuple[str, tuple[str, str]]] = []
+        self.hashes: list[tuple[str, tuple[str, str], str, str | None]] = []
         self.keys: set[tuple[str, str]] = set()
+        self.filed_at: dict[tuple[str, str], str] = {}
         for row in complained:
             key = (row["platform"], row["listing_id"])
             self.keys.add(key)
+            self.filed_at[key] = row.get("filed_at") or ""
             if row.get("title_key"):
                 self.by_title.setdefault(row["title_key"], key)
             if row.get("main_image_phash"):
-                self.hashes.append((row["main_image_phash"], key))
+                self.hashes.append((row["main_image_phash"], key, _seller(row.get("seller_name")),
+                                    row.get("registered_image")))
 
     def match(self, listing: dict) -> tuple[str, str] | None:
+        """The complained listing this one re-lists, if any.
+
+        Only a listing first seen after the complaint was filed can re-list it. The same normalised
+        title under another id is a re-listing. The same main image is one too, except when both
+        images are the rights holder's own registered photo and the sellers differ: copiers share the
+        brand's official photos, so that alone does not make one listing another.
+        """
         key = (listing["platform"], listing["listing_id"])
+        first_seen = listing.get("first_seen") or ""
+
+        def after_complaint(original: tuple[str, str]) -> bool:
+            return first_seen >= self.filed_at.get(original, "")
+
         original = self.by_title.get(title_key(listing.get("title")))
-        if original and original != key:
+        if original and original != key and after_complaint(original):
             return original
         phash = main_image_phash(listing)
         if phash:
-            for other, original in self.hashes:
-                if original != key and _hamming(phash, other) <= RELIST_MAX_DISTANCE:
-                    return original
+            hit = listing.get("image_hit") if isinstance(listing.get("image_hit"), dict) else {}
+            registered = hit.get("registered_image") if hit and hit.get("confident", True) else None
+            seller = _seller(listing.get("seller_name"))
+            for other, original, other_seller, other_registered in self.hashes:
+                if original == key or _hamming(phash, other) > RELIST_MAX_DISTANCE:
+                    continue
+                if registered and other_registered == registered and seller != other_seller:
+                    continue  # the same stolen official photo, another seller
+                if not after_complaint(original):
+                    continue  # it was already there when the complaint was filed
+                return original
         return None
+
+
+def _seller(name: str | None) -> str:
+    return unicodedata.normalize("NFKC", name or "").casefold().strip()
 
 
 def annotate(listings: Iterable[dict], *, run_id: str, complained: list[dict],

@@ -419,6 +419,12 @@ class Store:
         latest: dict[tuple[str, str], dict] = {}
         for row in rows:
             latest.setdefault((row["platform"], row["listing_id"]), dict(row))
+        for (platform, listing_id), row in latest.items():  # who sold it and which registered photo it used
+            listing = self.listing(platform, listing_id) or {}
+            data = json.loads(listing["data"]) if listing.get("data") else {}
+            hit = data.get("image_hit") if isinstance(data.get("image_hit"), dict) else {}
+            row["seller_name"] = listing.get("seller_name")
+            row["registered_image"] = hit.get("registered_image") if hit.get("confident", True) else None
         return list(latest.values())
 
     def record_complaints(self, rows: list[dict]) -> None:

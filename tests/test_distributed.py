@@ -232,9 +232,11 @@ def test_a_listing_the_store_refuses_does_not_fail_its_page_for_ever(postgres_ur
     crawler = get_crawler(settings_dict={"STORE_URL": postgres_url, "RUN_ID": "r1"})
     pipeline = WorkerStorePipeline.from_crawler(crawler)
     pipeline.open_spider(None)
-    for n, title in enumerate(["LUMORA 冲锋衣", "bad\x00title", "露莫拉"]):
-        pipeline.process_item({"platform": "taobao", "listing_id": str(n), "url": f"https://item.taobao.com/item.htm?id={n}",
-                               "title": title, "crawled_at": "2026-11-02T00:00:00Z"})
+    # the middle one has an id longer than the column (varchar(64)): PostgreSQL refuses it
+    for listing_id, title in (("0", "LUMORA 冲锋衣"), ("9" * 80, "too long an id"), ("2", "露莫拉")):
+        pipeline.process_item({"platform": "taobao", "listing_id": listing_id, "title": title,
+                               "url": f"https://item.taobao.com/item.htm?id={listing_id}",
+                               "crawled_at": "2026-11-02T00:00:00Z"})
     results = crawler.signals.send_catch_log(signal=store_flush)
     assert [result for _, result in results] == [True]  # acked: redoing the page would fail again
     assert (crawler.stats.get_value("store/saved"), crawler.stats.get_value("store/failed")) == (2, 1)

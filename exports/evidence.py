@@ -18,7 +18,6 @@ import gzip
 import hashlib
 import json
 import logging
-import os
 import re
 import zlib
 from collections.abc import Callable, Iterable
@@ -28,20 +27,14 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from crawlers.browser import BROWSER_ARGS
+
 logger = logging.getLogger(__name__)
 
 # (status, headers, body, final_url); None when nothing is recorded for the URL.
 FetchResult = tuple[int, dict[str, str], bytes, str]
 Fetch = Callable[[str], FetchResult | None]
 
-BROWSER_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-)
 MAX_SCREENSHOT_HEIGHT = 16_000  # px
 _HOP_BY_HOP = {"content-length", "content-encoding", "transfer-encoding", "set-cookie", "set-cookie2", "connection"}
 _SAFE_COMPONENT = re.compile(r"[^A-Za-z0-9._-]+")
@@ -208,10 +201,9 @@ def image_hit_of(listing: dict[str, Any]) -> dict[str, Any]:
 
 def browser_executable() -> str | None:
     """PLAYWRIGHT_CHROMIUM_EXECUTABLE, else Debian's /usr/bin/chromium, else Playwright's own (None)."""
-    configured = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE")
-    if configured:
-        return configured
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+    from crawlers.browser import chromium_executable
+
+    return chromium_executable()
 
 
 def capture_evidence(

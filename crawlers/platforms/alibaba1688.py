@@ -13,7 +13,7 @@ import math
 
 from crawlers.mtop import MalformedReply, MtopClient, read_reply
 from crawlers.normalize import gbk_quote, item_id_from_url, parse_moq, parse_price
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, unrecognized
+from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, read_items, unrecognized
 
 SEARCH_HOST = "h5api.m.1688.com"
 SEARCH_API = "mtop.relationrecommend.WirelessRecommend.recommend"
@@ -128,17 +128,7 @@ def _cell_data(cell: object) -> object:
 
 def _read_offers(offers: list, fmt: str, where: str) -> SearchPage:
     page = SearchPage(kind="listings", format=fmt)
-    for index, raw in enumerate(offers):
-        try:
-            listing = offer_listing(raw)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.item_errors.append(f"{where}[{index}]: {exc!r}")
-            continue
-        if listing is None:
-            page.ads_dropped += 1
-            continue
-        page.listings.append(listing)
-    return page
+    return read_items(page, offers, offer_listing, where)
 
 
 def _int(value) -> int | None:

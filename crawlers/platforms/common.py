@@ -44,6 +44,24 @@ class SearchPage:
     reason: str = ""  # why unrecognized / no_results
 
 
+def read_items(page: SearchPage, items: list, read_one, where: str) -> SearchPage:
+    """Add each raw item to ``page`` with ``read_one`` (None means an ad with nothing to identify it).
+
+    One malformed item is named in ``page.item_errors`` and skipped; the page's other items are kept.
+    """
+    for index, raw in enumerate(items):
+        try:
+            listing = read_one(raw)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            page.item_errors.append(f"{where}[{index}]: {exc!r}")
+            continue
+        if listing is None:
+            page.ads_dropped += 1
+            continue
+        page.listings.append(listing)
+    return page
+
+
 def unrecognized(reason: str) -> SearchPage:
     return SearchPage(kind="unrecognized", reason=reason)
 

@@ -11,7 +11,7 @@ from urllib.parse import quote, urlsplit
 
 from crawlers.mtop import MalformedReply, read_reply
 from crawlers.normalize import item_id_from_url
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, unrecognized
+from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, read_items, unrecognized
 
 SEARCH_HOST = "h5api.m.taobao.com"
 SEARCH_API = "mtop.relationrecommend.WirelessRecommend.recommend"
@@ -133,16 +133,7 @@ def read_mtop_search(text: str) -> SearchPage:
         return SearchPage(kind="no_results", format="mtop-recommend",
                           reason=f"empty itemsArray (totalResults {total})")
     page = SearchPage(kind="listings", format="mtop-recommend")
-    for index, raw in enumerate(items):
-        try:
-            listing = _mtop_listing(raw)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.item_errors.append(f"itemsArray[{index}]: {exc!r}")
-            continue
-        if listing is None:
-            page.ads_dropped += 1
-            continue
-        page.listings.append(listing)
+    read_items(page, items, _mtop_listing, "itemsArray")
     if total is not None:
         page.total_pages = min(MAX_PAGES, max(1, math.ceil(total / PAGE_SIZE)))
     page.next_state = {k: main_info.get(k) for k in ("sourceS", "bcoffset", "ntoffset") if main_info.get(k) is not None}
@@ -211,16 +202,7 @@ def read_g_page_config(text: str) -> SearchPage:
     if not isinstance(auctions, list):
         return unrecognized("g_page_config without mods.itemlist.data.auctions")
     page = SearchPage(kind="listings" if auctions else "no_results", format="g_page_config")
-    for index, raw in enumerate(auctions):
-        try:
-            listing = _g_page_listing(raw)
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.item_errors.append(f"auctions[{index}]: {exc!r}")
-            continue
-        if listing is None:
-            page.ads_dropped += 1
-            continue
-        page.listings.append(listing)
+    read_items(page, auctions, _g_page_listing, "auctions")
     pager = (mods.get("pager") or {}).get("data") or ((mods.get("sortbar") or {}).get("data") or {}).get("pager") or {}
     total_pages = _int(pager.get("totalPage"))
     if total_pages:

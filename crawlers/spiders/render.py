@@ -23,31 +23,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from pathlib import Path
 
 from scrapy.settings import SETTINGS_PRIORITIES
+
+from crawlers.browser import BROWSER_ARGS, DEBIAN_CHROMIUM, chromium_executable  # noqa: F401 - re-exported
 
 logger = logging.getLogger(__name__)
 
 PLAYWRIGHT_HANDLER = "scrapy_playwright.handler.ScrapyPlaywrightDownloadHandler"
-DEBIAN_CHROMIUM = "/usr/bin/chromium"
-BROWSER_ARGS = (
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--disable-sync",
-)
+
 RENDER_CONTEXT = "render"  # one browser context for all rendered search pages
-
-
-def chromium_executable(settings) -> str | None:
-    """PLAYWRIGHT_CHROMIUM_EXECUTABLE, else Debian's /usr/bin/chromium, else None (Playwright's own)."""
-    configured = settings.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE")
-    if configured:
-        return str(configured)
-    return DEBIAN_CHROMIUM if Path(DEBIAN_CHROMIUM).exists() else None
 
 
 def chromium_launch_options(settings) -> dict:

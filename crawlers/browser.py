@@ -1,0 +1,28 @@
+"""The browser every part of ipwatch starts: Debian's chromium unless told otherwise (CONTRACT §1)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+DEBIAN_CHROMIUM = "/usr/bin/chromium"
+# Headless in a container as root, and no traffic of the browser's own (updates, sync, metrics):
+# without the background-networking flags Chromium keeps calling out on its own.
+BROWSER_ARGS = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+)
+
+
+def chromium_executable(settings=None) -> str | None:
+    """The ``PLAYWRIGHT_CHROMIUM_EXECUTABLE`` setting (or environment variable), else Debian's
+    ``/usr/bin/chromium``, else None (Playwright's own browser)."""
+    configured = (settings.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") if settings is not None else None) or \
+        os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE")
+    if configured:
+        return configured
+    return DEBIAN_CHROMIUM if Path(DEBIAN_CHROMIUM).exists() else None

@@ -144,6 +144,38 @@ def _card(
     }
 
 
+MAX_CARDS = 2_000  # a self-contained page with embedded pictures stays usable up to about this many cards
+
+
+def _top_flagged(listings: Iterable[dict[str, Any]], limit: int):
+    """(top ``limit`` flagged listings by score, counts per platform, counts per verdict, total flagged).
+
+    One pass, memory bounded by ``limit``: the review CSV carries every row; the page shows the
+    highest-scoring ones and says how many more there are."""
+    import heapq
+
+    heap: list[tuple[float, int, dict[str, Any]]] = []
+    per_platform: Counter = Counter()
+    per_verdict: Counter = Counter()
+    total = 0
+    for order, item in enumerate(listings):
+        if item.get("verdict") not in FLAGGED_VERDICTS:
+            continue
+        total += 1
+        per_platform[str(item.get("platform") or "")] += 1
+        per_verdict[str(item.get("verdict") or "")] += 1
+        try:
+            score = float(item.get("score") or 0)
+        except (TypeError, ValueError):
+            score = 0.0
+        entry = (score, -order, item)
+        if len(heap) < limit:
+            heapq.heappush(heap, entry)
+        elif entry[:2] > heap[0][:2]:
+            heapq.heapreplace(heap, entry)
+    return [item for _, _, item in heap], per_platform, per_verdict, total
+
+
 def render_report_html(
     listings: Iterable[dict[str, Any]],
     *,
@@ -153,23 +185,21 @@ def render_report_html(
     run_id: str = "",
     generated_at: str | None = None,
     thumbnail_px: int = THUMBNAIL_PX,
+    max_cards: int = MAX_CARDS,
 ) -> str:
-    """The report page as text. Only ``infringing`` and ``suspect`` listings get a card."""
+    """The report page as text. Only ``infringing`` and ``suspect`` listings get a card: the
+    ``max_cards`` highest-scoring ones (the counts cover all of them)."""
     thumbs = _Thumbnails(thumbnail_px)
     store = Path(images_store) if images_store else None
     folder = Path(report_dir) if report_dir else None
-    cards = [
-        _card(item, registry, thumbs, store, folder)
-        for item in listings
-        if item.get("verdict") in FLAGGED_VERDICTS
-    ]
+    top, per_platform, per_verdict, total = _top_flagged(listings, max_cards)
+    cards = [_card(item, registry, thumbs, store, folder) for item in top]
     cards.sort(key=lambda card: (-float(card["score"] or 0), card["platform"], card["listing_id"]))
-    per_platform = Counter(card["platform"] for card in cards)
-    per_verdict = Counter(card["verdict"] for card in cards)
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
     template = environment.get_template("report.html.j2")
     return template.render(
         cards=cards,
+        total_flagged=total,
         per_platform=sorted(per_platform.items()),
         per_verdict=sorted(per_verdict.items()),
         rights_holder=getattr(getattr(registry, "rights_holder", None), "name", ""),
@@ -181,13 +211,12 @@ def render_report_html(
 
 def write_report_html(listings: Iterable[dict[str, Any]], path: str | Path, **options: Any) -> int:
     """Write ``report.html``; returns the number of cards. Options as for ``render_report_html``;
-    ``report_dir`` defaults to the folder of ``path``."""
+    ``report_dir`` defaults to the folder of ``path``. ``listings`` is read once (a generator is fine)."""
     path = Path(path)
     options.setdefault("report_dir", path.parent)
-    items = list(listings)
-    page = render_report_html(items, **options)
+    page = render_report_html(listings, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
-    return sum(1 for item in items if item.get("verdict") in FLAGGED_VERDICTS)
+    return page.count('<article class="card ')

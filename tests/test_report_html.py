@@ -120,3 +120,14 @@ def test_report_in_chromium_shows_cards_loads_images_and_filters(report):
             assert all(url.startswith(("file:", "data:")) for url in requested), requested
         finally:
             browser.close()
+
+
+def test_a_huge_run_shows_the_highest_scores_and_counts_them_all(tmp_path):
+    from exports.report_html import render_report_html
+
+    rows = ({"platform": "taobao", "listing_id": str(100000 + n), "verdict": "infringing" if n % 2 else "suspect",
+             "score": n % 100, "title": f"t{n}", "url": f"https://item.taobao.com/item.htm?id={100000 + n}"}
+            for n in range(5000))
+    page = render_report_html(rows, max_cards=50)
+    assert page.count('<article class="card ') == 50
+    assert "5000 flagged listing(s), the 50 highest-scoring shown here" in page

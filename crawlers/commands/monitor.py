@@ -215,7 +215,6 @@ class Command(ScrapyCommand):
         decisions = store.review_decisions()
         counts: dict[str, Counter] = {p: Counter() for p in stats}
         statuses: Counter = Counter()
-        review_rows: list[dict] = []
         listings_path = out_dir / "listings.jsonl"
         with listings_path.open("w", encoding="utf-8") as out:
             for listing in annotate(store.run_listings(run_id), run_id=run_id, complained=complained,
@@ -229,8 +228,6 @@ class Command(ScrapyCommand):
                 if listing.get("verdict") in FLAGGED:
                     counts[platform]["flagged"] += 1
                     listing["image_evidence"] = _comparison(listing, registry, images_store, out_dir)
-                    if listing.get("review_again", True):
-                        review_rows.append(listing)
                 out.write(json.dumps(listing, ensure_ascii=False, default=str) + "\n")
             for platform, listing_id in sorted(removed):
                 row = store.listing(platform, listing_id) or {}
@@ -238,10 +235,10 @@ class Command(ScrapyCommand):
                 data.update(status="removed", first_seen=row.get("first_seen"), last_seen=row.get("last_seen"))
                 statuses["removed"] += 1
                 counts.setdefault(platform, Counter())["removed"] += 1
-                review_rows.append(data)
                 out.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
-        reviewed = write_review_csv(review_rows, out_dir / "review.csv", registry)
-        cards = write_report_html(review_rows, out_dir / "report.html", registry=registry,
+        # both read listings.jsonl again as a stream: memory does not grow with the run
+        reviewed = write_review_csv(_to_review(listings_path), out_dir / "review.csv", registry)
+        cards = write_report_html(_to_review(listings_path), out_dir / "report.html", registry=registry,
                                   images_store=images_store, run_id=run_id)
         per_platform = {}
         for platform in sorted(set(counts) | set(stats)):
@@ -273,6 +270,15 @@ class Command(ScrapyCommand):
             "reports": {name: str(out_dir / name) for name in ("listings.jsonl", "review.csv", "report.html",
                                                                "summary.json")},
         }
+
+
+def _to_review(listings_path: Path):
+    """The rows a reviewer sees: flagged listings not already settled, and complained ones now removed."""
+    with listings_path.open(encoding="utf-8") as lines:
+        for line in lines:
+            item = json.loads(line)
+            if item.get("status") == "removed" or (item.get("verdict") in FLAGGED and item.get("review_again", True)):
+                yield item
 
 
 def _comparison(listing: dict, registry, images_store: str, out_dir: Path) -> str:

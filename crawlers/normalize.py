@@ -17,6 +17,9 @@ _SPACES = re.compile(r"\s+")
 # characters are kept in the title as evidence of what the seller wrote: matching removes them.
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _JS_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+# Anything clean_text would change beyond trimming plain spaces: markup, entities, escapes, control
+# characters, whitespace other than a single plain space.
+_NEEDS_CLEANING = re.compile(r"[<>&\\\x00-\x1f\x7f-\x9f]|[^\S ]|  ")
 
 
 def clean_text(value: object) -> str:
@@ -27,7 +30,9 @@ def clean_text(value: object) -> str:
     """
     if value is None:
         return ""
-    text = str(value)
+    text = value if isinstance(value, str) else str(value)
+    if not _NEEDS_CLEANING.search(text):  # most titles and names: nothing to strip or decode
+        return text.strip(" ")
     if "\\u" in text:
         text = _JS_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
     for _ in range(2):  # entities escaped twice are common in embedded JSON

@@ -8,6 +8,8 @@ them); text bodies are plain strings, always UTF-8.
 from __future__ import annotations
 
 import logging
+import os
+import tempfile
 import threading
 from collections import defaultdict
 from dataclasses import dataclass
@@ -100,12 +102,57 @@ def load_cassette(path: Path) -> list[tuple[str, Recorded]]:
     return entries
 
 
+class _BodySpill:
+    """Response bodies kept in an unlinked temporary file instead of memory, read back with ``pread``.
+
+    A replayed monitor may hold tens of thousands of search pages and images: kept in memory, the
+    library alone would grow with the corpus (about 75 MB for 20,000 listings and 5,000 images). Here
+    memory holds only the keys and small bodies; ``os.pread`` needs no shared file position, so
+    lookups from several threads are safe. The file is removed by the OS when the library is dropped.
+    """
+
+    INLINE = 1024  # bodies up to this size stay in memory: not worth a system call
+
+    def __init__(self) -> None:
+        self._file = tempfile.TemporaryFile(prefix="replay-bodies-")  # noqa: SIM115 (lives as long as the library)
+        self._size = 0
+        self.usable = True  # False once a write failed: later bodies stay in memory
+
+    def put(self, body: bytes) -> tuple[int, int]:
+        offset = self._size
+        self._file.write(body)
+        self._size += len(body)
+        return offset, len(body)
+
+    def seal(self) -> None:
+        self._file.flush()
+
+    def get(self, offset: int, length: int) -> bytes:
+        return os.pread(self._file.fileno(), length, offset)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """A ``Recorded`` whose body may be in the spill file (``body`` None, ``offset``/``length`` set)."""
+
+    status: int
+    message: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes | None
+    offset: int
+    length: int
+    source: str
+
+
 class CassetteLibrary:
     """Every cassette under a folder, looked up by replay key.
 
     Identical requests (same key) get their recordings in recorded order (files in sorted path
     order, interactions in file order). Once they are used up, the last one repeats when
     ``allow_repeats`` is true (vcrpy's ``allow_playback_repeats``), otherwise the request is a miss.
+
+    Cassettes are read once, when the library is made (a broken one is reported then); bodies larger
+    than ``_BodySpill.INLINE`` are then kept on disk, not in memory (see ``_BodySpill``).
     """
 
     def __init__(self, root: str | Path, *, allow_repeats: bool = True):
@@ -113,9 +160,10 @@ class CassetteLibrary:
         if not self.root.is_dir():
             raise CassetteError(f"{self.root}: replay folder not found")
         self.allow_repeats = allow_repeats
-        self._recordings: dict[str, list[Recorded]] = defaultdict(list)
+        self._recordings: dict[str, list[_Stored]] = defaultdict(list)
         self._cursor: dict[str, int] = defaultdict(int)
         self._lock = threading.Lock()
+        self._spill = _BodySpill() if hasattr(os, "pread") else None
         self.errors: list[str] = []
         self.files = 0
         for path in sorted(self.root.rglob("*.yaml")) + sorted(self.root.rglob("*.yml")):
@@ -128,13 +176,33 @@ class CassetteLibrary:
                 continue
             self.files += 1
             for key, recorded in entries:
-                self._recordings[key].append(recorded)
+                self._recordings[key].append(self._store(recorded))
+        if self._spill is not None:
+            self._spill.seal()
+
+    def _store(self, recorded: Recorded) -> _Stored:
+        body: bytes | None = recorded.body
+        offset, length = 0, len(recorded.body)
+        if self._spill is not None and self._spill.usable and length > _BodySpill.INLINE:
+            try:
+                offset, length = self._spill.put(recorded.body)
+                body = None
+            except OSError as exc:  # no room in the temporary folder: keep the rest in memory, as before
+                logger.warning("replay: cannot spill cassette bodies to a temporary file (%s); keeping them "
+                               "in memory", exc)
+                self._spill.usable = False
+        return _Stored(recorded.status, recorded.message, recorded.headers, body, offset, length, recorded.source)
+
+    def _recorded(self, stored: _Stored) -> Recorded:
+        body = stored.body if stored.body is not None else self._spill.get(stored.offset, stored.length)
+        return Recorded(status=stored.status, message=stored.message, headers=stored.headers, body=body,
+                        source=stored.source)
 
     def fresh_copy(self) -> CassetteLibrary:
         """The same recordings with playback positions of its own (each crawl replays from the start)."""
         copy = object.__new__(CassetteLibrary)
         copy.root, copy.allow_repeats = self.root, self.allow_repeats
-        copy._recordings = self._recordings
+        copy._recordings, copy._spill = self._recordings, self._spill
         copy._cursor = defaultdict(int)
         copy._lock = threading.Lock()
         copy.errors, copy.files = list(self.errors), self.files
@@ -161,4 +229,5 @@ class CassetteLibrary:
                     return None
                 position = len(recordings) - 1
             self._cursor[key] = position + 1
-            return recordings[position]
+            stored = recordings[position]
+        return self._recorded(stored)

@@ -68,7 +68,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_ALLOWED_HOSTS = ("*.alicdn.com",)  # PLATFORMS.md §0.3, §3.4, §4.4: img, gw, g-search1..3, cbu01, s
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
-HASH_MEMORY_CACHE = 20_000  # hashes kept by checksum (an image reposted by many sellers is hashed once)
+HASH_MEMORY_CACHE = 2_048  # recent images' hashes (with thumbnails, ~14 kB each); older ones are re-read from the store
 _EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 
 
@@ -111,6 +111,7 @@ class ListingImagesPipeline(ImagesPipeline):
             cache = Path(self.store.basedir) / ".hashes"
         self.hash_cache_dir = Path(cache) if cache else None
         self._hashes: OrderedDict[str, ImageHashes] = OrderedDict()  # checksum -> hashes
+        self._matches: OrderedDict[tuple, Any] = OrderedDict()  # the listing's images -> their ImageHit
         self._address_ok: dict[str, bool] = {}
         self._index: RegistryImageIndex | None = None
         self._index_loaded = False
@@ -234,7 +235,16 @@ class ListingImagesPipeline(ImagesPipeline):
                 hashes = self._hashes.get(entry["checksum"] or "")
                 if hashes is not None:
                     listing_images.append(ListingImage(entry["url"], entry["path"], hashes))
-            hit = index.match(listing_images) if listing_images else None
+            key = tuple((image.url, image.hashes.phash, image.hashes.dhash) for image in listing_images)
+            if key and key in self._matches:
+                hit = self._matches[key]  # listings often share pictures: match each set once
+                self._matches.move_to_end(key)
+            else:
+                hit = index.match(listing_images) if listing_images else None
+                if key:
+                    self._matches[key] = hit
+                    while len(self._matches) > HASH_MEMORY_CACHE:
+                        self._matches.popitem(last=False)
             if hit is not None:
                 self._inc("images/matched" if hit.confident else "images/near")
             _set(adapter, "image_hit", hit)

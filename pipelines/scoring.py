@@ -52,7 +52,7 @@ class ScoringPipeline:
         if self.scorer is None:
             return item
         adapter = ItemAdapter(item)
-        listing = adapter.asdict()
+        listing = dict(adapter.items())  # shallow: the scorer reads, it does not modify
         result = self.scorer.score(listing, listing.get("image_hit"))
         for key in SCORE_FIELDS:
             adapter[key] = result[key]

@@ -524,7 +524,7 @@ class StorePipeline:
     def process_item(self, item, spider=None):
         if self.store is None:
             return item
-        self.buffer.append(ItemAdapter(item).asdict())
+        self.buffer.append(dict(ItemAdapter(item).items()))  # last stage: nothing changes it after this
         if len(self.buffer) >= self.batch_size:
             self.flush()
         return item

@@ -24,7 +24,7 @@ class ValidationPipeline:
 
     def process_item(self, item, spider=None):
         adapter = ItemAdapter(item)
-        problems = listing_problems(adapter.asdict())
+        problems = listing_problems(dict(adapter.items()))  # a shallow view: nothing here is modified
         if not problems:
             return item
         self.stats.inc_value("item/invalid")

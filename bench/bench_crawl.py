@@ -87,7 +87,8 @@ def _crawl_once(kind: str, corpus, work: Path, number: int | str, *, profile: Pa
               "-s", f"FORMAT_DIAG_DIR={run_dir / 'diag'}"]
     if kind == "ours":
         command = [SCRAPY, "crawl", "taobao", *common, "-s", f"REGISTRY_PATH={DEMO_REGISTRY}",
-                   "-s", f"STORE_URL=sqlite:///{run_dir / 'store.db'}"]
+                   "-s", f"STORE_URL=sqlite:///{run_dir / 'store.db'}",
+                   "-s", "IMAGES_PER_LISTING=0"]  # every pipeline but images: no picture is requested
     else:
         command = [SCRAPY, "runspider", str(Path(__file__).resolve()), *common, "-s", "ITEM_PIPELINES={}",
                    "-s", "STORE_URL="]

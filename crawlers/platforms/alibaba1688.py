@@ -58,8 +58,16 @@ def html_search_url(query: str, page: int) -> str:
 # ---------------------------------------------------------------------------------------------
 # Reading a body
 
+# The rendered search page (``-a render=1``): the cards the page's own script builds from its mtop reply.
+# Class names are ours to read: PLATFORMS.md records no 1688 result-card markup (UNVERIFIED).
+RENDERED_CARD = ".search-offer-item"
+RENDERED_READY = ".search-offer-item, .search-no-result"
+
+
 def read_search(text: str, page: int | None = None) -> SearchPage:
     """Whatever 1688 sent, recognised by its content. ``page`` (when known) lets ``hasMore:false`` end paging."""
+    if 'class="search-offer-item' in text or 'class="search-no-result' in text:
+        return read_rendered(text)
     if "window.data" in text:
         return read_window_data(text)
     head = text[:2000].lstrip()
@@ -94,6 +102,33 @@ def read_mtop_search(text: str, page_no: int | None = None) -> SearchPage:
     if isinstance(inner.get("offerList"), list):
         return _offer_list_page(inner, "mtop-offerlist")
     return unrecognized("mtop SUCCESS reply without data.data.OFFER or data.data.offerList (format drift?)")
+
+
+def read_rendered(text: str) -> SearchPage:
+    """Result cards in a rendered offer_search page (the DOM after the page's scripts ran)."""
+    from parsel import Selector
+
+    selector = Selector(text=text)
+    cards = selector.css(RENDERED_CARD)
+    if not cards:
+        if selector.css(".search-no-result"):
+            return SearchPage(kind="no_results", format="rendered", reason="the rendered list says nothing was found")
+        return unrecognized("rendered page without result cards")
+    page = SearchPage(kind="listings", format="rendered")
+
+    def card_listing(card) -> dict:
+        moq, unit = parse_moq(card.css(".offer-moq::text").get())
+        return make_listing(
+            "1688", card.attrib.get("data-offer-id"),
+            title=card.css(".offer-title").get(),  # markup and highlight tags are stripped by make_listing
+            price=card.css(".offer-price::text").get(), sales=card.css(".offer-sales::text").get(),
+            moq=moq, moq_unit=unit, seller_id=card.attrib.get("data-login-id"),
+            seller_name=card.css(".offer-company::text").get(), shop_url=card.css(".offer-company::attr(href)").get(),
+            location=card.css(".offer-location::text").get(), source_url=card.css("a.offer-link::attr(href)").get(),
+            images=[card.css("img.offer-img::attr(data-src)").get() or card.css("img.offer-img::attr(src)").get() or ""],
+        )
+
+    return read_items(page, cards, card_listing, "rendered cards")
 
 
 def read_window_data(text: str) -> SearchPage:

@@ -70,6 +70,22 @@ class Listing(scrapy.Item):
     image_hit = scrapy.Field(serializer=lambda value: value.as_dict() if hasattr(value, "as_dict") else value)
 
 
+def plain(item) -> dict:
+    """A shallow dict of an item's fields, cheaply: pipelines that only read a listing use this.
+
+    A ``scrapy.Item`` keeps its fields in a dict already (``_values``); walking it through the item
+    or ItemAdapter costs a Python call per field, which the crawl benchmark showed adds up.
+    """
+    values = getattr(item, "_values", None)
+    if isinstance(values, dict):
+        return dict(values)
+    if isinstance(item, dict):
+        return dict(item)
+    from itemadapter import ItemAdapter
+
+    return ItemAdapter(item).asdict()
+
+
 _ID = re.compile(r"^[0-9A-Za-z_-]{1,40}$")
 _REQUIRED_STR = ("platform", "listing_id", "url", "title", "currency", "seller_name")
 

@@ -12,6 +12,7 @@ import logging
 
 from itemadapter import ItemAdapter
 
+from crawlers.items import plain
 from matchers.registry import load_registry
 from matchers.score import SCORE_FIELDS, Scorer
 
@@ -52,7 +53,7 @@ class ScoringPipeline:
         if self.scorer is None:
             return item
         adapter = ItemAdapter(item)
-        listing = dict(adapter.items())  # shallow: the scorer reads, it does not modify
+        listing = plain(item)  # shallow: the scorer reads, it does not modify
         result = self.scorer.score(listing, listing.get("image_hit"))
         for key in SCORE_FIELDS:
             adapter[key] = result[key]

@@ -20,7 +20,6 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from itemadapter import ItemAdapter
 from sqlalchemy import (
     Column,
     Float,
@@ -35,6 +34,8 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.engine import Connection, Engine
+
+from crawlers.items import plain
 
 logger = logging.getLogger(__name__)
 
@@ -524,7 +525,7 @@ class StorePipeline:
     def process_item(self, item, spider=None):
         if self.store is None:
             return item
-        self.buffer.append(dict(ItemAdapter(item).items()))  # last stage: nothing changes it after this
+        self.buffer.append(plain(item))  # last stage: nothing changes it after this
         if len(self.buffer) >= self.batch_size:
             self.flush()
         return item

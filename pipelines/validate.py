@@ -9,7 +9,7 @@ import logging
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from crawlers.items import listing_problems
+from crawlers.items import listing_problems, plain
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +24,7 @@ class ValidationPipeline:
 
     def process_item(self, item, spider=None):
         adapter = ItemAdapter(item)
-        problems = listing_problems(dict(adapter.items()))  # a shallow view: nothing here is modified
+        problems = listing_problems(plain(item))  # a shallow view: nothing here is modified
         if not problems:
             return item
         self.stats.inc_value("item/invalid")

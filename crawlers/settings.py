@@ -2,6 +2,8 @@
 
 import os
 
+from crawlers.browser import BROWSER_ARGS
+
 BOT_NAME = "ipwatch"
 SPIDER_MODULES = ["crawlers.spiders"]
 NEWSPIDER_MODULE = "crawlers.spiders"
@@ -47,6 +49,9 @@ DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 RETRY_TIMES = 2
 RETRY_HTTP_CODES = [500, 502, 503, 504, 522, 524, 408]  # 429 is a block: BlockMiddleware handles it
 CLOSESPIDER_ERRORCOUNT = 50
+# A scheduled crawl that has produced nothing for half an hour is stuck (or blocked everywhere): end it,
+# so the monitor still writes its reports and cron's next run is not queued behind it.
+CLOSESPIDER_TIMEOUT_NO_ITEM = 1800
 
 ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 100,
@@ -92,11 +97,7 @@ REMOTE_CONTROL_ENABLED = False
 RENDER_PLATFORMS = [name.strip() for name in os.environ.get("RENDER_PLATFORMS", "").split(",") if name.strip()]
 PLAYWRIGHT_CHROMIUM_EXECUTABLE = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE") or None
 PLAYWRIGHT_BROWSER_TYPE = "chromium"
-PLAYWRIGHT_LAUNCH_OPTIONS = {
-    "headless": True,
-    "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-             "--no-first-run", "--disable-sync"],
-}
+PLAYWRIGHT_LAUNCH_OPTIONS = {"headless": True, "args": list(BROWSER_ARGS)}
 PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 

@@ -192,17 +192,9 @@ class _ImageSignal:
     def create(cls, registry: Registry, images_store: str | Path | None, err) -> _ImageSignal:
         if not images_store:
             return cls(None, None, None, err)
-        try:
-            import matchers.images as module
+        import matchers.images as module
 
-            index = module.RegistryImageIndex.from_registry(registry)
-            needed = ("hash_image_file", "ListingImage", "ImageError")
-            if not all(hasattr(module, n) for n in needed):
-                raise ImportError(f"matchers.images lacks one of {needed}")
-        except ImportError as error:
-            # TODO(images): hook for matchers.images.RegistryImageIndex.match(); until it imports, score text+price.
-            print(f"warning: image matching unavailable ({error}); scoring text and price only", file=err)
-            return cls(None, None, None, err)
+        index = module.RegistryImageIndex.from_registry(registry)
         return cls(index, Path(images_store), module, err)
 
     def hit(self, listing: dict, line_no: int, input_path: str | Path):

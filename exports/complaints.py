@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from exports.evidence import EvidenceResult, inside, sha256_file, utc_now
@@ -359,10 +360,17 @@ def _xlsx_value(value: Any) -> Any:
 
 
 def _append(sheet: Any, values: Iterable[Any]) -> None:
-    sheet.append([_xlsx_value(v) for v in values])
-    for cell in sheet[sheet.max_row]:
-        if isinstance(cell.value, str):
+    """One row; every text cell typed as a string, so no spreadsheet evaluates it."""
+    row: list[Any] = []
+    for value in values:
+        value = _xlsx_value(value)
+        if isinstance(value, str):
+            cell = WriteOnlyCell(sheet, value=value)
             cell.data_type = "s"
+            row.append(cell)
+        else:
+            row.append(value)
+    sheet.append(row)
 
 
 _SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\']")
@@ -388,9 +396,9 @@ def write_complaints(
     evidence = evidence or {}
     created_at = created_at or utc_now()
 
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = "Summary"
+    # write-only: rows stream to disk as they are added, so 100,000 listings do not sit in memory twice
+    workbook = Workbook(write_only=True)
+    summary = workbook.create_sheet("Summary")
     holder = registry.rights_holder
     _append(summary, ["Rights holder", holder.name])
     _append(summary, ["Contact", holder.contact_email])

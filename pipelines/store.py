@@ -414,18 +414,24 @@ class Store:
                 select(sightings.c.platform, sightings.c.listing_id).where(sightings.c.run_id == run_id))}
 
     def complaints_on_file(self) -> list[dict]:
-        """Listings a complaint was prepared or filed for, latest first (one row per listing)."""
+        """Listings a complaint was prepared or filed for, latest first (one row per listing), with who
+        sold them and which registered photo their image matched (for re-listing checks)."""
+        query = (select(complaints, listings.c.seller_name, listings.c.data)
+                 .join(listings, (listings.c.platform == complaints.c.platform)
+                       & (listings.c.listing_id == complaints.c.listing_id), isouter=True)
+                 .order_by(complaints.c.filed_at.desc()))
         with self.engine.connect() as connection:
-            rows = connection.execute(select(complaints).order_by(complaints.c.filed_at.desc())).mappings().all()
+            rows = connection.execute(query).mappings().all()
         latest: dict[tuple[str, str], dict] = {}
         for row in rows:
-            latest.setdefault((row["platform"], row["listing_id"]), dict(row))
-        for (platform, listing_id), row in latest.items():  # who sold it and which registered photo it used
-            listing = self.listing(platform, listing_id) or {}
-            data = json.loads(listing["data"]) if listing.get("data") else {}
+            key = (row["platform"], row["listing_id"])
+            if key in latest:
+                continue
+            entry = {name: value for name, value in row.items() if name != "data"}
+            data = json.loads(row["data"]) if row["data"] else {}
             hit = data.get("image_hit") if isinstance(data.get("image_hit"), dict) else {}
-            row["seller_name"] = listing.get("seller_name")
-            row["registered_image"] = hit.get("registered_image") if hit.get("confident", True) else None
+            entry["registered_image"] = hit.get("registered_image") if hit.get("confident", True) else None
+            latest[key] = entry
         return list(latest.values())
 
     def record_complaints(self, rows: list[dict]) -> None:

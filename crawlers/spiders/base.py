@@ -83,11 +83,12 @@ class SearchSpider(scrapy.Spider):
             yield self.search_request(query, 1, {})
 
     # --- what a platform says -------------------------------------------------------------
+    # The two hooks every platform spider defines (a base with no platform has nothing to fetch).
     def search_request(self, query: str, page: int, state: dict) -> scrapy.Request:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must say how to request page {page} of a search")
 
     def read_page(self, response) -> SearchPage:
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must name the page object that reads its results")
 
     # --- shared bookkeeping ---------------------------------------------------------------
     def search_meta(self, query: str, page: int) -> dict:

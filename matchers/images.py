@@ -73,6 +73,7 @@ from typing import Any
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 from matchers.signals import ImageHit
 
@@ -91,6 +92,8 @@ TRIM_SOLID_SHARE = 0.85  # ... i.e. content is where this share of a TRIM_SOLID^
 BANNER_BAND = 0.4  # a price banner is looked for in the bottom (and top) 40 % of the trimmed image
 BANNER_EDGE = 0.6  # ... as a row where at least this share of the width changes sharply
 BANNER_STEP = 30  # ... "sharply": by more than this in luma over two rows
+WATERMARK_FILTER = 5  # px (at THUMB_SIDE): grey erosion/dilation that wipes out the strokes of tiled text
+WATERMARK_ASPECT = 0.15  # ... and the filtered, re-trimmed views must agree in aspect ratio within ~15 %
 
 _THRESHOLDS_FILE = Path(__file__).parent / "data" / "image_thresholds.json"
 _HTML_PREFIXES = (b"<!doctype", b"<html", b"<head", b"<body", b"<script", b"<?xml", b"<svg", b"{", b"[")
@@ -108,7 +111,9 @@ class Thresholds:
     pHash + dHash <= match_sum. Collage quadrants: pHash <= quadrant_phash and sum <= quadrant_sum.
     Second stage (the ``candidates`` nearest references with pHash <= candidate_phash): an alignment
     with pHash <= stage2_phash, dHash <= stage2_dhash, sum <= stage2_sum and cross-correlation
-    >= stage2_ncc. A "near" (not confident) hit: pHash <= near_phash without a match.
+    >= stage2_ncc. Watermark-filtered views (:func:`unmarked_views`): pHash <= watermark_phash,
+    sum <= watermark_sum and cross-correlation >= watermark_ncc. A "near" (not confident) hit:
+    pHash <= near_phash without a match.
     """
 
     strong_phash: int
@@ -123,6 +128,9 @@ class Thresholds:
     stage2_sum: int
     stage2_ncc: float
     near_phash: int
+    watermark_phash: int
+    watermark_sum: int
+    watermark_ncc: float
 
     @classmethod
     def load(cls, path: Path = _THRESHOLDS_FILE) -> Thresholds:
@@ -606,7 +614,7 @@ class Stage2Result:
     phash: int  # pHash distance of the best alignment
     dhash: int
     ncc: float  # cross-correlation of the aligned 32x32 thumbnails
-    stage: str  # "crop", "banner" or "rotation"
+    stage: str  # "crop", "banner", "banner+crop", "rotation" or "filtered" (watermark strokes filtered away)
 
 
 def reference_crop_grid(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -620,6 +628,39 @@ def _centre(a: np.ndarray) -> np.ndarray:
     return a[round(0.1 * h) : round(0.9 * h), round(0.1 * w) : round(0.9 * w)]
 
 
+@dataclass(frozen=True)
+class Unmarked:
+    """A thumbnail with thin bright (or dark) strokes filtered away, re-trimmed and hashed."""
+
+    phash: int
+    dhash: int
+    small: np.ndarray  # 32x32, for the cross-correlation vote
+    aspect: float  # width / height after the re-trim
+
+
+def unmarked_views(thumb: np.ndarray) -> tuple[Unmarked | None, Unmarked | None]:
+    """The thumbnail without a tiled watermark: grey erosion (``min``: white or light text on a darker
+    picture) and dilation (``max``: grey text on a light picture or margin), ``WATERMARK_FILTER`` px
+    square, each trimmed again (the text on a white margin is gone, so the trim finds the product).
+
+    Semi-transparent text only ever moves a pixel towards its own colour, and its strokes are thinner
+    than the filter; the picture's own shapes are mostly larger, so both sides filtered alike agree.
+    """
+    u8 = np.clip(thumb, 0, 255).astype(np.uint8)
+    out: list[Unmarked | None] = []
+    for filt in (ndimage.minimum_filter, ndimage.maximum_filter):
+        f = filt(u8, size=WATERMARK_FILTER, mode="nearest")
+        t, b, lft, r = trim_box(f[:, :, None])
+        f = f[t:b, lft:r].astype(np.float64)
+        if min(f.shape) < 8:
+            out.append(None)
+            continue
+        p, d = _grid_whole(f)
+        h, w = f.shape
+        out.append(Unmarked(p, d, _small(f, (0.0, float(h)), (0.0, float(w))), w / h))
+    return out[0], out[1]
+
+
 @dataclass
 class PreparedListing:
     """Everything the second stage derives from the listing thumbnail alone, computed once per listing
@@ -631,6 +672,7 @@ class PreparedListing:
     cuts: list[tuple[int, int, np.ndarray]]  # banner-cut thumbnails: (phash, dhash, 32x32)
     banner: tuple[np.ndarray, np.ndarray, np.ndarray]  # bottom/top cuts 8-30 %: phash, dhash, smalls
     rotation: tuple[np.ndarray, np.ndarray, np.ndarray]  # rotated back, (whole, centre) interleaved
+    unmarked: tuple[Unmarked | None, Unmarked | None] = (None, None)  # watermark filtered away (min, max)
 
     @classmethod
     def of(cls, listing: np.ndarray) -> PreparedListing:
@@ -656,6 +698,7 @@ class PreparedListing:
             cuts,
             _stack_hashes(parts),
             _stack_hashes([part for a in rots for part in (a, _centre(a))]),
+            unmarked_views(listing_u8),
         )
 
 
@@ -665,6 +708,7 @@ def second_stage(
     thresholds: Thresholds,
     crop_grid: tuple[np.ndarray, np.ndarray] | None = None,
     prepared: PreparedListing | None = None,
+    reference_unmarked: tuple[Unmarked | None, Unmarked | None] | None = None,
 ) -> Stage2Result | None:
     """Best agreeing alignment (crop | banner | rotation) of two grey thumbnails, or None.
 
@@ -727,6 +771,17 @@ def second_stage(
             lambda i, k=k: (ref_s[k], rot_s[k::2][i[0]]),
             "rotation",
         )
+    # a tiled watermark: both filtered alike (min: light text, max: dark text), whole images
+    ref_um = reference_unmarked if reference_unmarked is not None else unmarked_views(reference)
+    for lu, ru in zip(pl.unmarked, ref_um, strict=True):
+        if lu is None or ru is None or abs(np.log(lu.aspect / ru.aspect)) > WATERMARK_ASPECT:
+            continue
+        dp, dd = (lu.phash ^ ru.phash).bit_count(), (lu.dhash ^ ru.dhash).bit_count()
+        if dp > thresholds.watermark_phash or dp + dd > thresholds.watermark_sum:
+            continue
+        ncc = _ncc(lu.small, ru.small)
+        if ncc >= thresholds.watermark_ncc and (best is None or dp + dd < best.phash + best.dhash):
+            best = Stage2Result(dp, dd, ncc, "filtered")
     return best
 
 
@@ -810,7 +865,8 @@ class RegistryImageIndex:
         self.thresholds = thresholds or default_thresholds()
         self._entries: list[_Entry] = []
         self._thumbs: list[np.ndarray] = []
-        self._crop_grids: dict[tuple[int, bool], tuple[np.ndarray, np.ndarray]] = {}  # filled on demand
+        # per (thumbnail, mirrored): the crop grid and the watermark-filtered views, filled on demand
+        self._crop_grids: dict[tuple[int, bool], tuple[tuple[np.ndarray, np.ndarray], tuple]] = {}
         self._phash = np.zeros(0, dtype=np.uint64)
         self._dhash = np.zeros(0, dtype=np.uint64)
         self.errors: list[str] = []
@@ -1012,10 +1068,11 @@ class RegistryImageIndex:
             ref_thumb = self._thumbs[e.thumb_key]
             if e.mirrored:
                 ref_thumb = ref_thumb[:, ::-1]
-            grid = self._crop_grids.get((e.thumb_key, e.mirrored))
-            if grid is None:
-                grid = self._crop_grids[(e.thumb_key, e.mirrored)] = reference_crop_grid(ref_thumb)
-            res = second_stage(thumb, ref_thumb, th, grid, prepared)
+            cached = self._crop_grids.get((e.thumb_key, e.mirrored))
+            if cached is None:
+                cached = (reference_crop_grid(ref_thumb), unmarked_views(ref_thumb))
+                self._crop_grids[(e.thumb_key, e.mirrored)] = cached
+            res = second_stage(thumb, ref_thumb, th, cached[0], prepared, cached[1])
             if res is not None:
                 stage = res.stage + ("+mirror" if e.mirrored else "")
                 keep(e, image, res.phash, stage, True, res.phash + res.dhash + 2)

@@ -112,3 +112,45 @@ def test_phash_is_imagehash_compatible_on_an_untrimmed_photo():
 def test_hashes_round_trip_through_as_dict():
     h = hash_image_bytes(encode_jpeg(_corpus().references[3][1]))
     assert ImageHashes.from_dict(h.as_dict()) == h
+
+
+def _index_of(corpus: Corpus, tmp_path) -> RegistryImageIndex:
+    from matchers.evaluate_images import build_index
+
+    return build_index(corpus, tmp_path)
+
+
+def test_tiled_watermark_over_a_dark_photo_is_caught_by_the_filtered_comparison(tmp_path):
+    # white or grey text tiled over a star field: the plain hashes of the two are far apart, but with
+    # the strokes filtered away (grey erosion/dilation on both sides) the pictures agree
+    from matchers.evaluate_images import t_watermark
+
+    corpus = _corpus()
+    pid, arr = next((p, a) for p, a in corpus.references if p == "hubble-photo0")
+    index = _index_of(corpus, tmp_path)
+    caught = 0
+    for seed in range(4):
+        copy = hash_image_bytes(encode_jpeg(t_watermark(arr, np.random.default_rng(seed), corpus), 90))
+        plain = hash_image_bytes(encode_jpeg(arr))
+        assert hamming(copy.phash, plain.phash) > default_thresholds().strong_phash
+        hits = [h for h in index.match_all([ListingImage("u", None, copy)]) if h.confident]
+        assert hits and hits[0].product_id == pid, hits
+        caught += hits[0].stage == "filtered"
+    assert caught >= 3
+
+
+def test_filtered_views_of_unrelated_pictures_stay_apart():
+    from matchers.images import unmarked_views
+
+    th = default_thresholds()
+    corpus = _corpus()
+    views = [unmarked_views(hash_image_bytes(encode_jpeg(a)).thumb) for _, a in corpus.distractors[::2]]
+    refs = [unmarked_views(hash_image_bytes(encode_jpeg(a)).thumb) for _, a in corpus.references]
+    for lv in views:
+        for rv in refs:
+            for lu, ru in zip(lv, rv, strict=True):
+                if lu is None or ru is None:
+                    continue
+                dp = (lu.phash ^ ru.phash).bit_count()
+                total = dp + (lu.dhash ^ ru.dhash).bit_count()
+                assert not (dp <= th.watermark_phash and total <= th.watermark_sum), (dp, total)

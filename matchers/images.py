@@ -307,6 +307,13 @@ def _planar(rgb: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0), dtype=np.int16)
 
 
+def _median_rows(frame: np.ndarray) -> np.ndarray:
+    """(c, n) -> (c, 1) int16: each row's median, rounded (``np.median`` without its overhead)."""
+    n = frame.shape[1]
+    part = np.partition(frame, ((n - 1) // 2, n // 2), axis=1)
+    return np.rint((part[:, (n - 1) // 2] + part[:, n // 2].astype(np.float64)) / 2).astype(np.int16)[:, None]
+
+
 def _trim_planar(planes: np.ndarray, *, solid: bool = False) -> tuple[int, int, int, int]:
     """:func:`trim_box` on (channels, height, width) int16 planes (one contiguous plane per channel
     makes every step a fast whole-array operation)."""
@@ -318,7 +325,7 @@ def _trim_planar(planes: np.ndarray, *, solid: bool = False) -> tuple[int, int, 
         if sh < 4 or sw < 4:
             break
         frame = np.concatenate([sub[:, 0], sub[:, -1], sub[:, :, 0], sub[:, :, -1]], axis=1)  # (c, n)
-        border = np.rint(np.median(frame, axis=1)).astype(np.int16)[:, None]
+        border = _median_rows(frame)
         # only trim when the frame really is uniform: most of it within tolerance of its median
         near = np.all(np.abs(frame - border) <= TRIM_TOLERANCE, axis=0)
         if np.count_nonzero(near) < TRIM_UNIFORM_FRAME * near.size:
@@ -372,9 +379,12 @@ def _trim(rgb: np.ndarray, *, solid: bool = False) -> tuple[np.ndarray, bool]:
     return rgb[t:b, lft:r], trimmed
 
 
+_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R 601 luma, as Pillow's convert("L")
+
+
 def _grey(rgb: np.ndarray) -> np.ndarray:
-    # ITU-R 601 luma, as Pillow's convert("L")
-    return rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    """Luma of an (..., 3) array, float32 (float64 for float64 input)."""
+    return rgb @ _LUMA if rgb.dtype != np.float64 else rgb @ _LUMA.astype(np.float64)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -528,26 +538,31 @@ def _banner_cuts(rgb: np.ndarray, grey: np.ndarray | None = None) -> list[np.nda
     if h < 24:
         return []
     if grey is None:
-        grey = rgb[:, :, 0] if rgb.ndim == 3 and rgb.shape[2] == 1 else _grey(rgb.astype(np.float32))
-    step = np.abs(grey[2:] - grey[:-2].astype(np.float32)) > BANNER_STEP
-    edge = np.count_nonzero(step, axis=1) / w  # share of the width that changes between rows y, y+2
+        grey = rgb[:, :, 0] if rgb.ndim == 3 and rgb.shape[2] == 1 else _grey(rgb)
+    grey = np.asarray(grey, dtype=np.float32)
+
+    def strongest_edge(lo: int, hi: int) -> int | None:
+        """The row y in [lo, hi) where the largest share of the width changes between y and y+2."""
+        if hi <= lo:
+            return None
+        step = np.abs(grey[lo + 2 : hi + 2] - grey[lo:hi]) > BANNER_STEP
+        edge = np.count_nonzero(step, axis=1)
+        y = int(np.argmax(edge))
+        return lo + y if edge[y] >= BANNER_EDGE * w else None
+
     cuts = []
-    lo, hi = int(h * (1 - BANNER_BAND)), int(h * 0.93)
-    if hi > lo:
-        y = lo + int(np.argmax(edge[lo:hi]))
-        if edge[y] >= BANNER_EDGE:
-            cuts.append(rgb[: y + 1])
-    lo, hi = int(h * 0.07), int(h * BANNER_BAND)
-    if hi > lo:
-        y = lo + int(np.argmax(edge[lo:hi]))
-        if edge[y] >= BANNER_EDGE:
-            cuts.append(rgb[y + 2 :])
+    y = strongest_edge(int(h * (1 - BANNER_BAND)), int(h * 0.93))
+    if y is not None:
+        cuts.append(rgb[: y + 1])
+    y = strongest_edge(int(h * 0.07), int(h * BANNER_BAND))
+    if y is not None:
+        cuts.append(rgb[y + 2 :])
     return [_trim(c)[0] for c in cuts if min(c.shape[:2]) >= 8]
 
 
 def _frame_is_uniform(planes: np.ndarray) -> bool:
     frame = np.concatenate([planes[:, 0], planes[:, -1], planes[:, :, 0], planes[:, :, -1]], axis=1)
-    border = np.rint(np.median(frame, axis=1)).astype(np.int16)[:, None]
+    border = _median_rows(frame)
     near = np.all(np.abs(frame - border) <= TRIM_TOLERANCE, axis=0)
     return bool(np.count_nonzero(near) >= TRIM_UNIFORM_FRAME * near.size)
 
@@ -562,12 +577,12 @@ def hashes_of_rgb(
     box = box or _trim_planar(planes)
     t, b, lft, r = box
     trimmed_rgb = rgb[t:b, lft:r]
-    grey_all = _grey(rgb.astype(np.float32))
+    grey_all = _grey(rgb)
     grey = grey_all[t:b, lft:r]
     ph, dh = _whole_hashes(grey)
 
     def hex_pair(part: np.ndarray) -> tuple[str, str]:
-        p_, d_ = _whole_hashes(_grey(part.astype(np.float32)))
+        p_, d_ = _whole_hashes(_grey(part))
         return hex64(p_), hex64(d_)
 
     def hex_pair_of_box(y0: int, y1: int, x0: int, x1: int) -> tuple[str, str]:
@@ -700,6 +715,7 @@ class Stage2Result:
     stage: str  # "crop", "banner", "banner+crop", "rotation" or "filtered" (watermark strokes filtered away)
 
 
+@_one_blas_thread
 def reference_crop_grid(reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """pHash and dHash of every crop window of a reference thumbnail (cacheable per reference)."""
     reference = reference.astype(np.float64)
@@ -758,6 +774,7 @@ class PreparedListing:
     unmarked: tuple[Unmarked | None, Unmarked | None] = (None, None)  # watermark filtered away (min, max)
 
     @classmethod
+    @_one_blas_thread
     def of(cls, listing: np.ndarray) -> PreparedListing:
         listing_u8 = np.clip(listing, 0, 255).astype(np.uint8)
         grey = listing.astype(np.float64)
@@ -785,6 +802,7 @@ class PreparedListing:
         )
 
 
+@_one_blas_thread
 def second_stage(
     listing: np.ndarray,
     reference: np.ndarray,

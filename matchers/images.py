@@ -52,9 +52,9 @@ product shots, 56 unrelated images; see ``bench/results/eval_images.md``):
    and a normalised cross-correlation of the aligned 32x32 thumbnails >= 0.85 (unrelated pairs in
    the calibration never had pHash <= 10 with dHash <= 12; their best correlation was 0.90 only at
    distances > 30). Windows are hashed as a few matrix products (separable box filters and a DCT).
-   Cost (``bench/results/images.md``): ~10 ms to prepare a listing thumbnail, 0.3 ms per candidate,
-   ~15 ms once per registered image for its crop grid (cached); a whole match ~14 ms per listing image.
-   Measured recall: crops 5-15 % 0.92, 20-25 % 0.62, rotations 2-8 degrees 0.87, banners 0.89.
+   Cost (``bench/results/images.md``): ~11 ms to prepare a listing thumbnail, 0.4 ms per candidate,
+   ~3 ms once per registered image for its crop grid (cached); a whole match ~15 ms per listing image.
+   Measured recall: crops 5-15 % 0.94, 20-25 % 0.64, rotations 2-8 degrees 0.87, banners 0.90.
    (``imagehash.crop_resistant_hash``, known: >= 1 segment matched on 55-86 % of 10-25 % crops at
    ~180 ms/image; the window search recalls more at a fraction of the cost.)
    **Filtered comparison, for tiled watermarks** (:func:`unmarked_views`): semi-transparent text only

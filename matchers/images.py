@@ -28,12 +28,12 @@ product shots, 56 unrelated images; see ``bench/results/eval_images.md``):
    it differs, because a watermark tiled over the white margin stops the plain trim.
 3. **pHash + dHash**, 64 bits each, of the trimmed image (pHash as imagehash computes it, with area
    averaging; dHash likewise), as two float32 matrix products per image (area averaging and the 8 low
-   DCT rows folded into one matrix per side, cached by size). A match: pHash <= ``strong_phash`` (8), or pHash <= ``match_phash``
-   (14) with pHash + dHash <= ``match_sum`` (22). dHash is the second vote: unrelated pairs reach
+   DCT rows folded into one matrix per side, cached by size). A match: pHash <= ``strong_phash`` (8),
+   or pHash <= ``match_phash`` (14) with pHash + dHash <= ``match_sum`` (22). dHash is the second vote: unrelated pairs reach
    pHash 14 but never with a small dHash (lowest sum 27, uncropped). Measured false matches: 1 in
    47,628 unrelated pairs (0.002 %): a crop of another product with the same bottle silhouette.
    Heavy tiled text over dark or low-contrast pictures defeats both (first stage alone: watermark
-   recall 0.93); the second stage's filtered comparison (7) takes it to 0.99.
+   recall 0.93); the second stage's filtered comparison (7) takes it to 0.98.
 4. **Mirrored references** are indexed too (known: mirroring moves pHash to 32); measured recall 1.00.
 5. **Banner cut**: the listing is hashed again without a price banner, cut at the strongest
    full-width horizontal edge in its bottom or top 40 % (known: big banners move pHash to 16).
@@ -64,7 +64,7 @@ product shots, 56 unrelated images; see ``bench/results/eval_images.md``):
    and the filtered views agree with pHash <= 14, sum <= 24, cross-correlation >= 0.8 and aspect
    ratios within 15 %. Calibrated on 288 watermarked copies against 36,792 unrelated pairs (every
    reference, not only the 8 candidates): the closest unrelated pair had sum 25 (pHash 12, dHash 13,
-   correlation 0.92 would have passed at 27); none passes the rule. Measured watermark recall 0.99 on
+   correlation 0.92 would have passed at 27); none passes the rule. Measured watermark recall 0.981 on
    the evaluation (0.986 on a second, independent draw of 288 copies).
 
 Thresholds are data: ``matchers/data/image_thresholds.json`` (see :class:`Thresholds`).

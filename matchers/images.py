@@ -303,7 +303,7 @@ def trim_box(rgb: np.ndarray, *, solid: bool = False) -> tuple[int, int, int, in
 
 def _planar(rgb: np.ndarray) -> np.ndarray:
     """(channels, height, width) int16, contiguous: what :func:`_trim_planar` works on."""
-    arr = rgb.reshape(rgb.shape[0], rgb.shape[1], -1)
+    arr = rgb.reshape(rgb.shape[0], rgb.shape[1], rgb.shape[2] if rgb.ndim == 3 else 1)
     return np.ascontiguousarray(np.moveaxis(arr, 2, 0), dtype=np.int16)
 
 

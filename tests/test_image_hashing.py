@@ -154,3 +154,28 @@ def test_filtered_views_of_unrelated_pictures_stay_apart():
                 dp = (lu.phash ^ ru.phash).bit_count()
                 total = dp + (lu.dhash ^ ru.dhash).bit_count()
                 assert not (dp <= th.watermark_phash and total <= th.watermark_sum), (dp, total)
+
+
+@pytest.mark.parametrize("size", [(1, 1), (1, 1500), (3, 700), (700, 2), (9, 9), (40, 17)])
+@pytest.mark.parametrize("fill", ["noise", "flat", "dot on white"])
+def test_extreme_sizes_hash_and_match_without_errors(tmp_path, size, fill):
+    # slivers and specks reach every stage: trims of empty sides, banner cuts, the filtered views
+    import io
+
+    corpus = Corpus(_corpus().references[:6], [])
+    index = _index_of(corpus, tmp_path)
+    h, w = size
+    rng = np.random.default_rng(h * 1000 + w)
+    if fill == "noise":
+        arr = rng.integers(0, 256, (h, w, 3), dtype=np.uint8)
+    elif fill == "flat":
+        arr = np.full((h, w, 3), 90, np.uint8)
+    else:
+        arr = np.full((h, w, 3), 255, np.uint8)
+        arr[h // 2, w // 2] = 0
+    for fmt in ("PNG", "JPEG"):
+        buf = io.BytesIO()
+        Image.fromarray(arr).save(buf, fmt)
+        hashes = hash_image_bytes(buf.getvalue(), source=f"sliver.{fmt.lower()}")
+        hits = index.match_all([ListingImage("u", None, hashes)])
+        assert all(not hit.confident for hit in hits), hits

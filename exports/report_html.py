@@ -24,6 +24,7 @@ from PIL import Image, UnidentifiedImageError
 
 from exports.evidence import image_hit_of, utc_now
 from exports.review_csv import FLAGGED_VERDICTS, format_price, registration_number
+from matchers.signals import describe_image_stage
 
 TEMPLATES = Path(__file__).with_name("templates")
 THUMBNAIL_PX = 240
@@ -139,6 +140,7 @@ def _card(
         "registered_label": registered_label,
         "distance": "" if distance is None else str(distance),
         "stage": str(hit.get("stage") or ""),
+        "stage_text": describe_image_stage(str(hit.get("stage"))) if hit.get("stage") else "",
         "confident": bool(hit.get("confident")),
         **_price_line(listing, registry),
     }

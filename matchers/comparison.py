@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, ImageDraw, ImageFont
 
 from matchers.images import ImageError, decode_image
+from matchers.signals import describe_image_stage
 
 CJK_FONT_DIRS = (
     Path("/usr/share/fonts/opentype/noto"),
@@ -113,11 +114,16 @@ def make_comparison(
     right_lines = _wrap(
         scratch, "Registered: " + registered_label if registered_label else "Registered image", font, PANEL
     )
-    footer = f"Match: Hamming distance {distance} of 64 bits; stage: {stage}"
+    footer_lines = _wrap(
+        scratch,
+        f"Match: Hamming distance {distance} of 64 bits; stage: {stage} ({describe_image_stage(stage)})",
+        font,
+        2 * PANEL + MARGIN,
+    )
     caption_rows = max(len(left_lines), len(right_lines))
     width = 2 * PANEL + 3 * MARGIN
     height = MARGIN + len(title_lines) * line_h + (MARGIN if title_lines else 0) + PANEL
-    height += MARGIN // 2 + caption_rows * line_h + MARGIN // 2 + line_h + MARGIN
+    height += MARGIN // 2 + caption_rows * line_h + MARGIN // 2 + len(footer_lines) * line_h + MARGIN
     canvas = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(canvas)
     y = MARGIN
@@ -140,7 +146,9 @@ def make_comparison(
             draw.text((2 * MARGIN + PANEL, y), right_lines[i], font=font, fill=(40, 40, 40))
         y += line_h
     y += MARGIN // 2
-    draw.text((MARGIN, y), footer, font=font, fill=(170, 0, 0))
+    for line in footer_lines:
+        draw.text((MARGIN, y), line, font=font, fill=(170, 0, 0))
+        y += line_h
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(out, "PNG", compress_level=3)  # optimize=True cost ~130 ms a picture for a few % of size

@@ -56,7 +56,7 @@ import yaml
 from matchers.context import Context, ContextMatcher
 from matchers.price import PriceJudge, PriceSignal
 from matchers.registry import CNIPA_ONLY_PLATFORMS, Product, Registry, Trademark, today_utc
-from matchers.signals import ImageHit
+from matchers.signals import PLAIN_IMAGE_STAGES, ImageHit, describe_image_stage
 from matchers.text import EVASIVE_KINDS, FUZZY, MarkMatcher, TextHit, fold, fold_with_origin
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -463,7 +463,8 @@ class Scorer:
             which = "main image" if _is_main_image(listing, image) else "a listing image"
             what = "logo" if image.is_logo else Path(image.registered_image).name
             strength = "matches" if image.confident else "resembles"
-            parts.append(f"{which} {strength} {what} (distance {image.distance})")
+            how = "" if image.stage in PLAIN_IMAGE_STAGES else f"; {describe_image_stage(image.stage)}"
+            parts.append(f"{which} {strength} {what} (distance {image.distance}{how})")
         if price and (best or hits or image):
             parts.append(price.describe())
         if ctx.counterfeit:

@@ -27,3 +27,26 @@ class ImageHit:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+# What each image stage (``ImageHit.stage``, from matchers.images) means, for reviewers.
+IMAGE_STAGES = {
+    "phash": "the whole picture",
+    "phash+dhash": "the whole picture (pHash and dHash agree)",
+    "mirror": "the picture mirrored",
+    "banner": "the picture without its price banner",
+    "collage": "one cell of a 2x2 collage",
+    "crop": "a crop of the registered picture",
+    "banner+crop": "a crop, with a banner laid over it",
+    "rotation": "the picture rotated back a few degrees",
+    "filtered": "with overlaid text (a tiled watermark) filtered away",
+}
+PLAIN_IMAGE_STAGES = frozenset({"phash", "phash+dhash"})  # nothing to explain beyond the distance
+
+
+def describe_image_stage(stage: str) -> str:
+    """A reviewer's reading of an image stage: ``"crop+mirror"`` -> "a crop of the registered picture,
+    mirrored"; an unknown stage is returned as it is."""
+    base, mirrored = (stage[: -len("+mirror")], True) if stage.endswith("+mirror") else (stage, False)
+    text = IMAGE_STAGES.get(base, base)
+    return f"{text}, mirrored" if mirrored else text

@@ -72,6 +72,8 @@ def test_footer_says_distance_and_stage(tmp_path, monkeypatch):
     monkeypatch.setattr(ImageDraw.ImageDraw, "text", spy)
     make_comparison(_jpeg("red"), _jpeg("blue"), tmp_path / "c.png", distance=11, stage="rotation+mirror")
     assert any("distance 11" in t and "rotation+mirror" in t for t in drawn)
+    # and what the stage means, for a reviewer who does not know the recipe
+    assert any("rotated back a few degrees, mirrored" in t for t in drawn)
 
 
 def test_unreadable_listing_image_is_an_image_error_naming_it(tmp_path):

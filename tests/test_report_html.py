@@ -62,6 +62,11 @@ def test_hostile_titles_and_links_are_escaped_not_executed(report):
     assert 'href="javascript:' not in page
 
 
+def test_cards_say_in_words_how_the_photo_matched(report):
+    page = report[0].read_text(encoding="utf-8")
+    assert page.count("(phash: the whole picture)") == 2
+
+
 def test_csp_forbids_everything_but_data_images_and_its_own_nonced_script(report):
     page = report[0].read_text(encoding="utf-8")
     policy = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', page).group(1)

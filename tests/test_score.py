@@ -49,6 +49,24 @@ def test_result_has_every_contract_field(scorer):
     assert isinstance(result["signals"], dict) and isinstance(result["explanation"], str)
 
 
+def test_explanation_says_how_a_disguised_photo_matched(scorer):
+    hit = ImageHit("trail-jacket", "images/trail_jacket_1.jpg", "https://img.example/main.jpg", None, 8,
+                   "filtered", True)  # fmt: skip
+    result = scorer.score(listing("户外冲锋衣", 117), hit)
+    assert "main image matches trail_jacket_1.jpg (distance 8; with overlaid text (a tiled watermark) filtered away)" in (
+        result["explanation"]
+    )
+
+
+def test_image_stages_read_as_words():
+    from matchers.signals import describe_image_stage
+
+    assert describe_image_stage("crop+mirror") == "a crop of the registered picture, mirrored"
+    assert describe_image_stage("mirror") == "the picture mirrored"
+    assert describe_image_stage("collage") == "one cell of a 2x2 collage"
+    assert describe_image_stage("new-stage") == "new-stage"
+
+
 def test_brand_plus_counterfeit_words_is_counterfeit_citing_the_cnipa_mark(scorer):
     result = scorer.score(listing("LUMORA冲锋衣 高仿 男款", 399))
     assert (result["verdict"], result["reason"], result["ipr_id"]) == (

@@ -7,7 +7,7 @@ evidence (``comparison.png``). Captions are drawn with a Noto CJK font when one 
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
@@ -64,6 +64,24 @@ def _fit(img: Image.Image) -> Image.Image:
     return panel
 
 
+def _registered_panel(source: ImageSource) -> Image.Image:
+    """The registered picture's panel. A file's panel is cached (by path, size and modification time):
+    a run draws many listings against the same few registered photos."""
+    if isinstance(source, str | Path):
+        path = Path(source)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            raise ImageError(f"{path}: cannot read registered image: {exc.strerror or exc}") from exc
+        return _cached_panel(str(path.resolve()), st.st_size, st.st_mtime_ns)
+    return _fit(_open(source, "registered image"))
+
+
+@lru_cache(maxsize=32)
+def _cached_panel(path: str, size: int, mtime_ns: int) -> Image.Image:
+    return _fit(_open(path, "registered image"))  # never drawn on: make_comparison only pastes it
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     """Greedy wrap by characters (CJK has no spaces), preferring to break at spaces."""
     lines: list[str] = []
@@ -103,7 +121,7 @@ def make_comparison(
     :class:`ImageError` when either picture cannot be read. Returns the path written.
     """
     left = _fit(_open(listing_image, "listing image"))
-    right = _fit(_open(registered_image, "registered image"))
+    right = _registered_panel(registered_image)
     font = caption_font()
     scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     line_h = CAPTION_SIZE + 6

@@ -81,3 +81,24 @@ def test_unreadable_listing_image_is_an_image_error_naming_it(tmp_path):
     bad.write_bytes(b"<html>blocked</html>")
     with pytest.raises(ImageError, match=r"bad\.jpg"):
         make_comparison(bad, _jpeg("blue"), tmp_path / "c.png", distance=0, stage="phash")
+
+
+def test_a_registered_photo_is_read_once_per_run_and_again_when_it_changes(tmp_path):
+    import os
+
+    from matchers import comparison
+
+    registered = tmp_path / "registered.jpg"
+    registered.write_bytes(_jpeg((0, 0, 200)))
+    comparison._cached_panel.cache_clear()
+    for i in range(3):
+        make_comparison(_jpeg((200, 0, 0)), registered, tmp_path / f"c{i}.png", distance=3, stage="phash")
+    assert comparison._cached_panel.cache_info().misses == 1
+    # the photo is replaced: the new one is drawn, not the cached panel
+    registered.write_bytes(_jpeg((0, 200, 0), size=(320, 200)))
+    stat = registered.stat()
+    os.utime(registered, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    out = make_comparison(_jpeg((200, 0, 0)), registered, tmp_path / "new.png", distance=3, stage="phash")
+    with Image.open(out) as img:
+        red, green, blue = img.convert("RGB").getpixel((2 * 16 + PANEL + PANEL // 2, 16 + PANEL // 2))
+    assert green > 150 and red < 80 and blue < 80

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from exports.complaints import (
+    CARRIED_FIELDS,
     MAX_URLS_PER_BATCH,
     REASONS,
     plan_batches,
@@ -146,6 +147,22 @@ def test_approved_rows_and_rows_above_the_auto_approve_bar_are_filed_but_never_r
     assert [(r.listing_id, "row 7" in r.message and "listings.jsonl" in r.message) for r in refused] == [("6", True)]
     chosen, _ = select_for_filing(decisions, iter(listings))
     assert sorted(i["listing_id"] for i in chosen) == ["1", "5"]
+
+
+def test_filed_listings_carry_only_what_filing_needs(registry):
+    # the scorer's signals (all but the image hit) and the crawl's extras are not kept for 100,000 listings
+    hit = {"product_id": "trail-jacket", "registered_image": "images/a.png", "distance": 4, "stage": "crop"}
+    item = listing(listing_id="42", signals={"brand": {"all": ["x"] * 50}, "image": hit}, query="q", rank=3,
+                   images=[{"url": "https://img.alicdn.com/a.jpg", "path": "full/a.jpg"}])  # fmt: skip
+    chosen, _ = select_for_filing({("taobao", "42"): {"decision": "approve", "score": 90.0, "row": 2}}, [item])
+    kept = chosen[0]
+    assert kept["signals"] == {"image": hit} and "query" not in kept and "rank" not in kept
+    assert kept["review_row"] == 2 and kept["url"] == item["url"] and kept["images"] == item["images"]
+    from exports.evidence import image_hit_of
+
+    assert image_hit_of(kept)["listing_image_path"] == "full/a.jpg"  # the evidence still finds its picture
+    plan = plan_batches([item], registry)
+    assert set(plan.batches[0].listings[0]) <= set(CARRIED_FIELDS) | {"signals"}
 
 
 def _write(tmp_path: Path, registry, items, evidence=None):

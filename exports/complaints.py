@@ -118,7 +118,6 @@ def carried(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-
 def iter_listings(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, listing) for every line of a ``listings.jsonl``; a bad line names the file and line."""
     path = Path(path)

@@ -811,12 +811,13 @@ def second_stage(
     prepared: PreparedListing | None = None,
     reference_unmarked: tuple[Unmarked | None, Unmarked | None] | None = None,
 ) -> Stage2Result | None:
-    """Best agreeing alignment (crop | banner | rotation) of two grey thumbnails, or None.
+    """Best agreeing alignment (crop | banner | rotation | filtered) of two grey thumbnails, or None.
 
     An alignment agrees when its pHash and dHash distances are within ``stage2_phash`` and
-    ``stage2_dhash`` and the cross-correlation of the aligned 32x32 thumbnails is >= ``stage2_ncc``.
-    ``crop_grid`` (:func:`reference_crop_grid`) and ``prepared`` (:class:`PreparedListing`) may be
-    passed in when cached.
+    ``stage2_dhash`` and the cross-correlation of the aligned 32x32 thumbnails is >= ``stage2_ncc``;
+    the watermark-filtered views by the ``watermark_*`` thresholds. ``crop_grid``
+    (:func:`reference_crop_grid`), ``prepared`` (:class:`PreparedListing`) and ``reference_unmarked``
+    (:func:`unmarked_views` of the reference) may be passed in when cached.
     """
     pl = prepared or PreparedListing.of(listing)
     reference = reference.astype(np.float64)

@@ -8,6 +8,21 @@ from pathlib import Path
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
 # Headless in a container as root, and no traffic of the browser's own (updates, sync, metrics):
 # without the background-networking flags Chromium keeps calling out on its own.
+# Debian's chromium still calls these by itself with the flags below (seen in a net log within seconds of
+# start: accounts.google.com, update.googleapis.com); their names are made unresolvable, so nothing of
+# the analyst's goes to Google. Replayed browsers resolve no name at all (crawlers/replay/browser.py).
+BACKGROUND_HOSTS = (
+    "accounts.google.com",
+    "update.googleapis.com",
+    "clients1.google.com",
+    "clients2.google.com",
+    "clientservices.googleapis.com",
+    "safebrowsing.googleapis.com",
+    "optimizationguide-pa.googleapis.com",
+    "content-autofill.googleapis.com",
+    "*.gvt1.com",
+    "*.gvt2.com",
+)
 BROWSER_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
@@ -15,6 +30,7 @@ BROWSER_ARGS = (
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
+    "--host-resolver-rules=" + ", ".join(f"MAP {host} ~NOTFOUND" for host in BACKGROUND_HOSTS),
 )
 
 

@@ -175,6 +175,34 @@ def test_without_the_replay_guard_chromium_would_resolve_real_hosts(tmp_path):
 
 
 @pytest.mark.browser
+def test_a_live_browser_asks_dns_for_none_of_chromiums_own_google_services(tmp_path):
+    """Live render mode (no replay guard): Debian's chromium calls accounts.google.com and
+    update.googleapis.com on its own within seconds of starting; BROWSER_ARGS makes those names
+    unresolvable, so no DNS query for them leaves the machine. A page's own hosts still resolve."""
+    import time
+
+    from playwright.sync_api import sync_playwright
+
+    from crawlers.browser import BACKGROUND_HOSTS
+
+    netlog = tmp_path / "netlog.json"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(headless=True, executable_path=chromium_executable(_project_settings()),
+                                             args=[*BROWSER_ARGS, f"--log-net-log={netlog}"])
+        try:
+            browser.new_page().set_content("<html><body>idle</body></html>")
+            time.sleep(8)  # long enough for the background calls seen without the rule
+        finally:
+            browser.close()
+    data = json.loads(netlog.read_text(encoding="utf-8"))
+    names = {number: name for name, number in data["constants"]["logEventTypes"].items()}
+    queried = {str((event.get("params") or {}).get("hostname") or "") for event in data["events"]
+               if names.get(event["type"]) == "DNS_TRANSACTION"}
+    suffixes = tuple(host.removeprefix("*") for host in BACKGROUND_HOSTS)
+    assert not [host for host in queried if host.endswith(suffixes)], queried
+
+
+@pytest.mark.browser
 def test_an_unrecorded_rendered_page_is_a_replay_miss_without_starting_the_browser(tmp_path):
     result = run_crawl(tmp_path, "alibaba", "-a", "query=LUMORA parka", "-a", "render=1")
     assert result.items == []

@@ -78,7 +78,7 @@ FORMAT_DIAG_DIR = os.environ.get("FORMAT_DIAG_DIR", "data/unrecognized")
 # The registry whose watch list and marks drive queries and scoring (monitor sets it).
 REGISTRY_PATH = os.environ.get("REGISTRY_PATH") or None
 
-EXTENSIONS = {"crawlers.extensions.StatsFile": 500}
+EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsFile": 500}
 STATS_FILE = None  # write the final stats here as JSON
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -154,3 +154,32 @@ def test_a_recording_of_a_live_crawl_keeps_no_cookie_token_or_slider_secret(tmp_
     assert replayed.returncode == 0, replayed.stderr[-3000:]
     assert PLANTED not in replayed.stdout + replayed.stderr
     assert _leaks(replay_dir) == []
+
+
+def test_a_debug_log_of_a_live_crawl_shows_no_cookie_or_slider_token(tmp_path):
+    # at DEBUG Scrapy prints every request URL and every item (here: the page echoing the cookies back);
+    # each log record is redacted as it is made, before any handler writes it
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _SecretServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        live = _run(tmp_path, "runspider", str(ROOT / "tests" / "spiders" / "echo.py"), "-a",
+                    f"urls={base}/first {base}/second {base}/slider", "-s", "STORE_URL=", "-s", "CONCURRENT_REQUESTS=1",
+                    "-s", "BLOCK_BACKOFF_BASE=0", "-O", str(tmp_path / "live.jsonl"), log_level="DEBUG")
+    finally:
+        server.shutdown()
+    assert live.returncode == 0, live.stderr[-3000:]
+    log = live.stdout + live.stderr
+    assert "Scraped from" in log and "cookie2=<redacted>" in log  # the lines are there, without their secrets
+    assert PLANTED not in log, [line for line in log.splitlines() if PLANTED in line][:3]
+
+
+def test_redaction_keeps_the_line_and_drops_only_the_values():
+    from crawlers.extensions import redact
+
+    line = "Redirecting (302) to <GET https://s.taobao.com/ok?x5secdata=abcDEF123&q=1> from <GET https://s.taobao.com/x>"
+    assert redact(line) == line.replace("abcDEF123", "<redacted>")
+    assert redact("you sent: cookie2=v1; _m_h5_tk=tok_9; unb=42") == (
+        "you sent: cookie2=<redacted>; _m_h5_tk=<redacted>; unb=<redacted>"
+    )
+    assert redact("tokenizer=1 funb=2 price=3") == "tokenizer=1 funb=2 price=3"  # only whole names

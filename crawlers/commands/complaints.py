@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawlers.extensions import install_log_redaction
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,6 +63,7 @@ class Command(ScrapyCommand):
         parser.add_argument("--no-evidence", action="store_true", help="skip the screenshots and page sources")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        install_log_redaction()  # before anything is logged: no cookie or token in any line
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")
         settings = self.settings

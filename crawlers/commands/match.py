@@ -24,6 +24,7 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawlers.extensions import install_log_redaction
 from matchers.price import load_rates
 from matchers.registry import Registry, RegistryError, load_registry
 from matchers.score import SCORE_FIELDS, Scorer
@@ -63,6 +64,7 @@ class Command(ScrapyCommand):
         )
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        install_log_redaction()  # before anything is logged: no cookie or token in any line
         if len(args) != 1:
             raise UsageError("give exactly one INPUT.jsonl")
         if not opts.registry:

@@ -24,6 +24,7 @@ from typing import ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawlers.extensions import install_log_redaction
 from crawlers.items import PLATFORMS
 from crawlers.normalize import utc_now
 
@@ -57,6 +58,7 @@ class Command(ScrapyCommand):
                                                 "to crawl (see crawlers/distributed.py)")
 
     def run(self, args, opts) -> None:
+        install_log_redaction()  # before anything is logged: no cookie or token in any line
         started = time.monotonic()
         try:
             self._run(opts, started)

@@ -25,6 +25,8 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 
+from crawlers.extensions import install_log_redaction
+
 logger = logging.getLogger(__name__)
 
 # worker settings a user may replace with -s (the rest are what makes a worker safe to kill)
@@ -52,6 +54,7 @@ class Command(ScrapyCommand):
                             help="seconds to wait for a run to join (default 300; 0: do not wait)")
 
     def run(self, args, opts) -> None:
+        install_log_redaction()  # before anything is logged: no cookie or token in any line
         try:
             self._run(opts)
         except UsageError as exc:

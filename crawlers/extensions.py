@@ -10,6 +10,8 @@ from pathlib import Path
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
+from crawlers.replay.recorder import SECRET_PARAMS
+
 
 class StatsFile:
     """Writes the crawl's final stats as JSON to ``STATS_FILE`` (for scripts, tests and the monitor)."""
@@ -37,9 +39,9 @@ class StatsFile:
 # Session cookies and slider/mtop tokens by name: a log line may carry them in a URL (a slider redirect's
 # x5secdata) or in text a page echoed back. The recorder scrubs the same names from cassettes.
 SECRET_NAMES = (
-    "x5secdata", "x5sec", "x5step", "cookie2", "cookie17", "sgcookie", "unb", "_tb_token_", "lgc",
-    "tracknick", "_m_h5_tk", "_m_h5_tk_enc", "token", "sid",
-)  # fmt: skip
+    *SECRET_PARAMS,
+    *("x5step", "cookie17", "sgcookie", "unb", "_tb_token_", "lgc", "tracknick"),  # login cookies too
+)
 _SECRET_VALUE = re.compile(
     r"(?<![A-Za-z0-9_])(" + "|".join(re.escape(name) for name in sorted(SECRET_NAMES, key=len, reverse=True))
     + r")(=|%3D)[^&;\s'\"<>,)]+"

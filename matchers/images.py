@@ -314,6 +314,15 @@ def _median_rows(frame: np.ndarray) -> np.ndarray:
     return np.rint((part[:, (n - 1) // 2] + part[:, n // 2].astype(np.float64)) / 2).astype(np.int16)[:, None]
 
 
+def _uniform_border(planes: np.ndarray) -> np.ndarray | None:
+    """The (c, 1) border colour when the outermost frame of ``planes`` is uniform (at least
+    ``TRIM_UNIFORM_FRAME`` of it within ``TRIM_TOLERANCE`` of its median), else None."""
+    frame = np.concatenate([planes[:, 0], planes[:, -1], planes[:, :, 0], planes[:, :, -1]], axis=1)  # (c, n)
+    border = _median_rows(frame)
+    near = np.all(np.abs(frame - border) <= TRIM_TOLERANCE, axis=0)
+    return border if np.count_nonzero(near) >= TRIM_UNIFORM_FRAME * near.size else None
+
+
 def _trim_planar(planes: np.ndarray, *, solid: bool = False) -> tuple[int, int, int, int]:
     """:func:`trim_box` on (channels, height, width) int16 planes (one contiguous plane per channel
     makes every step a fast whole-array operation)."""
@@ -324,11 +333,9 @@ def _trim_planar(planes: np.ndarray, *, solid: bool = False) -> tuple[int, int, 
         sh, sw = sub.shape[1:]
         if sh < 4 or sw < 4:
             break
-        frame = np.concatenate([sub[:, 0], sub[:, -1], sub[:, :, 0], sub[:, :, -1]], axis=1)  # (c, n)
-        border = _median_rows(frame)
         # only trim when the frame really is uniform: most of it within tolerance of its median
-        near = np.all(np.abs(frame - border) <= TRIM_TOLERANCE, axis=0)
-        if np.count_nonzero(near) < TRIM_UNIFORM_FRAME * near.size:
+        border = _uniform_border(sub)
+        if border is None:
             break
         content = np.any(np.abs(sub - border[:, :, None]) > TRIM_TOLERANCE, axis=0)
         if solid:
@@ -560,13 +567,6 @@ def _banner_cuts(rgb: np.ndarray, grey: np.ndarray | None = None) -> list[np.nda
     return [_trim(c)[0] for c in cuts if min(c.shape[:2]) >= 8]
 
 
-def _frame_is_uniform(planes: np.ndarray) -> bool:
-    frame = np.concatenate([planes[:, 0], planes[:, -1], planes[:, :, 0], planes[:, :, -1]], axis=1)
-    border = _median_rows(frame)
-    near = np.all(np.abs(frame - border) <= TRIM_TOLERANCE, axis=0)
-    return bool(np.count_nonzero(near) >= TRIM_UNIFORM_FRAME * near.size)
-
-
 def hashes_of_rgb(
     rgb: np.ndarray, box: tuple[int, int, int, int] | None = None, planes: np.ndarray | None = None
 ) -> ImageHashes:
@@ -600,7 +600,7 @@ def hashes_of_rgb(
                 quads.append(hex_pair_of_box(y0 + qt, y0 + qb, x0 + ql, x0 + qr))
     alt = None
     # the watermark-proof trim can only differ when the outer frame is uniform
-    solid_box = _trim_planar(planes, solid=True) if box != (0, h, 0, w) or _frame_is_uniform(planes) else box
+    solid_box = _trim_planar(planes, solid=True) if box != (0, h, 0, w) or _uniform_border(planes) is not None else box
     if solid_box != box:
         pair = hex_pair_of_box(*solid_box)
         if pair != (hex64(ph), hex64(dh)):

@@ -231,7 +231,9 @@ class ListingImagesPipeline(ImagesPipeline):
     def media_to_download(self, request: Request, info: Any, *, item: Any = None) -> Any:
         """A stored picture younger than ``IMAGES_EXPIRES`` is used only if it decodes; else fetched again."""
         if not isinstance(self.store, FSFilesStore):
-            return super().media_to_download(request, info, item=item)
+            # S3, GCS, FTP: a stored copy cannot be read back here to be hashed, and a listing whose
+            # picture is not hashed is never matched, so the picture is fetched every time
+            return None
         path = self.file_path(request, info=info, item=item)
         file = Path(self.store.basedir, *path.split("/"))
         try:

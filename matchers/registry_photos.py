@@ -17,6 +17,9 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 CHECK_SIDE = 64  # decode at a small scale: JPEG then reads 1/8 of the pixels, and truncation still shows
+# The cap listing images are held to (matchers.images.DEFAULT_MAX_PIXELS, checked equal by a test);
+# not imported from there because that module brings numpy and scipy to every command that loads a registry
+MAX_PIXELS = 40_000_000
 
 
 def photo_problem(raw: str, base_dir: Path) -> tuple[Path, str | None]:
@@ -38,9 +41,7 @@ def photo_problem(raw: str, base_dir: Path) -> tuple[Path, str | None]:
 
 def image_problem(path: Path) -> str | None:
     """Why Pillow cannot use the image at ``path``, in words that quote nothing from the file."""
-    from matchers.images import DEFAULT_MAX_PIXELS  # the cap listing images are held to
-
-    cap = min(DEFAULT_MAX_PIXELS, Image.MAX_IMAGE_PIXELS or DEFAULT_MAX_PIXELS)
+    cap = min(MAX_PIXELS, Image.MAX_IMAGE_PIXELS or MAX_PIXELS)
     try:
         if path.stat().st_size == 0:
             return "empty file (0 bytes)"

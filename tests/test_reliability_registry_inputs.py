@@ -182,6 +182,13 @@ def test_a_truncated_empty_oversized_or_folder_photo_is_refused(tmp_path, damage
     assert len(errors) == 1 and errors[0].startswith(f"products[0].images[0]: {expected}"), errors
 
 
+def test_registry_photos_are_held_to_the_pixel_cap_of_listing_images():
+    from matchers import registry_photos
+    from matchers.images import DEFAULT_MAX_PIXELS
+
+    assert registry_photos.MAX_PIXELS == DEFAULT_MAX_PIXELS
+
+
 def test_a_missing_photo_is_still_refused(tmp_path):
     errors = _errors(_registry(tmp_path, image="images/gone.png"))
     assert errors == [f"products[0].images[0]: file not found: {tmp_path / 'registry' / 'images' / 'gone.png'}"]

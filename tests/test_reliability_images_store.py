@@ -49,9 +49,8 @@ def _full_filesystem(folder: Path) -> Iterator[tuple[Path, object]]:
     try:
         if mounted:
             filler = folder / "filler"
-            with filler.open("wb") as f:
-                with contextlib.suppress(OSError):
-                    f.write(b"\0" * (256 * 1024 - FREE_BYTES))
+            with filler.open("wb") as f, contextlib.suppress(OSError):
+                f.write(b"\0" * (256 * 1024 - FREE_BYTES))
             yield folder, None
         else:
             def limit_file_size() -> None:

@@ -89,6 +89,11 @@ def stats_key(run_id: str, spider: str) -> str:
     return f"ipwatch:{run_id}:{spider}:stats"
 
 
+def running_workers_key(run_id: str, spider: str) -> str:
+    """Set: workers that published stats for this spider and have not closed (still running, or killed)."""
+    return f"ipwatch:{run_id}:{spider}:stats:running"
+
+
 def workers_key(run_id: str) -> str:
     """Hash: worker id -> Redis time of its last heartbeat, while it runs."""
     return f"ipwatch:{run_id}:workers"
@@ -272,7 +277,10 @@ class LeasedScheduler(Scheduler):
     """scrapy-redis's scheduler over a ``LeasedQueue``, which acks each request once it is completely done.
 
     Settings: ``WORKER_LEASE_SECONDS`` (how long a silent worker keeps its requests),
-    ``MAX_IDLE_TIME_BEFORE_CLOSE`` (seconds with the whole run drained before the worker closes; 0: never).
+    ``MAX_IDLE_TIME_BEFORE_CLOSE`` (seconds with the whole run drained before the worker closes; 0: never),
+    ``WORKER_STATS_SECONDS`` (default 5: how often the worker's counters are added to the run's totals in
+    Redis; they are also added after each acknowledged request and at close, so a worker killed with
+    SIGKILL loses none of the work it acknowledged).
     """
 
     def __init__(self, server, *args, **kwargs):
@@ -283,6 +291,8 @@ class LeasedScheduler(Scheduler):
         self._last_requeue = 0.0
         self._heartbeat = None
         self._poll = None
+        self._stats_loop = None
+        self._published: dict[str, int] = {}  # counters already added to the run's totals
         self._acks_ready = False
 
     @classmethod
@@ -384,6 +394,8 @@ class LeasedScheduler(Scheduler):
         self._heartbeat.start(max(self.queue.lease_seconds / 3, 0.5), now=True)
         self._poll = task.LoopingCall(self._wake)
         self._poll.start(self.crawler.settings.getfloat("WORKER_POLL_SECONDS", 0.5), now=False)
+        self._stats_loop = task.LoopingCall(self._publish_stats)
+        self._stats_loop.start(self.crawler.settings.getfloat("WORKER_STATS_SECONDS", 5.0), now=False)
 
     def _done(self, request: Request) -> None:
         work_id = request.meta.get(WORK_ID)
@@ -401,9 +413,18 @@ class LeasedScheduler(Scheduler):
                 return
             self.queue.ack([work_id])
             self.stats.inc_value("work/acked")
+            self._publish_stats()  # what is acknowledged is never redone, so its counts must not be lost
         except Exception:
             logger.exception("could not acknowledge %s; its lease will expire and it will be redone", request.url)
             self.queue.held.discard(work_id)
+
+    def _publish_stats(self, reason: str | None = None) -> None:
+        try:
+            self._published = publish_stats(self.server, self.spider.settings.get("RUN_ID") or "", self.spider.name,
+                                            self.stats.get_stats(), self._published, worker=self.queue.worker,
+                                            reason=reason)
+        except Exception as exc:  # Redis away for a moment: the counts go with the next update
+            logger.warning("could not publish this worker's stats: %s", exc)
 
     def _wake(self) -> None:
         """Work pushed by other processes: ask the engine for it now, not at its next 5 s heartbeat."""
@@ -433,26 +454,40 @@ class LeasedScheduler(Scheduler):
             raise DontCloseSpider
 
     def _spider_closed(self, spider, reason) -> None:
-        for loop in (self._heartbeat, self._poll):
+        for loop in (self._heartbeat, self._poll, self._stats_loop):
             if loop is not None and loop.running:
                 loop.stop()
         given = self.queue.give_back()
         if given:
             logger.warning("gave %d unfinished request(s) back to the queue", given)
         run_id = spider.settings.get("RUN_ID") or ""
-        publish_stats(self.server, run_id, spider.name, self.stats.get_stats(), reason)
+        self._publish_stats(reason=reason)
         self.server.hdel(workers_key(run_id), self.queue.worker)
 
 
-def publish_stats(server, run_id: str, spider: str, stats: dict, reason: str) -> None:
-    """Add a worker's counters to the run's totals for that spider (a killed worker's are lost)."""
+def publish_stats(server, run_id: str, spider: str, stats: dict, published: dict[str, int], *, worker: str,
+                  reason: str | None = None) -> dict[str, int]:
+    """Add to the run's totals for ``spider`` what a worker counted since its last update; returns the new
+    ``published`` (pass it to the next call).
+
+    Called as the worker goes and once more at close (``reason``: its finish reason). Only the difference
+    is added, in one MULTI/EXEC, so the totals hold each worker's latest counts once, and a worker killed
+    between two updates loses only what it counted since the last one.
+    """
     counters = {k: v for k, v in stats.items() if isinstance(v, int) and not isinstance(v, bool)}
+    totals, running = stats_key(run_id, spider), running_workers_key(run_id, spider)
     with server.pipeline() as pipe:
         for name, value in counters.items():
-            pipe.hincrby(stats_key(run_id, spider), name, value)
-        pipe.hincrby(stats_key(run_id, spider), "workers/finished", 1)
-        pipe.hincrby(stats_key(run_id, spider), f"workers/finish_reason/{reason}", 1)
+            if value != published.get(name, 0):
+                pipe.hincrby(totals, name, value - published.get(name, 0))
+        if reason is None:
+            pipe.sadd(running, worker)
+        else:
+            pipe.hincrby(totals, "workers/finished", 1)
+            pipe.hincrby(totals, f"workers/finish_reason/{reason}", 1)
+            pipe.srem(running, worker)
         pipe.execute()
+    return counters
 
 
 # --- worker side ----------------------------------------------------------------------------------
@@ -655,10 +690,13 @@ class Coordinator:
             time.sleep(self.poll_seconds)
 
     def stats(self) -> dict[str, dict]:
+        """Per spider, the workers' totals; ``workers/unfinished``: workers that published counts but never
+        closed (killed, or still running)."""
         out = {}
         for name in self.spiders:
             raw = self.server.hgetall(stats_key(self.run_id, name))
             out[name] = {k.decode(): int(v) for k, v in raw.items()}
+            out[name]["workers/unfinished"] = self.server.scard(running_workers_key(self.run_id, name))
         return out
 
     def finish(self, state: str = "done") -> None:
@@ -671,6 +709,7 @@ class Coordinator:
             self.server.delete(*(f"{base}:{part}" for part in ("requests", "payload", "leases", "owners",
                                                                 "dupefilter")))
             self.server.expire(stats_key(self.run_id, name), 7 * 24 * 3600)
+            self.server.expire(running_workers_key(self.run_id, name), 7 * 24 * 3600)
         self.server.expire(run_key(self.run_id), 7 * 24 * 3600)
         self.server.expire(workers_key(self.run_id), 7 * 24 * 3600)
 

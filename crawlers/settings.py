@@ -105,5 +105,6 @@ PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 # switch them on for that run (crawlers/distributed.py). A plain crawl never touches Redis.
 REDIS_URL = None
 WORKER_LEASE_SECONDS = 60  # a worker silent this long is presumed dead; its requests go back in the queue
+WORKER_STATS_SECONDS = 5  # how often a worker adds its counters to the run's totals (also after each ack)
 MAX_IDLE_TIME_BEFORE_CLOSE = 30  # seconds a worker waits with its run drained before it exits (0: never)
 COORDINATOR_TIMEOUT = 0  # seconds the coordinator waits for workers to drain a run (0: no limit)

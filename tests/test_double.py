@@ -6,6 +6,7 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 
 from crawlers.mtop import MtopClient, read_reply, sign
 from crawlers.platforms import alibaba1688, taobao
+from crawlers.resolver import mapped_address
 from fixtures.double import PlatformDouble
 from fixtures.double.client import DoubleClient
 
@@ -171,3 +173,34 @@ def test_start_and_stop_leave_no_thread_and_no_listening_port():
     assert set(threading.enumerate()) == before
     with socket.socket() as probe:
         probe.bind((address, 443))  # free again
+
+
+def test_running_the_double_standalone_prints_how_to_point_scrapy_and_chromium_at_it(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "fixtures.double", "--seconds", "30"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or lines[-1] != "ready (Ctrl-C stops)":
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            lines.append(line.rstrip("\n"))
+        printed = dict(line.split(": ", 1) for line in lines if ": " in line)
+        host_map = json.loads(printed["HOST_MAP"])
+        assert "-s HOST_MAP=" in printed["scrapy"]
+        assert "--host-resolver-rules=" in printed["chromium"]
+        assert "--ignore-certificate-errors-spki-list=" in printed["chromium"]
+
+        class Standalone:  # what a user of the printed lines knows: the map and the authority's file
+            ca_path = printed["certificate authority (for clients that verify)"]
+
+            @staticmethod
+            def resolve(host):
+                return mapped_address(host_map, host)
+
+        answer = DoubleClient(Standalone).get(ALIBABA_SEARCH)
+        assert answer.status == 200
+        scanned = DoubleClient(Standalone).get("https://s.taobao.com/__double__/scan?account=x")
+        assert json.loads(scanned.text) == {"confirmed": 0}
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0

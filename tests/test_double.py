@@ -19,6 +19,7 @@ from crawlers.platforms import alibaba1688, taobao
 from crawlers.resolver import mapped_address
 from fixtures.double import PlatformDouble
 from fixtures.double.client import DoubleClient
+from tests.conftest import run_crawl
 
 ROOT = Path(__file__).resolve().parents[1]
 TAOBAO_QUERY = "LUMORA 冲锋衣"
@@ -204,3 +205,34 @@ def test_running_the_double_standalone_prints_how_to_point_scrapy_and_chromium_a
     finally:
         process.terminate()
         assert process.wait(10) == 0
+
+
+def test_images_and_detail_pages_are_served_with_their_recorded_bytes(double):
+    client = DoubleClient(double)
+    image = client.get("https://g-search1.alicdn.com/img/bao/uploaded/i4/i1/2108359103/"
+                       "O1CN01xTnYVt2nBtJbfNB15TR1K2_!!2108359103.jpg")
+    assert image.status == 200 and image.header("Content-Type") == "image/jpeg"
+    assert image.body[:3] == b"\xff\xd8\xff"  # a JPEG, byte for byte from the cassette
+    detail = client.get("https://item.taobao.com/item.htm?id=394096041694&spm=a230r.1.14.1")  # spm is volatile
+    assert detail.status == 200 and detail.body
+
+
+def test_a_live_taobao_crawl_without_a_session_does_the_token_dance_and_is_reported_blocked(double, tmp_path):
+    result = run_crawl(tmp_path, "taobao", "-a", "query=LUMORA 冲锋衣", replay=None,
+                       settings={"HOST_MAP": json.dumps(double.host_map), "AUTOTHROTTLE_ENABLED": "0",
+                                 "DOWNLOAD_DELAY": "0", "ITEM_PIPELINES": "{}", "BLOCK_BACKOFF_BASE": "0"})
+    assert result.items == []
+    assert result.stats["mtop/token_refresh"] == 1 and result.stats["search/blocked"] == 1
+    assert "search/no_results" not in result.stats
+    outcomes = [r.outcome for r in double.requests(host="h5api.m.taobao.com")]
+    assert outcomes[0] == "token" and set(outcomes[1:]) == {"login-wall"}
+
+
+def test_two_doubles_run_side_by_side_on_their_own_addresses_and_a_taken_address_is_refused():
+    with PlatformDouble() as first, PlatformDouble() as second:
+        assert first.address != second.address
+        assert DoubleClient(second).get(ALIBABA_SEARCH).status == 200
+        with pytest.raises(OSError, match=f"could not listen on {first.address}"), \
+                PlatformDouble(address=first.address):
+            pass
+        assert DoubleClient(first).get(ALIBABA_SEARCH).status == 200

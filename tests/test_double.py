@@ -236,3 +236,17 @@ def test_two_doubles_run_side_by_side_on_their_own_addresses_and_a_taken_address
                 PlatformDouble(address=first.address):
             pass
         assert DoubleClient(first).get(ALIBABA_SEARCH).status == 200
+
+
+def test_listing_images_come_from_the_double_only_when_the_crawl_allows_its_loopback_address(double, tmp_path):
+    base = {"HOST_MAP": json.dumps(double.host_map), "AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0"}
+    (tmp_path / "guarded").mkdir()
+    (tmp_path / "allowed").mkdir()
+    guarded = run_crawl(tmp_path / "guarded", "alibaba", "-a", "query=LUMORA 冲锋衣", replay=None, settings=base)
+    assert guarded.stats["images/refused_private_address"] >= 1  # HOST_MAP's loopback address, not DNS
+    assert not double.requests(host="*.alicdn.com")
+    allowed = {**base, "IMAGE_ALLOW_PRIVATE_ADDRESSES": str(double.scrapy_settings()["IMAGE_ALLOW_PRIVATE_ADDRESSES"])}
+    result = run_crawl(tmp_path / "allowed", "alibaba", "-a", "query=LUMORA 冲锋衣", replay=None, settings=allowed)
+    assert result.returncode == 0, result.log[-2000:]
+    assert result.stats["images/hashed"] >= 1
+    assert {r.outcome for r in double.requests(host="*.alicdn.com")} == {"served"}

@@ -157,3 +157,31 @@ def test_signed_in_cookie_sets_carry_the_markers_per_platform():
         only_cookie2.add_cookies([c for c in double.signed_in_cookies("taobao") if c["name"] == "cookie2"])
         assert only_cookie2.get(PAST_THE_WALL).status == 302  # cookie2 alone is not a signed-in visitor
         assert read_reply(only_cookie2.get(TIMESTAMP).text).code == "FAIL_SYS_TOKEN_EMPTY"
+
+
+def test_mtop_tokens_expire_after_their_lifetime():
+    with PlatformDouble(token_lifetime_seconds=0.3) as double:
+        client = DoubleClient(double)
+        client.get(TIMESTAMP)
+        assert double.requests()[0].outcome == "token"
+        time.sleep(0.4)
+        assert read_reply(client.get(TIMESTAMP + "?t=1&sign=x").text).code == "FAIL_SYS_TOKEN_EXOIRED"
+
+
+def test_stopping_closes_idle_keep_alive_connections_at_once():
+    import socket
+    import ssl
+
+    double = PlatformDouble().start()
+    context = ssl.create_default_context(cafile=str(double.ca_path))
+    raw = socket.create_connection((double.address, 443), 5)
+    connection = context.wrap_socket(raw, server_hostname="www.alibaba.com")
+    connection.sendall(b"GET /trade/search?SearchText=x HTTP/1.1\r\nHost: www.alibaba.com\r\n\r\n")
+    assert connection.recv(12) == b"HTTP/1.1 404"
+    started = time.monotonic()
+    double.stop()  # the client keeps its connection open and idle
+    assert time.monotonic() - started < 2.0
+    connection.settimeout(5)
+    while connection.recv(65536):  # the rest of the answer, then the end of the connection
+        pass
+    connection.close()

@@ -185,3 +185,27 @@ def test_stopping_closes_idle_keep_alive_connections_at_once():
     while connection.recv(65536):  # the rest of the answer, then the end of the connection
         pass
     connection.close()
+
+
+def _live_alibaba_crawl(double, workdir, *args, **settings):
+    from tests.conftest import run_crawl
+
+    return run_crawl(workdir, "alibaba", "-a", "query=LUMORA 冲锋衣", *args, replay=None,
+                     settings={"HOST_MAP": json.dumps(double.host_map), "AUTOTHROTTLE_ENABLED": "0",
+                               "DOWNLOAD_DELAY": "0", "ITEM_PIPELINES": "{}", **settings})
+
+
+def test_a_live_crawl_gets_every_page_although_every_second_connection_is_dropped(tmp_path):
+    with PlatformDouble(drop_every=2) as double:
+        result = _live_alibaba_crawl(double, tmp_path, "-a", "pages=3")
+        outcomes = [r.outcome for r in double.requests()]
+    assert result.stats["search/pages"] == 3 and len(result.items) == 18
+    assert outcomes.count("dropped") == 2 and outcomes.count("served") == 3
+
+
+def test_a_double_slower_than_the_download_timeout_fails_the_page_with_a_message_naming_it(tmp_path):
+    with PlatformDouble(slow_seconds=2) as double:
+        result = _live_alibaba_crawl(double, tmp_path, DOWNLOAD_TIMEOUT="1", RETRY_TIMES="1")
+    assert result.items == [] and result.stats["search/failed"] == 1
+    assert "search page failed for query 'LUMORA 冲锋衣' page 1" in result.log
+    assert "took longer than 1.0 seconds" in result.log

@@ -209,3 +209,30 @@ def test_a_double_slower_than_the_download_timeout_fails_the_page_with_a_message
     assert result.items == [] and result.stats["search/failed"] == 1
     assert "search page failed for query 'LUMORA 冲锋衣' page 1" in result.log
     assert "took longer than 1.0 seconds" in result.log
+
+
+def test_the_qr_code_holds_the_phone_url_and_opening_it_signs_that_page_in():
+    import io
+
+    import qrcode
+    from PIL import Image, ImageChops
+
+    from fixtures.double.signin import PHONE_URL
+
+    with PlatformDouble() as double:
+        client = DoubleClient(double)
+        page = client.get("https://login.1688.com/member/signin.htm?Done=https%3A%2F%2Fs.1688.com%2F")
+        token = page.text.split('var lgToken = "', 1)[1].split('"', 1)[0]
+        png = client.get(f"https://login.1688.com/qrcodelogin/qrcode.png?lgToken={token}")
+        assert png.header("Content-Type") == "image/png"
+        shown = Image.open(io.BytesIO(png.body)).convert("1")
+        expected = qrcode.make(PHONE_URL.format(token=token)).get_image().convert("1")
+        assert ImageChops.difference(shown, expected).getbbox() is None
+        phone = DoubleClient(double)  # the phone is another client
+        assert phone.get(PHONE_URL.format(token=token) + "&account=lumora_ip").status == 200
+        assert phone.get(PHONE_URL.format(token=token)).status == 410  # a code is scanned once
+        poll = client.get(f"https://login.1688.com/qrcodelogin/qrcodeLoginCheck.do?lgToken={token}")
+        landed = client.get(json.loads(poll.text)["url"], follow=True)
+        assert landed.url == "https://s.1688.com/"
+        assert client.cookies_for("s.1688.com")["__cn_logon_id__"] == "lumora_ip"
+        assert client.cookies_for("s.taobao.com")["_nk_"] == client.cookies_for("list.tmall.com")["_nk_"]

@@ -250,3 +250,19 @@ def test_listing_images_come_from_the_double_only_when_the_crawl_allows_its_loop
     assert result.returncode == 0, result.log[-2000:]
     assert result.stats["images/hashed"] >= 1
     assert {r.outcome for r in double.requests(host="*.alicdn.com")} == {"served"}
+
+
+def test_a_head_request_gets_the_headers_without_the_body_and_the_connection_stays_usable(double):
+    context = ssl.create_default_context(cafile=str(double.ca_path))
+    raw = socket.create_connection((double.address, 443), 5)
+    with context.wrap_socket(raw, server_hostname="www.alibaba.com") as connection:
+        path = ALIBABA_SEARCH.split("alibaba.com", 1)[1]
+        connection.sendall(f"HEAD {path} HTTP/1.1\r\nHost: www.alibaba.com\r\n\r\n"
+                           f"GET {path} HTTP/1.1\r\nHost: www.alibaba.com\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, rest = received.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: " in head
+    assert rest.startswith(b"HTTP/1.1 200")  # the GET's answer follows at once: no body after the HEAD
+    assert b"__page__data" in rest

@@ -24,7 +24,14 @@ from urllib.parse import quote_plus
 from parsel import Selector
 
 from crawlers.normalize import clean_text, item_id_from_url, parse_moq
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, unrecognized
+from crawlers.platforms.common import (
+    SearchPage,
+    all_unreadable,
+    empty_list,
+    extract_json_object,
+    make_listing,
+    unrecognized,
+)
 
 PLATFORM = "alibaba"
 SEARCH_URL = "https://www.alibaba.com/trade/search"
@@ -146,7 +153,7 @@ def read_rendered(text: str) -> SearchPage:
             page.listings.append(_card_listing(card))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             page.item_errors.append(f"card[{index}]: {exc!r}")
-    return page  # the cards do not say how many pages there are: paging stops at -a pages or an empty page
+    return all_unreadable(page, "rendered cards")  # the cards do not say how many pages there are: paging stops at -a pages or an empty page
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,13 +162,15 @@ def read_rendered(text: str) -> SearchPage:
 def _page_from_offers(offers: list, result: dict, fmt: str, reader) -> SearchPage:
     total = _int(result.get("totalCount") if result.get("totalCount") is not None else result.get("offerTotalCount"))
     if not offers:
-        return SearchPage(kind="no_results", format=fmt, reason=f"empty offer list (totalCount {total})")
+        return empty_list(fmt, "offer list", total)
     page = SearchPage(kind="listings", format=fmt)
     for index, raw in enumerate(offers):
         try:
             page.listings.append(reader(raw))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             page.item_errors.append(f"offers[{index}]: {exc!r}")
+    if not page.listings:
+        return all_unreadable(page, "offer list")
     if total is not None:
         page.total_pages = _total_pages(total, _int(result.get("pageSize")) or PAGE_SIZE)
     return page

@@ -13,7 +13,15 @@ import math
 
 from crawlers.mtop import MalformedReply, MtopClient, read_reply
 from crawlers.normalize import gbk_quote, item_id_from_url, parse_moq, parse_price
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, read_items, unrecognized
+from crawlers.platforms.common import (
+    SearchPage,
+    all_unreadable,
+    empty_list,
+    extract_json_object,
+    make_listing,
+    read_items,
+    unrecognized,
+)
 
 SEARCH_HOST = "h5api.m.1688.com"
 SEARCH_API = "mtop.relationrecommend.WirelessRecommend.recommend"
@@ -93,8 +101,10 @@ def read_mtop_search(text: str, page_no: int | None = None) -> SearchPage:
             return unrecognized("data.data.OFFER without an items list")
         found = _int(offer.get("found"))
         if not cells:
-            return SearchPage(kind="no_results", format="mtop-offer", reason=f"OFFER.items empty (found {found})")
+            return empty_list("mtop-offer", "OFFER.items", found)
         page = _read_offers([_cell_data(cell) for cell in cells], "mtop-offer", "OFFER.items")
+        if page.kind != "listings":
+            return page
         page.total_pages = _total_pages(found)
         if offer.get("hasMore") in (False, "false") and page_no:
             page.total_pages = page_no
@@ -128,7 +138,7 @@ def read_rendered(text: str) -> SearchPage:
             images=[card.css("img.offer-img::attr(data-src)").get() or card.css("img.offer-img::attr(src)").get() or ""],
         )
 
-    return read_items(page, cards, card_listing, "rendered cards")
+    return all_unreadable(read_items(page, cards, card_listing, "rendered cards"), "rendered cards")
 
 
 def read_window_data(text: str) -> SearchPage:
@@ -151,9 +161,10 @@ def _offer_list_page(container: dict, fmt: str) -> SearchPage:
     offers = container["offerList"]
     total = _int(container.get("totalCount"))
     if not offers:
-        return SearchPage(kind="no_results", format=fmt, reason=f"empty offerList (totalCount {total})")
+        return empty_list(fmt, "offerList", total)
     page = _read_offers(offers, fmt, "offerList")
-    page.total_pages = _total_pages(total)
+    if page.kind == "listings":
+        page.total_pages = _total_pages(total)
     return page
 
 
@@ -163,7 +174,7 @@ def _cell_data(cell: object) -> object:
 
 def _read_offers(offers: list, fmt: str, where: str) -> SearchPage:
     page = SearchPage(kind="listings", format=fmt)
-    return read_items(page, offers, offer_listing, where)
+    return all_unreadable(read_items(page, offers, offer_listing, where), where)
 
 
 def _int(value) -> int | None:

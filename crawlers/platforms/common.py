@@ -66,6 +66,28 @@ def unrecognized(reason: str) -> SearchPage:
     return SearchPage(kind="unrecognized", reason=reason)
 
 
+def empty_list(fmt: str, where: str, total: int | None) -> SearchPage:
+    """A result list with nothing in it: the platform's "no results" only when its own total agrees.
+
+    A total above zero beside an empty list is a list that did not come (a renamed key, a half-built
+    page): the drift alarm, never a silent zero.
+    """
+    if total:
+        return SearchPage(kind="unrecognized", format=fmt,
+                          reason=f"{where} is empty but the page counts {total} results (format drift?)")
+    return SearchPage(kind="no_results", format=fmt, reason=f"empty {where} (total {total})")
+
+
+def all_unreadable(page: SearchPage, where: str) -> SearchPage:
+    """``page`` itself, unless every one of its items failed to read: then the drift alarm (errors kept)."""
+    if page.listings or not page.item_errors:
+        return page
+    return SearchPage(kind="unrecognized", format=page.format, item_errors=page.item_errors,
+                      ads_dropped=page.ads_dropped,
+                      reason=f"every one of the {len(page.item_errors)} items in {where} failed to read "
+                             f"(format drift?); first: {page.item_errors[0]}")
+
+
 def extract_json_object(text: str, marker: str) -> object | None:
     """The JSON value that follows ``marker`` (e.g. ``g_page_config = ``) in a script, or None.
 

@@ -11,7 +11,15 @@ from urllib.parse import quote, urlsplit
 
 from crawlers.mtop import MalformedReply, read_reply
 from crawlers.normalize import item_id_from_url
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, read_items, unrecognized
+from crawlers.platforms.common import (
+    SearchPage,
+    all_unreadable,
+    empty_list,
+    extract_json_object,
+    make_listing,
+    read_items,
+    unrecognized,
+)
 
 SEARCH_HOST = "h5api.m.taobao.com"
 SEARCH_API = "mtop.relationrecommend.WirelessRecommend.recommend"
@@ -130,10 +138,11 @@ def read_mtop_search(text: str) -> SearchPage:
     if not isinstance(items, list):
         return unrecognized("itemsArray is not a list")
     if not items:
-        return SearchPage(kind="no_results", format="mtop-recommend",
-                          reason=f"empty itemsArray (totalResults {total})")
+        return empty_list("mtop-recommend", "itemsArray", total)
     page = SearchPage(kind="listings", format="mtop-recommend")
     read_items(page, items, _mtop_listing, "itemsArray")
+    if not page.listings and page.item_errors:
+        return all_unreadable(page, "itemsArray")
     if total is not None:
         page.total_pages = min(MAX_PAGES, max(1, math.ceil(total / PAGE_SIZE)))
     page.next_state = {k: main_info.get(k) for k in ("sourceS", "bcoffset", "ntoffset") if main_info.get(k) is not None}
@@ -201,9 +210,13 @@ def read_g_page_config(text: str) -> SearchPage:
         return SearchPage(kind="no_results", format="g_page_config", reason="noresult module shown")
     if not isinstance(auctions, list):
         return unrecognized("g_page_config without mods.itemlist.data.auctions")
-    page = SearchPage(kind="listings" if auctions else "no_results", format="g_page_config")
-    read_items(page, auctions, _g_page_listing, "auctions")
     pager = (mods.get("pager") or {}).get("data") or ((mods.get("sortbar") or {}).get("data") or {}).get("pager") or {}
+    if not auctions:
+        return empty_list("g_page_config", "mods.itemlist.data.auctions", _int(pager.get("totalCount")))
+    page = SearchPage(kind="listings", format="g_page_config")
+    read_items(page, auctions, _g_page_listing, "auctions")
+    if not page.listings and page.item_errors:
+        return all_unreadable(page, "auctions")
     total_pages = _int(pager.get("totalPage"))
     if total_pages:
         page.total_pages = min(MAX_PAGES, total_pages)

@@ -20,7 +20,7 @@ from crawlers.normalize import (
     strip_tracking,
 )
 from crawlers.platforms import taobao
-from crawlers.platforms.common import SearchPage, make_listing, unrecognized
+from crawlers.platforms.common import SearchPage, all_unreadable, make_listing, unrecognized
 
 TAB = "mall"
 SEARCH_HOST = taobao.SEARCH_HOST
@@ -80,6 +80,8 @@ def read_list_html(text: str, url: str = "") -> SearchPage:
             page.listings.append(_card_listing(card))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             page.item_errors.append(f"div.product[{index}]: {exc!r}")
+    if not page.listings:
+        return all_unreadable(page, "#J_ItemList")
     if not selector.css("a.ui-page-next"):  # no link to a next page: this one is the last
         page.total_pages = _page_of(url)
     return page

@@ -99,6 +99,9 @@ class SearchSpider(scrapy.Spider):
         stats = self.crawler.stats
         page = self.read_page(response)
         stats.inc_value("search/pages")
+        for error in page.item_errors:  # counted on an unrecognized page too: they say what changed
+            stats.inc_value("item/malformed")
+            logger.warning("%s: skipped a malformed item on %s: %s", self.platform, response.url, error)
         if page.kind == "unrecognized":
             self._unrecognized(response, page)
             return
@@ -107,9 +110,6 @@ class SearchSpider(scrapy.Spider):
             logger.info("%s: no results for %r page %d (%s)", self.platform, query, page_no, page.reason)
             return
         stats.inc_value(f"format/{page.format}")
-        for error in page.item_errors:
-            stats.inc_value("item/malformed")
-            logger.warning("%s: skipped a malformed item on %s: %s", self.platform, response.url, error)
         if page.ads_dropped:
             stats.inc_value("ads/dropped", page.ads_dropped)
         crawled_at = utc_now()

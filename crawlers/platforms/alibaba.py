@@ -30,6 +30,7 @@ from crawlers.platforms.common import (
     empty_list,
     extract_json_object,
     make_listing,
+    parsed_text,
     unrecognized,
 )
 
@@ -239,7 +240,7 @@ def _card_listing(card: Selector) -> dict:
         ".search-card-m-sale-features__item, .search-card-e-moq").getall()) if "order" in text.lower()), None)
     moq, moq_unit = parse_moq(moq_text)
     company = card.css("a.search-card-e-company")
-    country = card.css(".search-card-e-country-flag__wrapper img::attr(alt)").get()
+    country = parsed_text(card.css(".search-card-e-country-flag__wrapper img::attr(alt)").get())
     images = [src for img in card.css(".search-card-e-slider__img")
               if (src := img.attrib.get("src") or img.attrib.get("data-src"))]
     return make_listing(

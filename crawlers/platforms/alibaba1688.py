@@ -133,7 +133,7 @@ def read_rendered(text: str) -> SearchPage:
             title=card.css(".offer-title").get(),  # markup and highlight tags are stripped by make_listing
             price=card.css(".offer-price::text").get(), sales=card.css(".offer-sales::text").get(),
             moq=moq, moq_unit=unit, seller_id=card.attrib.get("data-login-id"),
-            seller_name=card.css(".offer-company::text").get(), shop_url=card.css(".offer-company::attr(href)").get(),
+            seller_name=card.css(".offer-company").get(), shop_url=card.css(".offer-company::attr(href)").get(),
             location=card.css(".offer-location::text").get(), source_url=card.css("a.offer-link::attr(href)").get(),
             images=[card.css("img.offer-img::attr(data-src)").get() or card.css("img.offer-img::attr(src)").get() or ""],
         )

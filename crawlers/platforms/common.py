@@ -6,6 +6,7 @@ scheduling, so they are tested on fixture bodies directly and benchmarked agains
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field
 from typing import Literal
@@ -60,6 +61,15 @@ def read_items(page: SearchPage, items: list, read_one, where: str) -> SearchPag
             continue
         page.listings.append(listing)
     return page
+
+
+def parsed_text(value: str | None) -> str | None:
+    """Text an HTML parser already decoded (an attribute, a text node), escaped back to markup.
+
+    ``make_listing`` strips tags and then decodes entities; a decoded ``<LUMORA>`` would be taken for
+    a tag and lost, its escaped form ``&lt;LUMORA&gt;`` comes back as the seller wrote it.
+    """
+    return html.escape(value, quote=False) if value else value
 
 
 def unrecognized(reason: str) -> SearchPage:

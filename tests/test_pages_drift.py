@@ -180,22 +180,22 @@ def test_a_listing_whose_seller_is_hidden_is_kept_with_the_seller_unknown():
     page = taobao.read_search(body)
     assert len(page.listings) == 3
     hidden = next(listing for listing in page.listings if listing["listing_id"] == hidden_id)
-    assert hidden["seller_name"] == "" and hidden["seller_hidden"] is True
+    assert hidden["seller_name"] == "" and hidden["seller_unknown"] is True
     assert listing_problems(hidden) == []  # valid: it goes on to matching and review
     others = [listing for listing in page.listings if listing["listing_id"] != hidden_id]
-    assert all("seller_hidden" not in listing for listing in others)
+    assert all("seller_unknown" not in listing for listing in others)
 
 
 def test_an_old_page_listing_with_a_hidden_nick_is_kept():
     page = taobao.read_search(drift.g_page_config_variant("hidden_nick"))
-    assert page.listings[0]["seller_name"] == "" and page.listings[0]["seller_hidden"] is True
+    assert page.listings[0]["seller_name"] == "" and page.listings[0]["seller_unknown"] is True
     assert listing_problems(page.listings[0]) == []
 
 
 def test_a_blank_seller_without_the_hidden_mark_is_still_invalid():
     body, hidden_id = drift.hidden_seller_items()
     hidden = next(listing for listing in taobao.read_search(body).listings if listing["listing_id"] == hidden_id)
-    assert "missing_seller_name" in listing_problems({**hidden, "seller_hidden": False})
+    assert "missing_seller_name" in listing_problems({**hidden, "seller_unknown": False})
 
 
 # -- 1688 window.data as one object, old Alibaba.com minimum orders -----------------------------------------
@@ -219,3 +219,23 @@ def test_the_old_alibaba_card_list_is_read_with_its_minimum_orders():
     assert page.kind == "listings"
     assert [(x["listing_id"], x["moq"], x["moq_unit"]) for x in page.listings] == wanted
     assert all(x["seller_name"] and x["price_min"] for x in page.listings)
+
+
+def test_an_unknown_seller_is_never_authorized_and_the_reviewer_is_told(tmp_path):
+    from exports.report_html import write_report_html
+    from exports.review_csv import write_review_csv
+    from matchers.score import Scorer
+    from tests.exports_conftest import listing as sample_listing
+    from tests.exports_conftest import make_registry
+
+    registry = make_registry(tmp_path)
+    unknown = sample_listing(platform="tmall", listing_id="600000000009", url="https://detail.tmall.com/item.htm?id=600000000009",
+                             seller_name="", seller_id=None, seller_unknown=True)
+    scored = {**unknown, **Scorer(registry).score(unknown)}
+    assert scored["verdict"] != "authorized" and scored["signals"]["seller_authorized"] is False
+    scored.update(verdict="suspect", score=70)
+    write_review_csv([scored], tmp_path / "review.csv", registry)
+    text = (tmp_path / "review.csv").read_bytes().decode("utf-8-sig")
+    assert "the page does not show the seller (unknown)" in text
+    write_report_html([scored], tmp_path / "report.html", registry=registry, images_store=str(tmp_path), run_id="r1")
+    assert "unknown (not shown on the page)" in (tmp_path / "report.html").read_text(encoding="utf-8")

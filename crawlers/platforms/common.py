@@ -155,7 +155,7 @@ def make_listing(
         url = full_size_image(raw)
         if url and url not in image_urls:
             image_urls.append(url)
-    return {
+    listing = {
         "platform": platform,
         "listing_id": listing_id,
         "url": canonical_url(platform, listing_id, source_url) if listing_id else "",
@@ -175,3 +175,8 @@ def make_listing(
         else (platform == "tmall" and shop_is_official(seller_name_text)),
         "image_urls": image_urls,
     }
+    if not seller_name_text:
+        # the page does not show the seller (a hidden nick, a blank shop title): kept, marked unknown,
+        # so that no later stage takes it for a seller (an authorized one least of all)
+        listing["seller_unknown"] = True
+    return listing

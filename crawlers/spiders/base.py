@@ -115,6 +115,10 @@ class SearchSpider(scrapy.Spider):
         crawled_at = utc_now()
         for rank, listing in enumerate(page.listings, start=1):
             stats.inc_value("search/listings")
+            if listing.get("seller_unknown"):
+                stats.inc_value("item/seller_unknown")
+                logger.info("%s: listing %s does not show its seller; kept with the seller unknown",
+                            self.platform, listing["url"])
             yield Listing(**listing, query=query, page=page_no, rank=rank, crawled_at=crawled_at)
         last_page = min(self.pages, page.total_pages or self.pages)
         if page_no < last_page and page.listings:

@@ -204,7 +204,7 @@ def test_a_1688_page_assigning_window_data_as_one_object_keeps_its_listings():
     page = alibaba1688.read_search(drift.window_data_whole_object(4).decode("gbk"))
     assert page.kind == "listings" and len(page.listings) == 4
     assert page.total_pages == 11  # 640 offers, 60 a page
-    assert all(listing["seller_name"] and "LUMORA" in listing["title"] for listing in page.listings)
+    assert all(listing["seller_name"] and listing["title"] for listing in page.listings)
 
 
 def test_an_old_alibaba_page_carries_its_minimum_orders():

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from crawlers.mtop import MalformedReply, MtopClient, read_reply
 from crawlers.normalize import gbk_quote, item_id_from_url, parse_moq, parse_price
@@ -17,7 +18,6 @@ from crawlers.platforms.common import (
     SearchPage,
     all_unreadable,
     empty_list,
-    extract_json_object,
     make_listing,
     read_items,
     unrecognized,
@@ -34,8 +34,10 @@ REFERER = "https://s.1688.com/"
 HTML_SEARCH_URL = "https://s.1688.com/selloffer/offer_search.htm"
 # "GBK" in one 2026 source ("UTF-8 degrades relevance"), "utf8" in another (PLATFORMS.md §3.4).
 CHARSET = "GBK"
-# Where the offer_search page keeps its offers, newest first.
-WINDOW_DATA_MARKERS = ("window.data.offerresultData", "window.data.offerV2Showed")
+# Where the offer_search page keeps its offers under window.data, newest first.
+WINDOW_DATA_KEYS = ("offerresultData", "offerV2Showed")
+# ``window.data.<key> = [successDataCheck(]{`` or, inside ``window.data = {…}``, ``"<key>": {``.
+_WINDOW_DATA_KEY = r"""(?:window\.data\.{key}\s*=|["']{key}["']\s*:)\s*(?:successDataCheck\s*\()?\s*(?=\{{)"""
 
 
 def mtop_client() -> MtopClient:
@@ -142,17 +144,23 @@ def read_rendered(text: str) -> SearchPage:
 
 
 def read_window_data(text: str) -> SearchPage:
-    for marker in WINDOW_DATA_MARKERS:
-        if marker not in text:
-            continue
-        value = extract_json_object(text, marker)
-        if not isinstance(value, dict):
-            return unrecognized(f"{marker} present but not valid JSON (truncated page?)")
-        if not isinstance(value.get("offerList"), list) and isinstance(value.get("data"), dict):
-            value = value["data"]
-        if isinstance(value.get("offerList"), list):
-            return _offer_list_page(value, "window-data")
-        return unrecognized(f"{marker} without an offerList")
+    """The offers of ``window.data``, set key by key (``window.data.offerresultData = successDataCheck({…})``)
+    or as one object (``window.data = {"offerresultData": {…}, …}``)."""
+    for key in WINDOW_DATA_KEYS:
+        found = False
+        for match in re.finditer(_WINDOW_DATA_KEY.format(key=re.escape(key)), text):
+            found = True
+            try:
+                value, _ = json.JSONDecoder(strict=False).raw_decode(text, match.end())
+            except ValueError:
+                continue
+            if isinstance(value, dict) and not isinstance(value.get("offerList"), list) \
+                    and isinstance(value.get("data"), dict):
+                value = value["data"]
+            if isinstance(value, dict) and isinstance(value.get("offerList"), list):
+                return _offer_list_page(value, "window-data")
+        if found:
+            return unrecognized(f"window.data {key} present but without a readable offerList (truncated page?)")
     # A plain fetch of today's page gets the shell; its offers are hydrated later by mtop (§3.2.3).
     return unrecognized("offer_search page without offer data (a shell hydrated by mtop?)")
 

@@ -3,7 +3,9 @@ platform meant it (RELIABILITY.md, "Search pages read right")."""
 
 from __future__ import annotations
 
+import json
 import random
+import shutil
 
 import pytest
 import yaml
@@ -58,20 +60,27 @@ def test_a_plain_html_error_page_answering_an_api_call_is_still_no_block():
     assert classify_block(_response(page, cls=HtmlResponse)) is None
 
 
-def _cassette(tmp_path, bodies: list[str], query: str) -> object:
-    client = MtopClient(taobao.SEARCH_HOST)
-    uri = client.url(taobao.SEARCH_API, taobao.SEARCH_VERSION, taobao.search_data(query, 1))
-    interactions = [{"request": {"body": None, "headers": {}, "method": "GET", "uri": uri},
-                     "response": {"body": {"string": body},
-                                  "headers": {"Content-Type": ["application/javascript;charset=UTF-8"]},
-                                  "status": {"code": 200, "message": "OK"}}} for body in bodies]
+def _replay_folder(tmp_path, replies: dict[str, str]):
+    """A cassette folder answering the first Taobao search page of each query with its body."""
+    interactions = []
+    for query, body in replies.items():
+        uri = MtopClient(taobao.SEARCH_HOST).url(taobao.SEARCH_API, taobao.SEARCH_VERSION, taobao.search_data(query, 1))
+        interactions.append({"request": {"body": None, "headers": {}, "method": "GET", "uri": uri},
+                             "response": {"body": {"string": body},
+                                          "headers": {"Content-Type": ["application/javascript;charset=UTF-8"]},
+                                          "status": {"code": 200, "message": "OK"}}})
     folder = tmp_path / "cassettes" / "taobao"
     folder.mkdir(parents=True)
     (folder / "drift.yaml").write_text(yaml.safe_dump({"interactions": interactions, "version": 1},
                                                       allow_unicode=True), encoding="utf-8")
+    return folder.parent
+
+
+def _cassette(tmp_path, bodies: list[str], query: str):
+    replay = _replay_folder(tmp_path, {query: bodies[0]})
     workdir = tmp_path / "run"
     workdir.mkdir()
-    return run_crawl(workdir, "taobao", "-a", f"query={query}", "-a", "pages=1", replay=folder.parent)
+    return run_crawl(workdir, "taobao", "-a", f"query={query}", "-a", "pages=1", replay=replay)
 
 
 def test_a_block_reply_with_ret_after_a_long_url_is_retried_with_back_off_then_given_up(tmp_path):
@@ -94,6 +103,25 @@ def test_a_persistent_illegal_access_is_a_block_after_the_re_sign_retries(tmp_pa
     assert result.stats["search/blocked"] == 1 and result.stats["search/failed"] == 1
     assert "format/unrecognized" not in result.stats
     assert "blocked on taobao (query 'LUMORA 非法' page 1): mtop FAIL_SYS_ILLEGAL_ACCESS" in result.log
+
+
+def test_a_monitor_run_refused_both_ways_shows_the_blocks_and_exits_3(tmp_path):
+    from tests.conftest import DEMO_REGISTRY
+    from tests.test_monitor import monitor
+
+    replies = {"LUMORA 长链接": drift.mtop_block_ret_last("RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试!"),
+               "LUMORA 非法": drift.mtop_block_ret_last("FAIL_SYS_ILLEGAL_ACCESS::非法请求")}
+    replay = _replay_folder(tmp_path, replies)
+    folder = tmp_path / "registry"
+    shutil.copytree(DEMO_REGISTRY.parent, folder)
+    registry = yaml.safe_load((folder / "demo.yaml").read_text(encoding="utf-8"))
+    registry["watch"] = {"platforms": ["taobao"], "queries": list(replies), "pages": 1}
+    (folder / "demo.yaml").write_text(yaml.safe_dump(registry, allow_unicode=True), encoding="utf-8")
+    code, report, log = monitor(tmp_path, replay, registry=folder / "demo.yaml")
+    assert code == 3, log[-3000:]
+    taobao_summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))["platforms"]["taobao"]
+    assert taobao_summary["blocked"] == 3 + 1  # three answers to the first query, the given-up re-signs of the second
+    assert taobao_summary["listings"] == 0 and taobao_summary["errors"] == 0 and taobao_summary["unrecognized"] == 0
 
 
 # -- a silent zero ------------------------------------------------------------------------------------------

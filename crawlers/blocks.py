@@ -77,7 +77,7 @@ def classify_block(response) -> Block | None:
         if marker.lower() in lowered:
             return Block("captcha" if "nocaptcha" in lowered or "slide" in lowered else "punish",
                          f"body contains {marker!r}", final='action:"deny"' in lowered)
-    element = _slider_element(text)
+    element = _slider_element(text, lowered)
     if element:
         return Block("captcha", f"page has a slider element ({element})")
     if _expects_json(response) and _looks_like_html(lowered):
@@ -141,18 +141,18 @@ def _mtop_block(text: str) -> Block | None:
     return Block("mtop", detail, final="action=deny" in url)
 
 
-def _slider_element(text: str) -> str:
+def _slider_element(text: str, lowered: str) -> str:
     """The slider element a page carries (``#nc_1_wrapper``, ``.nc-container``, ``[id*=nocaptcha]`` …), or ""."""
-    for name, pattern in _slider_patterns():
-        if pattern.search(text):
+    for name, word, pattern in _slider_patterns():
+        if word in lowered and pattern.search(text):  # the word first: most bodies never need the pattern
             return name
     return ""
 
 
 @lru_cache(maxsize=1)
-def _slider_patterns() -> tuple[tuple[str, re.Pattern], ...]:
-    return tuple((name, re.compile(pattern, re.IGNORECASE))
-                 for name, pattern in markers()["slider_elements"].items())
+def _slider_patterns() -> tuple[tuple[str, str, re.Pattern], ...]:
+    return tuple((name, spec["word"].lower(), re.compile(spec["pattern"], re.IGNORECASE))
+                 for name, spec in markers()["slider_elements"].items())
 
 
 def _expects_json(response) -> bool:

@@ -214,6 +214,16 @@ def test_a_listing_whose_seller_is_hidden_is_kept_with_the_seller_unknown():
     assert all("seller_unknown" not in listing for listing in others)
 
 
+def test_a_crawl_keeps_the_listing_whose_seller_is_hidden_and_counts_it(tmp_path):
+    body, hidden_id = drift.hidden_seller_items()
+    result = _cassette(tmp_path, [body], "LUMORA 隐藏")
+    assert len(result.items) == 3 and "item/invalid" not in result.stats
+    [hidden] = [item for item in result.items if item["listing_id"] == hidden_id]
+    assert hidden["seller_name"] == "" and hidden["seller_unknown"] is True
+    assert result.stats["item/seller_unknown"] == 1
+    assert "does not show its seller; kept with the seller unknown" in result.log
+
+
 def test_an_old_page_listing_with_a_hidden_nick_is_kept():
     page = taobao.read_search(drift.g_page_config_variant("hidden_nick"))
     assert page.listings[0]["seller_name"] == "" and page.listings[0]["seller_unknown"] is True

@@ -3,6 +3,7 @@ platform meant it (RELIABILITY.md, "Search pages read right")."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import shutil
@@ -16,6 +17,7 @@ from crawlers.items import listing_problems
 from crawlers.mtop import MtopClient
 from crawlers.normalize import clean_text
 from crawlers.platforms import alibaba, alibaba1688, taobao, tmall
+from fixtures.generate import alibaba as alibaba_fixtures
 from fixtures.generate import drift
 from fixtures.generate import tmall as tmall_fixtures
 from fixtures.generate.catalogue import JACKET_SEEDS, Seed
@@ -199,6 +201,9 @@ def test_an_entity_escaped_brand_survives_on_every_platform():
     html = f'<html><body><div id="J_ItemList">{card.replace("<LUMORA>", "&lt;LUMORA&gt;")}</div></body></html>'
     [listing] = tmall.read_list_html(html).listings
     assert listing["title"] == "<LUMORA> 冲锋衣 男款"
+    offer = dataclasses.replace(alibaba_fixtures.JACKET_OFFERS[0], title="&lt;LUMORA&gt; Trail Jacket Waterproof")
+    [listing] = alibaba.read_search(alibaba_fixtures.sse_page("LUMORA jacket", [offer], 1, 1)).listings
+    assert listing["title"] == "<LUMORA> Trail Jacket Waterproof"
 
 
 # -- a hidden seller -----------------------------------------------------------------------------------

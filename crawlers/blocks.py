@@ -6,7 +6,7 @@ A block must never read as "no results" (PLATFORMS.md §0.2, §5.7). The markers
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
-from crawlers.mtop import BLOCK_ERRORS
+from crawlers.mtop import MalformedReply, is_block_code, parse_jsonp
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,14 @@ def classify_block(response) -> Block | None:
         if marker.lower() in lowered:
             return Block("captcha" if "nocaptcha" in lowered or "slide" in lowered else "punish",
                          f"body contains {marker!r}", final='action:"deny"' in lowered)
+    element = _slider_element(text, lowered)
+    if element:
+        return Block("captcha", f"page has a slider element ({element})")
+    if _expects_json(response) and _looks_like_html(lowered):
+        # an API call answered with HTML: any slider word is the captcha page, whatever its size
+        for marker in data["weak_body_markers"]:
+            if marker.lower() in lowered:
+                return Block("captcha", f"HTML answering an API call says {marker!r}")
     head = lowered[:4096]
     is_html = "<html" in head or "<!doctype html" in head or "<body" in head
     if is_html and (len(body) <= data["weak_marker_max_bytes"] or _title(lowered)):
@@ -100,22 +108,63 @@ def _title(lowered_html: str) -> str:
     return lowered_html[start:end] if end > start else ""
 
 
+# A JSON key "ret" (not an escaped one inside a string) and the code it opens with; for bodies cut short.
+_RET_CODE = re.compile(r'(?<!\\)"ret"\s*:\s*\[?\s*"([A-Za-z0-9_]+)')
+
+
 def _mtop_block(text: str) -> Block | None:
-    """An mtop reply whose ``ret`` is an anti-bot code (cheap check before any JSON parsing)."""
-    head = text[:600]
-    if '"ret"' not in head and "rgv587_flag" not in head:
+    """An mtop reply whose ``ret`` is an anti-bot or system refusal, wherever ``ret`` sits in the reply."""
+    if "FAIL_" not in text and "RGV587" not in text and "rgv587_flag" not in text:
+        return None  # no refusal code anywhere: nothing to parse
+    try:
+        reply = parse_jsonp(text)
+    except MalformedReply:
+        reply = None
+    if isinstance(reply, dict):
+        if "ret" not in reply:
+            if reply.get("rgv587_flag"):  # the older h5 deny reply: {"rgv587_flag":"sm","url":"…/deny_h5"}
+                return Block("mtop", "rgv587_flag deny reply")
+            return None
+        ret = reply.get("ret")
+        first = str(ret[0]) if isinstance(ret, list) and ret else str(ret or "")
+        code = first.partition("::")[0]
+        data = reply.get("data")
+        url = str(data.get("url") or "") if isinstance(data, dict) else ""
+    else:  # not a JSON object (cut short?): the first "ret" key still says what the reply was
+        match = _RET_CODE.search(text)
+        if not match:
+            return None
+        code, url = match.group(1), ""
+    if not is_block_code(code):
         return None
-    for code in BLOCK_ERRORS:
-        if code in head:
-            url = ""
-            try:
-                start = text.index("{")
-                obj = json.loads(text[start: text.rindex("}") + 1])
-                url = (obj.get("data") or {}).get("url", "") if isinstance(obj.get("data"), dict) else ""
-            except ValueError:
-                pass
-            detail = f"mtop {code}" + (f" -> {url[:120]}" if url else "")
-            return Block("mtop", detail, final="action=deny" in url)
-    if '"rgv587_flag"' in head:
-        return Block("mtop", "rgv587_flag deny reply")
-    return None
+    detail = f"mtop {code}" + (f" -> {url[:120]}" if url else "")
+    return Block("mtop", detail, final="action=deny" in url)
+
+
+def _slider_element(text: str, lowered: str) -> str:
+    """The slider element a page carries (``#nc_1_wrapper``, ``.nc-container``, ``[id*=nocaptcha]`` …), or ""."""
+    for name, word, pattern in _slider_patterns():
+        if word in lowered and pattern.search(text):  # the word first: most bodies never need the pattern
+            return name
+    return ""
+
+
+@lru_cache(maxsize=1)
+def _slider_patterns() -> tuple[tuple[str, str, re.Pattern], ...]:
+    return tuple((name, spec["word"].lower(), re.compile(spec["pattern"], re.IGNORECASE))
+                 for name, spec in markers()["slider_elements"].items())
+
+
+def _expects_json(response) -> bool:
+    """Whether the request was an API call (mtop), whose answer should be JSON or JSONP, never a page."""
+    request = getattr(response, "request", None)
+    if request is not None and "mtop" in request.meta:
+        return True
+    parts = urlsplit(response.url)
+    host = (parts.hostname or "").lower()
+    return host.startswith(tuple(markers()["api_host_prefixes"])) and parts.path.startswith("/h5/")
+
+
+def _looks_like_html(lowered: str) -> bool:
+    head = lowered[:4096].lstrip()
+    return head.startswith("<") or "<html" in head or "<body" in head

@@ -21,6 +21,7 @@ LISTING_FIELDS = (
     "sales",
     "seller_id",
     "seller_name",
+    "seller_unknown",
     "shop_url",
     "location",
     "is_official_store",
@@ -49,6 +50,7 @@ class Listing(scrapy.Item):
     sales = scrapy.Field()
     seller_id = scrapy.Field()
     seller_name = scrapy.Field()
+    seller_unknown = scrapy.Field()  # True when the page does not show the seller (seller_name is then "")
     shop_url = scrapy.Field()
     location = scrapy.Field()
     is_official_store = scrapy.Field()
@@ -98,6 +100,8 @@ def listing_problems(item: dict) -> list[str]:
     problems = []
     for name in _REQUIRED_STR:
         value = item.get(name)
+        if name == "seller_name" and item.get("seller_unknown") is True and value == "":
+            continue  # a seller the page does not show: kept, and marked so
         if not isinstance(value, str) or not value.strip():
             problems.append(f"missing_{name}")
     platform = item.get("platform")

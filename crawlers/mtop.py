@@ -22,9 +22,17 @@ from scrapy import Request
 APP_KEY = "12574478"
 JSV = "2.7.2"
 
+# Token and signing failures: the reply (usually) sets a fresh token, and the call is signed again.
 TOKEN_ERRORS = ("FAIL_SYS_TOKEN_EMPTY", "FAIL_SYS_TOKEN_EXOIRED", "FAIL_SYS_TOKEN_EXPIRED",
-                "FAIL_SYS_ILLEGAL_ACCESS")
+                "FAIL_SYS_ILLEGAL_ACCESS", "FAIL_SYS_ILLEGAL_REQUEST", "ILLEGAL_ACCESS")
 BLOCK_ERRORS = ("RGV587_ERROR", "FAIL_SYS_USER_VALIDATE", "FAIL_SYS_SESSION_EXPIRED")
+# Every other system failure is the gateway refusing us too (traffic limits, risk checks): a block.
+BLOCK_PREFIXES = ("FAIL_SYS_", "RGV587")
+
+
+def is_block_code(code: str) -> bool:
+    """An anti-bot or system refusal that no re-signing will cure (token failures are re-signed first)."""
+    return code in BLOCK_ERRORS or (code.startswith(BLOCK_PREFIXES) and code not in TOKEN_ERRORS)
 
 _JSONP = re.compile(r"^\s*(?:/\*\*/\s*)?([A-Za-z_$][\w$.]*)\s*\((.*)\)\s*;?\s*$", re.DOTALL)
 
@@ -64,7 +72,7 @@ class MtopReply:
 
     @property
     def blocked(self) -> bool:
-        return self.code in BLOCK_ERRORS
+        return is_block_code(self.code)
 
 
 def read_reply(text: str) -> MtopReply:

@@ -23,7 +23,7 @@ _NEEDS_CLEANING = re.compile(r"[<>&\\\x00-\x1f\x7f-\x9f]|[^\S ]|  ")
 
 
 def clean_text(value: object) -> str:
-    """Text only: highlight markup and other tags removed, entities decoded, whitespace collapsed.
+    """Text only: highlight markup and other tags removed, then entities decoded, whitespace collapsed.
 
     Handles ``<span class=H>``, ``<font color=red>``, ``<strong>``, ``\\u003d``-style escapes left in
     JavaScript literals, and entities escaped twice (``&amp;amp;``).
@@ -35,13 +35,13 @@ def clean_text(value: object) -> str:
         return text.strip(" ")
     if "\\u" in text:
         text = _JS_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text)
-    for _ in range(2):  # entities escaped twice are common in embedded JSON
+    # Tags first, entities after: "&lt;LUMORA&gt;" is text the seller wrote, not markup to strip.
+    text = _TAG.sub("", text)
+    for _ in range(3):  # entities escaped twice are common in embedded JSON
         unescaped = html.unescape(text)
         if unescaped == text:
             break
         text = unescaped
-    text = _TAG.sub("", text)
-    text = html.unescape(text)
     text = _CONTROL.sub("", text.replace("\t", " ").replace("\r", " ").replace("\n", " "))
     return _SPACES.sub(" ", text).strip()
 

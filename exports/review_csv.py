@@ -101,6 +101,17 @@ def registration_number(registry: Any, ipr_id: str | None) -> str:
     return ""
 
 
+SELLER_UNKNOWN_NOTE = "the page does not show the seller (unknown)"
+
+
+def _with_seller_note(listing: dict[str, Any]) -> Any:
+    """The explanation, saying so when the seller is unknown (seller_name stays empty for filing)."""
+    explanation = listing.get("explanation")
+    if not listing.get("seller_unknown"):
+        return explanation
+    return f"{explanation}; {SELLER_UNKNOWN_NOTE}" if explanation else SELLER_UNKNOWN_NOTE
+
+
 def review_row(listing: dict[str, Any], registry: Any = None) -> list[str]:
     """One CSV row (already neutralised) for one scored listing."""
     score = listing.get("score")
@@ -118,7 +129,7 @@ def review_row(listing: dict[str, Any], registry: Any = None) -> list[str]:
         "seller_name": listing.get("seller_name"),
         "ipr_id": listing.get("ipr_id"),
         "registration_number": registration_number(registry, listing.get("ipr_id")),
-        "explanation": listing.get("explanation"),
+        "explanation": _with_seller_note(listing),
         "image_evidence": listing.get("image_evidence"),
         "first_seen": listing.get("first_seen"),
         "last_seen": listing.get("last_seen"),

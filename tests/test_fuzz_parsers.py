@@ -16,9 +16,12 @@ from collections.abc import Callable
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from scrapy.http import Request, TextResponse
 
+from crawlers.blocks import classify_block
 from crawlers.mtop import MalformedReply, parse_jsonp
 from crawlers.replay.library import load_cassette
+from fixtures.generate import drift
 from tests.conftest import CASSETTES
 
 # platform folder -> (page-object module, how to call its reader); only those present are fuzzed
@@ -200,3 +203,35 @@ def test_a_blank_object_or_list_where_an_item_id_belongs_drops_that_item_only(pl
                                   '{"ret":["SUCCESS::ok"],"data":{"itemsArray":{}}}'])
 def test_empty_html_and_half_written_bodies_are_unrecognized_or_empty_never_a_crash(platform, body):
     _check(platform, body)
+
+
+# -- the drift bodies (pages shaped unlike the recorded ones) ---------------------------------------------
+
+def _drift_bodies() -> list[tuple[str, bytes]]:
+    bodies = [("taobao", drift.taobao_empty_with_total()), ("taobao", drift.taobao_unreadable_items()),
+              ("taobao", drift.tmall_by_shop_domain()[0]), ("taobao", drift.hidden_seller_items()[0]),
+              ("taobao", drift.g_page_config_variant("hidden_nick")), ("1688", drift.offer_unreadable()),
+              ("1688", drift.window_data_whole_object(3).decode("gbk")), ("alibaba", drift.legacy_cards(2)[0]),
+              ("alibaba", drift.legacy_with_moq()[0])]
+    return [(platform, body.encode("utf-8")) for platform, body in bodies if platform in READERS]
+
+
+def _block_bodies() -> list[bytes]:
+    return [drift.mtop_block_ret_last("RGV587_ERROR::SM::x").encode(), drift.slider_html("nc-container").encode()]
+
+
+DRIFT_BODIES = _drift_bodies()
+BLOCK_BODIES = _block_bodies()
+
+
+@FUZZ
+@given(data=st.data())
+def test_mutated_drift_bodies_never_crash_a_parser_or_the_block_check(data):
+    platform, body = data.draw(st.sampled_from(DRIFT_BODIES))
+    mutated = data.draw(_byte_mutation(body))
+    _check(platform, _decode(mutated, "utf-8"))
+    block_body = data.draw(_byte_mutation(data.draw(st.sampled_from(BLOCK_BODIES))))
+    url = "https://h5api.m.taobao.com/h5/mtop.relationrecommend.wirelessrecommend.recommend/2.0/"
+    response = TextResponse(url=url, body=block_body, encoding="utf-8", request=Request(url))
+    block = classify_block(response)
+    assert block is None or block.kind in ("mtop", "captcha", "punish", "deny", "login")

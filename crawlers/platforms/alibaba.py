@@ -8,6 +8,7 @@
   class names follow the 2023–2026 cards public scrapers read (``.fy23-search-card``,
   ``.search-card-e-title``, ``.search-card-e-price-main``, ``a.search-card-e-company``, …).
 - a JSON reply carrying ``offerResultData`` (what the page's hydration script fetches).
+- the ≤2019 server-rendered list: ``.m-product-item`` cards with ``.title a``, ``.price b``, ``.min-order b``.
 
 Blocks (``Bxpunish: 1``, punish and slider pages) are recognised before parsing, by
 crawlers/blocks.py; a page here is either results, the site's genuine "no results", or
@@ -24,7 +25,15 @@ from urllib.parse import quote_plus
 from parsel import Selector
 
 from crawlers.normalize import clean_text, item_id_from_url, parse_moq
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, unrecognized
+from crawlers.platforms.common import (
+    SearchPage,
+    all_unreadable,
+    empty_list,
+    extract_json_object,
+    make_listing,
+    parsed_text,
+    unrecognized,
+)
 
 PLATFORM = "alibaba"
 SEARCH_URL = "https://www.alibaba.com/trade/search"
@@ -36,6 +45,10 @@ REFERER = "https://www.alibaba.com/"
 # know when to stop waiting).
 RENDERED_READY = ".fy23-search-card, .search-card-e-title, .search-no-result"
 RENDERED_CARD = ".fy23-search-card"
+# The ≤2019 server-rendered list; the supplier link's class is not recorded, so the usual ones are tried.
+LEGACY_CARD_CLASS = "m-product-item"
+LEGACY_CARD = ".m-product-item"
+LEGACY_SUPPLIER = ".supplier a, a.cname, .company a, .stitle a"
 # What the site says when a search finds nothing (the 2019–2022 page and the rendered list).
 NO_RESULT_TEXTS = ("did not match any products", "no matching results")
 
@@ -63,6 +76,8 @@ def read_search(text: str) -> SearchPage:
         return read_offer_reply(text)
     if _has_cards(text) or _says_no_results(text):
         return read_rendered(text)
+    if LEGACY_CARD_CLASS in text:
+        return read_legacy_cards(text)
     return unrecognized("no __page__data_sse*, no __page__data__config and no result cards "
                         "(a page that needs rendering, or a new format)")
 
@@ -146,7 +161,43 @@ def read_rendered(text: str) -> SearchPage:
             page.listings.append(_card_listing(card))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             page.item_errors.append(f"card[{index}]: {exc!r}")
-    return page  # the cards do not say how many pages there are: paging stops at -a pages or an empty page
+    return all_unreadable(page, "rendered cards")  # the cards do not say how many pages there are: paging stops at -a pages or an empty page
+
+
+def read_legacy_cards(text: str) -> SearchPage:
+    """The ≤2019 HTML list: ``.m-product-item`` cards with ``.title a``, ``.price b`` and ``.min-order b``."""
+    cards = Selector(text=text).css(LEGACY_CARD)
+    if not cards:
+        return unrecognized("old product list without .m-product-item cards")
+    page = SearchPage(kind="listings", format="legacy_cards")
+    for index, card in enumerate(cards):
+        try:
+            page.listings.append(_legacy_card_listing(card))
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            page.item_errors.append(f"m-product-item[{index}]: {exc!r}")
+    return all_unreadable(page, "the .m-product-item cards")
+
+
+def _legacy_card_listing(card: Selector) -> dict:
+    link = card.css(".title a")
+    url = link.attrib.get("href") if link else None
+    listing_id = item_id_from_url(url) or card.attrib.get("data-ctrdot")
+    if not listing_id:
+        raise ValueError("no product link")
+    moq, moq_unit = parse_moq(card.css(".min-order b").get())
+    supplier = card.css(LEGACY_SUPPLIER)
+    return make_listing(
+        PLATFORM,
+        listing_id,
+        title=parsed_text(link.attrib.get("title")) or link.get(),
+        price=card.css(".price b").get(),
+        source_url=url,
+        moq=moq,
+        moq_unit=moq_unit,
+        seller_name=supplier.get() if supplier else None,
+        shop_url=supplier.attrib.get("href") if supplier else None,
+        images=[src for img in card.css("img") if (src := img.attrib.get("src") or img.attrib.get("data-src"))],
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -155,13 +206,15 @@ def read_rendered(text: str) -> SearchPage:
 def _page_from_offers(offers: list, result: dict, fmt: str, reader) -> SearchPage:
     total = _int(result.get("totalCount") if result.get("totalCount") is not None else result.get("offerTotalCount"))
     if not offers:
-        return SearchPage(kind="no_results", format=fmt, reason=f"empty offer list (totalCount {total})")
+        return empty_list(fmt, "offer list", total)
     page = SearchPage(kind="listings", format=fmt)
     for index, raw in enumerate(offers):
         try:
             page.listings.append(reader(raw))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             page.item_errors.append(f"offers[{index}]: {exc!r}")
+    if not page.listings:
+        return all_unreadable(page, "offer list")
     if total is not None:
         page.total_pages = _total_pages(total, _int(result.get("pageSize")) or PAGE_SIZE)
     return page
@@ -173,9 +226,7 @@ def _offer_listing(raw: dict) -> dict:
     listing_id = raw.get("productId") or item_id_from_url(url)
     if not listing_id:
         raise ValueError("no productId")
-    moq, moq_unit = parse_moq(raw.get("moq") or raw.get("moqV2"))
-    if moq is None and raw.get("minOrderQuality") not in (None, ""):
-        moq, moq_unit = parse_moq(f"{raw.get('minOrderQuality')} {raw.get('minOrderUnit') or ''}")
+    moq, moq_unit = _minimum_order(raw)
     images = [raw.get("mainImage") or raw.get("imageUrl") or ""]
     multi = raw.get("multiImage")
     if isinstance(multi, list):
@@ -197,6 +248,23 @@ def _offer_listing(raw: dict) -> dict:
     )
 
 
+def _minimum_order(*sources: object) -> tuple[int | None, str | None]:
+    """The minimum order of an offer under any of its names (``moq``, ``moqV2``, ``minOrder``,
+    ``minOrderQuality`` + ``minOrderUnit``), looked for in each of ``sources`` in turn."""
+    for source in sources:
+        if not isinstance(source, dict):
+            continue
+        for key in ("moq", "moqV2", "minOrder", "minOrderQuantity"):
+            moq, unit = parse_moq(source.get(key))
+            if moq is not None:
+                return moq, unit
+        if source.get("minOrderQuality") not in (None, ""):
+            moq, unit = parse_moq(f"{source.get('minOrderQuality')} {source.get('minOrderUnit') or ''}")
+            if moq is not None:
+                return moq, unit
+    return None, None
+
+
 def _legacy_listing(raw: dict) -> dict:
     """An offer of the 2019–2022 ``offerList[]``: ``information``, ``image``, ``tradePrice``, ``supplier``."""
     information = raw.get("information") or {}
@@ -207,12 +275,15 @@ def _legacy_listing(raw: dict) -> dict:
         raise ValueError("no id")
     image = raw.get("image") or {}
     price = (raw.get("tradePrice") or {}).get("price") or (raw.get("promotionInfoVO") or {}).get("originalPriceTo")
+    moq, moq_unit = _minimum_order(raw, raw.get("tradePrice"), information)
     return make_listing(
         PLATFORM,
         listing_id,
         title=information.get("puretitle") or information.get("title"),
         price=price,
         source_url=url,
+        moq=moq,
+        moq_unit=moq_unit,
         seller_id=supplier.get("supplierId"),
         seller_name=supplier.get("supplierName"),
         shop_url=supplier.get("supplierHomeHref"),
@@ -230,7 +301,7 @@ def _card_listing(card: Selector) -> dict:
         ".search-card-m-sale-features__item, .search-card-e-moq").getall()) if "order" in text.lower()), None)
     moq, moq_unit = parse_moq(moq_text)
     company = card.css("a.search-card-e-company")
-    country = card.css(".search-card-e-country-flag__wrapper img::attr(alt)").get()
+    country = parsed_text(card.css(".search-card-e-country-flag__wrapper img::attr(alt)").get())
     images = [src for img in card.css(".search-card-e-slider__img")
               if (src := img.attrib.get("src") or img.attrib.get("data-src"))]
     return make_listing(

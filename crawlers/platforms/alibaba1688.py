@@ -10,10 +10,18 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 from crawlers.mtop import MalformedReply, MtopClient, read_reply
 from crawlers.normalize import gbk_quote, item_id_from_url, parse_moq, parse_price
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, read_items, unrecognized
+from crawlers.platforms.common import (
+    SearchPage,
+    all_unreadable,
+    empty_list,
+    make_listing,
+    read_items,
+    unrecognized,
+)
 
 SEARCH_HOST = "h5api.m.1688.com"
 SEARCH_API = "mtop.relationrecommend.WirelessRecommend.recommend"
@@ -26,8 +34,10 @@ REFERER = "https://s.1688.com/"
 HTML_SEARCH_URL = "https://s.1688.com/selloffer/offer_search.htm"
 # "GBK" in one 2026 source ("UTF-8 degrades relevance"), "utf8" in another (PLATFORMS.md §3.4).
 CHARSET = "GBK"
-# Where the offer_search page keeps its offers, newest first.
-WINDOW_DATA_MARKERS = ("window.data.offerresultData", "window.data.offerV2Showed")
+# Where the offer_search page keeps its offers under window.data, newest first.
+WINDOW_DATA_KEYS = ("offerresultData", "offerV2Showed")
+# ``window.data.<key> = [successDataCheck(]{`` or, inside ``window.data = {…}``, ``"<key>": {``.
+_WINDOW_DATA_KEY = r"""(?:window\.data\.{key}\s*=|["']{key}["']\s*:)\s*(?:successDataCheck\s*\()?\s*(?=\{{)"""
 
 
 def mtop_client() -> MtopClient:
@@ -93,8 +103,10 @@ def read_mtop_search(text: str, page_no: int | None = None) -> SearchPage:
             return unrecognized("data.data.OFFER without an items list")
         found = _int(offer.get("found"))
         if not cells:
-            return SearchPage(kind="no_results", format="mtop-offer", reason=f"OFFER.items empty (found {found})")
+            return empty_list("mtop-offer", "OFFER.items", found)
         page = _read_offers([_cell_data(cell) for cell in cells], "mtop-offer", "OFFER.items")
+        if page.kind != "listings":
+            return page
         page.total_pages = _total_pages(found)
         if offer.get("hasMore") in (False, "false") and page_no:
             page.total_pages = page_no
@@ -123,26 +135,32 @@ def read_rendered(text: str) -> SearchPage:
             title=card.css(".offer-title").get(),  # markup and highlight tags are stripped by make_listing
             price=card.css(".offer-price::text").get(), sales=card.css(".offer-sales::text").get(),
             moq=moq, moq_unit=unit, seller_id=card.attrib.get("data-login-id"),
-            seller_name=card.css(".offer-company::text").get(), shop_url=card.css(".offer-company::attr(href)").get(),
+            seller_name=card.css(".offer-company").get(), shop_url=card.css(".offer-company::attr(href)").get(),
             location=card.css(".offer-location::text").get(), source_url=card.css("a.offer-link::attr(href)").get(),
             images=[card.css("img.offer-img::attr(data-src)").get() or card.css("img.offer-img::attr(src)").get() or ""],
         )
 
-    return read_items(page, cards, card_listing, "rendered cards")
+    return all_unreadable(read_items(page, cards, card_listing, "rendered cards"), "rendered cards")
 
 
 def read_window_data(text: str) -> SearchPage:
-    for marker in WINDOW_DATA_MARKERS:
-        if marker not in text:
-            continue
-        value = extract_json_object(text, marker)
-        if not isinstance(value, dict):
-            return unrecognized(f"{marker} present but not valid JSON (truncated page?)")
-        if not isinstance(value.get("offerList"), list) and isinstance(value.get("data"), dict):
-            value = value["data"]
-        if isinstance(value.get("offerList"), list):
-            return _offer_list_page(value, "window-data")
-        return unrecognized(f"{marker} without an offerList")
+    """The offers of ``window.data``, set key by key (``window.data.offerresultData = successDataCheck({…})``)
+    or as one object (``window.data = {"offerresultData": {…}, …}``)."""
+    for key in WINDOW_DATA_KEYS:
+        found = False
+        for match in re.finditer(_WINDOW_DATA_KEY.format(key=re.escape(key)), text):
+            found = True
+            try:
+                value, _ = json.JSONDecoder(strict=False).raw_decode(text, match.end())
+            except ValueError:
+                continue
+            if isinstance(value, dict) and not isinstance(value.get("offerList"), list) \
+                    and isinstance(value.get("data"), dict):
+                value = value["data"]
+            if isinstance(value, dict) and isinstance(value.get("offerList"), list):
+                return _offer_list_page(value, "window-data")
+        if found:
+            return unrecognized(f"window.data {key} present but without a readable offerList (truncated page?)")
     # A plain fetch of today's page gets the shell; its offers are hydrated later by mtop (§3.2.3).
     return unrecognized("offer_search page without offer data (a shell hydrated by mtop?)")
 
@@ -151,9 +169,10 @@ def _offer_list_page(container: dict, fmt: str) -> SearchPage:
     offers = container["offerList"]
     total = _int(container.get("totalCount"))
     if not offers:
-        return SearchPage(kind="no_results", format=fmt, reason=f"empty offerList (totalCount {total})")
+        return empty_list(fmt, "offerList", total)
     page = _read_offers(offers, fmt, "offerList")
-    page.total_pages = _total_pages(total)
+    if page.kind == "listings":
+        page.total_pages = _total_pages(total)
     return page
 
 
@@ -163,7 +182,7 @@ def _cell_data(cell: object) -> object:
 
 def _read_offers(offers: list, fmt: str, where: str) -> SearchPage:
     page = SearchPage(kind="listings", format=fmt)
-    return read_items(page, offers, offer_listing, where)
+    return all_unreadable(read_items(page, offers, offer_listing, where), where)
 
 
 def _int(value) -> int | None:

@@ -6,6 +6,7 @@ scheduling, so they are tested on fixture bodies directly and benchmarked agains
 
 from __future__ import annotations
 
+import html
 import json
 from dataclasses import dataclass, field
 from typing import Literal
@@ -62,8 +63,39 @@ def read_items(page: SearchPage, items: list, read_one, where: str) -> SearchPag
     return page
 
 
+def parsed_text(value: str | None) -> str | None:
+    """Text an HTML parser already decoded (an attribute, a text node), escaped back to markup.
+
+    ``make_listing`` strips tags and then decodes entities; a decoded ``<LUMORA>`` would be taken for
+    a tag and lost, its escaped form ``&lt;LUMORA&gt;`` comes back as the seller wrote it.
+    """
+    return html.escape(value, quote=False) if value else value
+
+
 def unrecognized(reason: str) -> SearchPage:
     return SearchPage(kind="unrecognized", reason=reason)
+
+
+def empty_list(fmt: str, where: str, total: int | None) -> SearchPage:
+    """A result list with nothing in it: the platform's "no results" only when its own total agrees.
+
+    A total above zero beside an empty list is a list that did not come (a renamed key, a half-built
+    page): the drift alarm, never a silent zero.
+    """
+    if total:
+        return SearchPage(kind="unrecognized", format=fmt,
+                          reason=f"{where} is empty but the page counts {total} results (format drift?)")
+    return SearchPage(kind="no_results", format=fmt, reason=f"empty {where} (total {total})")
+
+
+def all_unreadable(page: SearchPage, where: str) -> SearchPage:
+    """``page`` itself, unless every one of its items failed to read: then the drift alarm (errors kept)."""
+    if page.listings or not page.item_errors:
+        return page
+    return SearchPage(kind="unrecognized", format=page.format, item_errors=page.item_errors,
+                      ads_dropped=page.ads_dropped,
+                      reason=f"every one of the {len(page.item_errors)} items in {where} failed to read "
+                             f"(format drift?); first: {page.item_errors[0]}")
 
 
 def extract_json_object(text: str, marker: str) -> object | None:
@@ -123,7 +155,7 @@ def make_listing(
         url = full_size_image(raw)
         if url and url not in image_urls:
             image_urls.append(url)
-    return {
+    listing = {
         "platform": platform,
         "listing_id": listing_id,
         "url": canonical_url(platform, listing_id, source_url) if listing_id else "",
@@ -143,3 +175,8 @@ def make_listing(
         else (platform == "tmall" and shop_is_official(seller_name_text)),
         "image_urls": image_urls,
     }
+    if not seller_name_text:
+        # the page does not show the seller (a hidden nick, a blank shop title): kept, marked unknown,
+        # so that no later stage takes it for a seller (an authorized one least of all)
+        listing["seller_unknown"] = True
+    return listing

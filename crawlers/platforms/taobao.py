@@ -7,11 +7,23 @@ from __future__ import annotations
 
 import json
 import math
+from functools import lru_cache
+from pathlib import Path
 from urllib.parse import quote, urlsplit
+
+import yaml
 
 from crawlers.mtop import MalformedReply, read_reply
 from crawlers.normalize import item_id_from_url
-from crawlers.platforms.common import SearchPage, extract_json_object, make_listing, read_items, unrecognized
+from crawlers.platforms.common import (
+    SearchPage,
+    all_unreadable,
+    empty_list,
+    extract_json_object,
+    make_listing,
+    read_items,
+    unrecognized,
+)
 
 SEARCH_HOST = "h5api.m.taobao.com"
 SEARCH_API = "mtop.relationrecommend.WirelessRecommend.recommend"
@@ -130,10 +142,11 @@ def read_mtop_search(text: str) -> SearchPage:
     if not isinstance(items, list):
         return unrecognized("itemsArray is not a list")
     if not items:
-        return SearchPage(kind="no_results", format="mtop-recommend",
-                          reason=f"empty itemsArray (totalResults {total})")
+        return empty_list("mtop-recommend", "itemsArray", total)
     page = SearchPage(kind="listings", format="mtop-recommend")
     read_items(page, items, _mtop_listing, "itemsArray")
+    if not page.listings and page.item_errors:
+        return all_unreadable(page, "itemsArray")
     if total is not None:
         page.total_pages = min(MAX_PAGES, max(1, math.ceil(total / PAGE_SIZE)))
     page.next_state = {k: main_info.get(k) for k in ("sourceS", "bcoffset", "ntoffset") if main_info.get(k) is not None}
@@ -147,15 +160,36 @@ def _int(value) -> int | None:
         return None
 
 
-def _is_tmall(detail_url: str | None, icon_list: object = None, is_tmall_flag: object = None) -> bool:
-    host = (urlsplit(detail_url if detail_url and "//" in detail_url else "").hostname or "") if detail_url else ""
-    if host.endswith("detail.tmall.com") or host.endswith("detail.tmall.hk"):
-        return True
+@lru_cache(maxsize=1)
+def tmall_markers() -> dict:
+    return yaml.safe_load(Path(__file__).with_name("tmall_markers.yaml").read_text(encoding="utf-8"))
+
+
+def _on_tmall_domain(url: object) -> bool:
+    text = str(url or "")
+    if "//" not in text:
+        return False
+    try:
+        host = (urlsplit(text).hostname or "").lower()
+    except ValueError:
+        return False
+    return any(host == domain or host.endswith("." + domain) for domain in tmall_markers()["domains"])
+
+
+def is_tmall_item(*, urls: tuple[object, ...] = (), icon_list: object = None, icon_classes: object = (),
+                  is_tmall_flag: object = None, seller_type: object = None) -> bool:
+    """Whether any marker says Tmall: an item or shop URL on tmall.com, the ``tmall`` iconList token,
+    the 天猫 icon, ``isTmall``, or seller type ``B``."""
+    markers = tmall_markers()
     if is_tmall_flag in (True, "true"):
         return True
-    if isinstance(icon_list, str):
-        return "tmall" in {token.strip() for token in icon_list.split(",")}
-    return False
+    if str(seller_type or "").strip().upper() in markers["seller_types"]:
+        return True
+    if any(_on_tmall_domain(url) for url in urls):
+        return True
+    if isinstance(icon_list, str) and {token.strip() for token in icon_list.split(",")} & set(markers["icon_list_tokens"]):
+        return True
+    return bool(set(icon_classes or ()) & set(markers["icon_classes"]))
 
 
 def _mtop_listing(raw: dict) -> dict | None:
@@ -168,12 +202,14 @@ def _mtop_listing(raw: dict) -> dict | None:
         if is_ad:
             return None  # a simba click URL with no item id: nothing to identify it by
         raise ValueError("no item_id")
-    platform = "tmall" if _is_tmall(detail_url, raw.get("iconList")) else "taobao"
+    shop = raw.get("shopInfo") if isinstance(raw.get("shopInfo"), dict) else {}
+    tmall = is_tmall_item(urls=(detail_url, shop.get("url"), raw.get("shopUrl")), icon_list=raw.get("iconList"),
+                          is_tmall_flag=raw.get("isTmall"), seller_type=raw.get("sellerType") or raw.get("shopType"))
+    platform = "tmall" if tmall else "taobao"
     price_show = raw.get("priceShow") or {}
     price_icon = raw.get("priceShowWithIcon") or {}
     price = price_show.get("price") or price_icon.get("price") or raw.get("price") or \
         (raw.get("umpPriceLog") or {}).get("item_price")
-    shop = raw.get("shopInfo") or {}
     return make_listing(
         platform,
         listing_id,
@@ -201,9 +237,13 @@ def read_g_page_config(text: str) -> SearchPage:
         return SearchPage(kind="no_results", format="g_page_config", reason="noresult module shown")
     if not isinstance(auctions, list):
         return unrecognized("g_page_config without mods.itemlist.data.auctions")
-    page = SearchPage(kind="listings" if auctions else "no_results", format="g_page_config")
-    read_items(page, auctions, _g_page_listing, "auctions")
     pager = (mods.get("pager") or {}).get("data") or ((mods.get("sortbar") or {}).get("data") or {}).get("pager") or {}
+    if not auctions:
+        return empty_list("g_page_config", "mods.itemlist.data.auctions", _int(pager.get("totalCount")))
+    page = SearchPage(kind="listings", format="g_page_config")
+    read_items(page, auctions, _g_page_listing, "auctions")
+    if not page.listings and page.item_errors:
+        return all_unreadable(page, "auctions")
     total_pages = _int(pager.get("totalPage"))
     if total_pages:
         page.total_pages = min(MAX_PAGES, total_pages)
@@ -220,8 +260,9 @@ def _g_page_listing(raw: dict) -> dict | None:
         raise ValueError("no nid")
     shopcard = raw.get("shopcard") or {}
     icons = {icon.get("dom_class") for icon in raw.get("icon") or [] if isinstance(icon, dict)}
-    is_tmall = _is_tmall(None if is_ad else detail_url, None, shopcard.get("isTmall")) or "icon-service-tianmao" in icons
-    platform = "tmall" if is_tmall else "taobao"
+    tmall = is_tmall_item(urls=(None if is_ad else detail_url, raw.get("shopLink")), icon_classes=icons,
+                          is_tmall_flag=shopcard.get("isTmall"), seller_type=raw.get("sellerType") or raw.get("shopType"))
+    platform = "tmall" if tmall else "taobao"
     return make_listing(
         platform,
         listing_id,

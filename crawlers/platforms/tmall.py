@@ -20,7 +20,7 @@ from crawlers.normalize import (
     strip_tracking,
 )
 from crawlers.platforms import taobao
-from crawlers.platforms.common import SearchPage, make_listing, unrecognized
+from crawlers.platforms.common import SearchPage, all_unreadable, make_listing, parsed_text, unrecognized
 
 TAB = "mall"
 SEARCH_HOST = taobao.SEARCH_HOST
@@ -80,6 +80,8 @@ def read_list_html(text: str, url: str = "") -> SearchPage:
             page.listings.append(_card_listing(card))
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             page.item_errors.append(f"div.product[{index}]: {exc!r}")
+    if not page.listings:
+        return all_unreadable(page, "#J_ItemList")
     if not selector.css("a.ui-page-next"):  # no link to a next page: this one is the last
         page.total_pages = _page_of(url)
     return page
@@ -96,11 +98,11 @@ def _card_listing(card: Selector) -> dict:
     listing_id = card.attrib.get("data-id") or item_id_from_url(href)
     if not listing_id:
         raise ValueError("no data-id")
-    title = link.attrib.get("title") or " ".join(link.css("::text").getall())
+    title = parsed_text(link.attrib.get("title")) or link.get()  # the attribute is decoded, the link is markup
     price_tag = card.css("p.productPrice em")
     price = price_tag.attrib.get("title") or " ".join(price_tag.css("::text").getall())
     shop = card.css("a.productShop-name")
-    shop_name = clean_text(" ".join(shop.css("::text").getall()))
+    shop_name = clean_text(shop.get()) if shop else ""
     shop_href = absolute_url(shop.attrib.get("href")) if shop else None
     detail = absolute_url(href) or ""
     seller_id = (query_param(detail, "user_id") if detail else None) or \
@@ -119,7 +121,7 @@ def _card_listing(card: Selector) -> dict:
         source_url=detail,
         sales=sales,
         seller_id=seller_id,
-        seller_name=shop_name or (card.css("p.productStatus [data-nick]").attrib.get("data-nick") or ""),
+        seller_name=shop_name or parsed_text(card.css("p.productStatus [data-nick]").attrib.get("data-nick") or ""),
         shop_url=strip_tracking(shop_href, keep=("user_number_id",)) if shop_href else None,
         images=[image.attrib.get("data-ks-lazyload") or image.attrib.get("src") or ""],
     )

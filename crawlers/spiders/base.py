@@ -20,7 +20,7 @@ import scrapy
 from scrapy.exceptions import UsageError
 
 from crawlers.items import Listing
-from crawlers.mtop import MtopClient
+from crawlers.mtop import TOKEN_ERRORS, MalformedReply, MtopClient, read_reply
 from crawlers.normalize import utc_now
 from crawlers.platforms.common import SearchPage
 
@@ -99,6 +99,9 @@ class SearchSpider(scrapy.Spider):
         stats = self.crawler.stats
         page = self.read_page(response)
         stats.inc_value("search/pages")
+        for error in page.item_errors:  # counted on an unrecognized page too: they say what changed
+            stats.inc_value("item/malformed")
+            logger.warning("%s: skipped a malformed item on %s: %s", self.platform, response.url, error)
         if page.kind == "unrecognized":
             self._unrecognized(response, page)
             return
@@ -107,14 +110,15 @@ class SearchSpider(scrapy.Spider):
             logger.info("%s: no results for %r page %d (%s)", self.platform, query, page_no, page.reason)
             return
         stats.inc_value(f"format/{page.format}")
-        for error in page.item_errors:
-            stats.inc_value("item/malformed")
-            logger.warning("%s: skipped a malformed item on %s: %s", self.platform, response.url, error)
         if page.ads_dropped:
             stats.inc_value("ads/dropped", page.ads_dropped)
         crawled_at = utc_now()
         for rank, listing in enumerate(page.listings, start=1):
             stats.inc_value("search/listings")
+            if listing.get("seller_unknown"):
+                stats.inc_value("item/seller_unknown")
+                logger.info("%s: listing %s does not show its seller; kept with the seller unknown",
+                            self.platform, listing["url"])
             yield Listing(**listing, query=query, page=page_no, rank=rank, crawled_at=crawled_at)
         last_page = min(self.pages, page.total_pages or self.pages)
         if page_no < last_page and page.listings:
@@ -171,13 +175,43 @@ class MtopSearchSpider(SearchSpider):
         got_token = self.mtop.take_token(response)
         if attempt >= TOKEN_RETRIES:
             stats.inc_value("mtop/token_failed")
-            logger.error("%s: mtop token still refused after %d attempts: %s", self.platform, attempt, response.url)
+            self._token_block(response, attempt)
             return
         stats.inc_value("mtop/token_refresh")
         logger.debug("%s: mtop token %s; signing again", self.platform, "received" if got_token else "missing")
         yield self.mtop.resign(response.request)
 
+    def _token_block(self, response, attempt: int) -> None:
+        """Still refused after every re-sign: the gateway will not let us in, which is a block."""
+        stats = self.crawler.stats
+        platform = response.meta.get("platform") or self.platform
+        code = _reply_code(response)
+        for key in (f"blocked/{platform}", f"blocked/{platform}/mtop", f"blocked/{platform}/gave_up",
+                    "search/failed", "search/blocked"):
+            stats.inc_value(key)
+        query = response.meta.get("query")
+        where = f" (query {query!r} page {response.meta.get('page', 1)})" if query else ""
+        logger.error("blocked on %s%s: mtop %s; gave up after %d re-signs with a fresh token; no listings from it. "
+                     "URL: %s", platform, where, code, attempt, response.url[:300])
+
+
+# Only a body that names one of these can be a token reply; it is then parsed to be sure.
+_TOKEN_SIGNS = tuple(code.encode() for code in TOKEN_ERRORS)
+
 
 def _token_problem(response) -> bool:
-    head = response.body[:400]
-    return b"FAIL_SYS_TOKEN" in head or b"FAIL_SYS_ILLEGAL_ACCESS" in head
+    """A token or signing failure in the reply's ``ret``, wherever it sits (not only near the start)."""
+    if not any(sign in response.body for sign in _TOKEN_SIGNS):
+        return False
+    try:
+        return read_reply(response_text(response)).token_problem
+    except MalformedReply:
+        return False
+
+
+def _reply_code(response) -> str:
+    try:
+        reply = read_reply(response_text(response))
+    except MalformedReply:
+        return "(unreadable reply)"
+    return f"{reply.code}::{reply.message}" if reply.message else reply.code

@@ -450,6 +450,24 @@ class Store:
                 listings.c.platform == platform, listings.c.listing_id == listing_id)).mappings().first()
         return dict(row) if row else None
 
+    def listings_by_key(self, keys: Iterable[tuple[str, str]], *, batch: int = 500) -> dict[tuple[str, str], dict]:
+        """The latest data of each named listing (as ``run_listings`` gives it); unknown ones are left out."""
+        from sqlalchemy import tuple_
+
+        wanted = sorted(set(keys))
+        found: dict[tuple[str, str], dict] = {}
+        for start in range(0, len(wanted), batch):
+            query = (select(listings.c.platform, listings.c.listing_id, listings.c.data, listings.c.first_seen,
+                            listings.c.last_seen, listings.c.first_run, listings.c.main_image_phash)
+                     .where(tuple_(listings.c.platform, listings.c.listing_id).in_(wanted[start:start + batch])))
+            with self.engine.connect() as connection:
+                for row in connection.execute(query).mappings():
+                    item = json.loads(row["data"])
+                    item.update(first_seen=row["first_seen"], last_seen=row["last_seen"], first_run=row["first_run"],
+                                main_image_phash=row["main_image_phash"])
+                    found[(row["platform"], row["listing_id"])] = item
+        return found
+
 
     # --- what a monitor run reads back -----------------------------------------------------
     def run_listings(self, run_id: str, *, batch: int = 1000):

@@ -309,3 +309,17 @@ def test_a_read_only_output_folder_is_one_line_naming_it_and_exit_1(tmp_path, re
     lines = [line for line in completed.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and str(read_only_folder / "complaints") in lines[0]
     assert "Read-only file system" in lines[0] or "Permission denied" in lines[0]
+
+
+def test_a_worker_says_which_store_it_writes_to_with_a_relative_path_made_the_projects(tmp_path):
+    project = tmp_path / "project"
+    (project / "logs").mkdir(parents=True)
+    (project / "scrapy.cfg").write_text("[settings]\ndefault = crawlers.settings\n", encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k not in ("STORE_URL", "SCRAPY_SETTINGS_MODULE")}
+    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    completed = subprocess.run(  # nothing listens on port 1: the worker stops right after naming its store
+        [sys.executable, "-m", "scrapy", "worker", "--redis-url", "redis://127.0.0.1:1/0", "--store",
+         "sqlite:///data/shared.db", "--wait", "0"],
+        cwd=project / "logs", env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert f"worker: store: sqlite:///{project}/data/shared.db" in completed.stderr

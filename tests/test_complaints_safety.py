@@ -19,7 +19,9 @@ from crawlers.store_option import absolute_store_url, redact_store_url, resolve_
 from exports.incremental import annotate
 from pipelines import store as store_module
 from pipelines.store import MIGRATIONS, Store, complaints
+from tests.conftest import CASSETTES
 from tests.exports_conftest import REGISTRY_YAML, draw_image, listing, make_registry
+from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from tests.test_complaints import _report_folder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -220,11 +222,19 @@ def test_two_registries_in_one_store_keep_their_own_decisions_and_complaints(tmp
     assert code == 0 and manifest["counts"]["filed"] == 1
 
 
-def test_decisions_and_complaints_of_a_store_made_before_registries_were_kept_apart_survive(tmp_path, registry):
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"),
+                        pytest.param("postgresql", id="postgresql", marks=pytest.mark.services)])
+def empty_store_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'old.db'}"
+    return request.getfixturevalue("postgres_url")
+
+
+def test_decisions_and_complaints_of_a_store_made_before_registries_were_kept_apart_survive(
+        tmp_path, registry, empty_store_url):
     from sqlalchemy import create_engine, text
 
-    path = tmp_path / "old.db"
-    engine = create_engine(f"sqlite:///{path}")
+    engine = create_engine(empty_store_url)
     with engine.begin() as connection:  # the store as version 2 left it
         connection.execute(text("CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at VARCHAR(32))"))
         for version, migration in enumerate(MIGRATIONS[:2], start=1):
@@ -234,7 +244,7 @@ def test_decisions_and_complaints_of_a_store_made_before_registries_were_kept_ap
         connection.execute(text("INSERT INTO complaints (platform, listing_id, ipr_id, reason, batch, filed_at, status) "
                                 "VALUES ('taobao', '2', 'LUMORA-CN-25', 'counterfeit', 'b', '2026-01-01T00:00:00Z', 'filed')"))
     engine.dispose()
-    store = Store(f"sqlite:///{path}")
+    store = Store(empty_store_url)
     # rows from before belong to no brand in particular: every registry still sees them
     assert store.review_decisions(registry=registry)[("taobao", "1")]["decision"] == "reject"
     assert [c["listing_id"] for c in store.complaints_on_file(registry=registry)] == ["2"]
@@ -323,3 +333,46 @@ def test_a_worker_says_which_store_it_writes_to_with_a_relative_path_made_the_pr
         cwd=project / "logs", env=env, capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 2, completed.stdout + completed.stderr
     assert f"worker: store: sqlite:///{project}/data/shared.db" in completed.stderr
+
+
+def test_one_brands_review_and_complaints_never_change_another_brands_monitor_report(tmp_path):
+    """Two rights holders watching the same listings, one store: each report shows its own statuses."""
+    import csv
+
+    from tests.conftest import DEMO_REGISTRY
+    from tests.test_monitor import monitor, read_listings, read_review, scrapy
+
+    other = tmp_path / "northpeak"
+    shutil.copytree(DEMO_REGISTRY.parent, other)
+    text = DEMO_REGISTRY.read_text(encoding="utf-8").replace("Lumora Outdoor Co., Ltd.", "Northpeak Gear Ltd.")
+    (other / "demo.yaml").write_text(text, encoding="utf-8")
+    approved, rejected = "769468703124", "646038746196"
+
+    code, lumora_week1, log = monitor(tmp_path, CASSETTES)
+    assert code == 0, log[-3000:]
+    rows = read_review(lumora_week1 / "review.csv")
+    assert {approved, rejected} <= {row["listing_id"] for row in rows}
+    for row in rows:
+        row["decision"] = {approved: "approve", rejected: "reject"}.get(row["listing_id"], "")
+    with (lumora_week1 / "review.csv").open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    filed = scrapy(tmp_path, "complaints", "--registry", str(DEMO_REGISTRY), "--review",
+                   str(lumora_week1 / "review.csv"), "--out", str(tmp_path / "complaints"), "--no-evidence",
+                   "--store", f"sqlite:///{tmp_path / 'store.db'}")
+    assert filed.returncode == 0, filed.stdout + filed.stderr
+
+    code, northpeak, log = monitor(tmp_path, CASSETTES, registry=other / "demo.yaml")
+    assert code == 0, log[-3000:]
+    theirs = read_listings(northpeak)
+    assert theirs[approved]["status"] == "seen", "Lumora's complaint showed as Northpeak's"
+    review = {row["listing_id"] for row in read_review(northpeak / "review.csv")}
+    assert {approved, rejected} <= review, "Lumora's decisions hid listings from Northpeak's review"
+
+    code, lumora_week2, log = monitor(tmp_path, CASSETTES)
+    assert code == 0, log[-3000:]
+    ours = read_listings(lumora_week2)
+    assert ours[approved]["status"] == "complained"
+    review = {row["listing_id"] for row in read_review(lumora_week2 / "review.csv")}
+    assert approved not in review and rejected not in review  # filed; rejected and unchanged

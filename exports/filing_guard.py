@@ -59,7 +59,8 @@ def check_filing(
         different = changes(reviewed.get(key, item), now) if now is not None else []
         if different:
             changed.add(key)
-        if item.get("status") == "removed" or (complaint and complaint["status"] == "removed"):
+        monitor_says = {item.get("status"), reviewed.get(key, {}).get("status")}
+        if "removed" in monitor_says or (complaint and complaint["status"] == "removed"):
             when = f" on {complaint['status_at']}" if complaint and complaint.get("status_at") else ""
             refused.append(_refusal(item, "removed", f"{row}: taken down (confirmed removed{when}); "
                                                      "a removed listing is never filed"))

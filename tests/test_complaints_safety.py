@@ -165,6 +165,16 @@ def test_a_listing_taken_down_is_never_filed_with_or_without_evidence_or_refile(
     _, manifest, _ = _file(registry, gone, tmp_path / "b-out", "")
     assert manifest["counts"]["filed"] == 0 and manifest["refused"][0]["check"] == "removed"
 
+    # listings read from the store: the review row's status says it
+    review = (gone / "review.csv").read_bytes().replace(b",new\r\n", b",removed\r\n", 1)
+    assert b",removed\r\n" in review
+    (gone / "review.csv").write_bytes(review)
+    (gone / "listings.jsonl").unlink()
+    fresh = f"sqlite:///{tmp_path / 'fresh.db'}"  # a store with no complaint about it
+    Store(fresh).save_listings("run-1", [listing(listing_id=FIRST, score=95)])
+    _, manifest, _ = _file(registry, gone, tmp_path / "c-out", fresh)
+    assert manifest["counts"]["filed"] == 0 and manifest["refused"][0]["check"] == "removed"
+
 
 def test_a_review_row_older_than_what_the_store_knows_is_refused_with_its_row_and_what_changed(tmp_path, registry):
     report = _report_folder(tmp_path, registry, {FIRST: "approve", "600000000004": "approve"})

@@ -235,7 +235,7 @@ class _ListingSource:
     (then what the reviewer saw is the review row itself: its title and price)."""
 
     def __init__(self, review_file: Path, decisions: dict, store, auto_approve_above: float | None):
-        from exports.complaints import wanted_for_filing
+        from exports.complaints import carried, wanted_for_filing
 
         self.decisions = decisions
         self.auto_approve_above = auto_approve_above
@@ -247,7 +247,9 @@ class _ListingSource:
         keys = set(wanted_for_filing(decisions, auto_approve_above))
         if not self.from_file:
             keys |= {key for key, row in decisions.items() if row["decision"] == "reject"}
-        self.current: dict = store.listings_by_key(keys) if store is not None else {}
+        # only what filing and the change check need: 100,000 approved listings stay small in memory
+        found = store.listings_by_key(keys) if store is not None else {}
+        self.current: dict = {key: carried(item) for key, item in found.items()}
         self.reviewed: dict = {} if self.from_file else dict(decisions)
         self.name = str(self.file) if self.from_file else f"store {redact_store_url(store.url)}"
 

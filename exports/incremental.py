@@ -204,7 +204,7 @@ def record_filing(store, decisions: dict[tuple[str, str], dict], listings: Itera
     for key, (batch, item) in sorted(filed.items()):
         listing = data.get(key, item)
         complaints.append({"platform": key[0], "listing_id": key[1], "ipr_id": str(item.get("ipr_id") or ""),
-                           "reason": str(item.get("reason") or ""), "batch": getattr(batch, "id", str(batch)),
+                           "reason": str(item.get("reason") or ""), "batch": batch.id,
                            "main_image_phash": main_image_phash(listing), "title_key": title_key(listing.get("title"))})
     store.record_reviews(reviews, registry=registry)
     store.record_complaints(complaints, registry=registry, folder=folder)

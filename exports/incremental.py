@@ -51,19 +51,21 @@ def changes(seen: dict, now: dict) -> list[str]:
     (title, price, main image), e.g. ``["price 59.00 → 199.00"]``; empty when the decision still holds.
 
     ``seen`` is a listing, or a review row (``title`` and ``price`` as the review file shows them); what
-    it does not hold (a review row has no image hash) is not compared."""
+    it does not hold (a review row has no image hash, a trimmed review file may have no title) is not
+    compared."""
     from exports.review_csv import format_price
 
     found = []
-    if title_key(seen.get("title")) != title_key(now.get("title")):
+    if "title" in seen and title_key(seen.get("title")) != title_key(now.get("title")):
         found.append(f"title {_short(seen.get('title'))!r} → {_short(now.get('title'))!r}")
+    before = None
     if "price" in seen:
         low, _, high = str(seen["price"]).replace(",", ".").partition("-")  # "59.00" or "12.50-18.00"
         before = format_price(low, high or None)
-    else:
+    elif "price_min" in seen or "price_max" in seen:
         before = format_price(seen.get("price_min"), seen.get("price_max"))
     after = format_price(now.get("price_min"), now.get("price_max"))
-    if before != after:
+    if before is not None and before != after:
         found.append(f"price {before or 'none'} → {after or 'none'}")
     image_before, image_after = main_image_phash(seen), main_image_phash(now)
     if image_before and image_after and image_before != image_after:

@@ -386,3 +386,14 @@ def test_one_brands_review_and_complaints_never_change_another_brands_monitor_re
     assert ours[approved]["status"] == "complained"
     review = {row["listing_id"] for row in read_review(lumora_week2 / "review.csv")}
     assert approved not in review and rejected not in review  # filed; rejected and unchanged
+
+
+def test_a_review_file_reduced_to_its_key_columns_is_filed_from_the_store_without_false_changes(tmp_path, registry):
+    report = _report_folder(tmp_path, registry, {FIRST: "approve"})
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    _store_with_report_listings(url, report).close()
+    elsewhere = tmp_path / "Downloads"
+    elsewhere.mkdir()
+    (elsewhere / "review.csv").write_text(f"decision,platform,listing_id\r\napprove,taobao,{FIRST}\r\n", encoding="utf-8")
+    code, manifest, output = _file(registry, elsewhere, tmp_path / "out", url)
+    assert code == 0 and manifest["counts"]["filed"] == 1, output

@@ -105,9 +105,10 @@ def test_a_sqlite_store_that_does_not_exist_is_bad_input_naming_it(tmp_path, reg
 # --- where the listings come from --------------------------------------------------------------
 
 
-def test_listings_are_read_from_the_store_when_listings_jsonl_is_not_beside_the_review(tmp_path, registry):
+def test_listings_are_read_from_the_store_when_listings_jsonl_is_not_beside_the_review(tmp_path, registry,
+                                                                                      empty_store_url):
     report = _report_folder(tmp_path, registry, {FIRST: "approve"})
-    url = f"sqlite:///{tmp_path / 'store.db'}"
+    url = empty_store_url
     _store_with_report_listings(url, report).close()
     elsewhere = tmp_path / "Downloads"
     elsewhere.mkdir()

@@ -34,18 +34,19 @@ class Checked:
 def check_filing(
     selected: Iterable[dict[str, Any]],
     *,
-    on_file: Iterable[dict[str, Any]] = (),
+    on_file: Iterable[dict[str, Any]] | None = None,
     current: dict[tuple[str, str], dict[str, Any]] | None = None,
     reviewed: dict[tuple[str, str], dict[str, Any]] | None = None,
     refile: bool = False,
 ) -> Checked:
     """Split ``selected`` (the listings to file, as the reviewer saw them) into kept and refused.
 
-    ``on_file``: this rights holder's complaints (``Store.complaints_on_file``); ``current``: the store's
+    ``on_file``: this rights holder's complaints (``Store.complaints_on_file``), None without a store (then
+    the monitor's own statuses, ``removed`` and ``complained``, are all there is to go by); ``current``: the store's
     latest data of each listing; ``reviewed``: what the reviewer saw when it is not ``selected`` itself
     (the review rows, when the listings were read from the store).
     """
-    complaints = {(str(row["platform"]), str(row["listing_id"])): row for row in on_file}
+    complaints = {(str(row["platform"]), str(row["listing_id"])): row for row in on_file or ()}
     current = current or {}
     reviewed = reviewed or {}
     kept: list[dict[str, Any]] = []
@@ -67,6 +68,9 @@ def check_filing(
         elif complaint and complaint["status"] in ON_FILE and not refile:
             refused.append(_refusal(item, "already_filed", f"{row}: already on file: {_describe(complaint)}; "
                                                            "give --refile to file it again"))
+        elif on_file is None and "complained" in monitor_says and not refile:
+            refused.append(_refusal(item, "already_filed", f"{row}: already on file: the monitor reported it "
+                                                           "complained about; give --refile to file it again"))
         elif different:
             refused.append(_refusal(item, "changed", f"{row}: the listing changed since it was reviewed "
                                                      f"({'; '.join(different)}); review it again from a newer run"))

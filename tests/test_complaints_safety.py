@@ -145,6 +145,17 @@ def test_filing_twice_into_two_folders_refuses_what_is_already_on_file_unless_re
     assert code == 0 and third["counts"]["filed"] == 1
 
 
+def test_without_a_store_a_listing_the_monitor_reported_complained_is_refused_unless_refile(tmp_path, registry):
+    report = _report_folder(tmp_path, registry, {FIRST: "approve"})
+    lines = [json.loads(line) for line in (report / "listings.jsonl").read_text(encoding="utf-8").splitlines()]
+    lines[0]["status"] = "complained"
+    (report / "listings.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines), encoding="utf-8")
+    code, manifest, output = _file(registry, report, tmp_path / "out", "")
+    assert code == 0 and manifest["counts"]["filed"] == 0
+    assert manifest["refused"][0]["check"] == "already_filed" and "no store" in output
+    assert _file(registry, report, tmp_path / "again", "", refile=True)[1]["counts"]["filed"] == 1
+
+
 def test_a_listing_taken_down_is_never_filed_with_or_without_evidence_or_refile(tmp_path, registry):
     report = _report_folder(tmp_path, registry, {FIRST: "approve", "600000000004": "approve"})
     url = f"sqlite:///{tmp_path / 'store.db'}"

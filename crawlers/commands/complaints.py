@@ -181,8 +181,9 @@ def run_complaints(
         raise InputError(str(error)) from None
     store = _open_store(store_url)
     if store is None:
-        print("complaints: no store: listings already on file, taken down or changed since the review are not "
-              "checked, and nothing is remembered for the next monitor run", file=out)
+        print("complaints: no store: only the report's own statuses (removed, complained) say what must not be "
+              "filed; changes since the review are not checked, and nothing is remembered for the next monitor run",
+              file=out)
     try:
         return _file(registry, review_file, target, store, out, auto_approve_above=auto_approve_above,
                      replay_dir=replay_dir, evidence=evidence, images_store=images_store,
@@ -205,7 +206,7 @@ def _file(registry, review_file: Path, target: Path, store, out: TextIO, *, auto
         raise InputError(str(error)) from None
     source = _ListingSource(review_file, decisions, store, auto_approve_above)
     selected, missing = source.select()
-    checked = check_filing(selected, on_file=store.complaints_on_file(registry=registry) if store else (),
+    checked = check_filing(selected, on_file=store.complaints_on_file(registry=registry) if store else None,
                            current=source.current, reviewed=source.reviewed, refile=refile)
     plan = plan_batches(checked.kept, registry)
     captured = _evidence(plan, target, registry, review_file.parent, replay_dir=replay_dir, evidence=evidence,

@@ -26,6 +26,7 @@ from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 
 from crawlers.extensions import install_log_redaction
+from crawlers.store_option import STORE_HELP, add_store_option, announce_store, resolve_store_url
 
 logger = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ class Command(ScrapyCommand):
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--redis-url", required=True, help="the coordinator's Redis, e.g. redis://host:6379/0")
-        parser.add_argument("--store", help="store URL (default: STORE_URL); postgresql://… for many workers")
+        add_store_option(parser, STORE_HELP + "; postgresql://… for many workers")
         parser.add_argument("--platforms", help="comma-separated subset of the run's platforms")
         parser.add_argument("--run-id", help="join this run (default: the coordinator's current run)")
         parser.add_argument("--registry", help="the registry here, when its path differs from the coordinator's")
@@ -66,6 +67,11 @@ class Command(ScrapyCommand):
 
         from crawlers.distributed import worker_settings, worker_spider_class
 
+        settings = self.settings
+        store_url = resolve_store_url(opts.store, settings)
+        if not store_url:
+            raise UsageError("give --store URL (or STORE_URL): the store every worker writes to")
+        announce_store(store_url, "worker")
         server = redis.Redis.from_url(opts.redis_url)
         try:
             server.ping()
@@ -82,14 +88,10 @@ class Command(ScrapyCommand):
         if unknown:
             raise UsageError(f"--platforms: run {run_id} does not crawl {', '.join(unknown)} "
                              f"(it crawls {', '.join(offered) or 'nothing'})")
-        settings = self.settings
         for name, value in worker_settings(run_id, opts.redis_url, settings.getdict("ITEM_PIPELINES")).items():
             if name in USER_CHOICES and (settings.getpriority(name) or 0) >= SETTINGS_PRIORITIES["cmdline"]:
                 continue  # given with -s
             settings.set(name, value, priority="cmdline")
-        store_url = opts.store or settings.get("STORE_URL")
-        if not store_url:
-            raise UsageError("give --store URL (or STORE_URL): the store every worker writes to")
         if store_url.startswith("sqlite"):
             logger.warning("worker: %s is a SQLite file; only workers on this machine can share it", store_url)
         settings.set("STORE_URL", store_url, priority="cmdline")

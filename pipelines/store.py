@@ -139,7 +139,13 @@ def _migration_2(connection: Connection) -> None:
     metadata.create_all(connection, tables=[run_locks])
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2]
+def _migration_cases(connection: Connection) -> None:
+    from enforcement.schema import create_case_tables  # complaint cases (enforcement/lifecycle.py)
+
+    create_case_tables(connection)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_cases]
 
 
 def utc_now() -> str:

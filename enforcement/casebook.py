@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 
@@ -77,13 +78,50 @@ class CaseBook:
     def __init__(self, engine: Engine, registry_key: str):
         self.engine = engine
         self.registry_key = registry_key
+        self._connection: Connection | None = None
+
+    @contextmanager
+    def atomic(self, *, commit: Callable[[], bool] = lambda: True) -> Iterator[CaseBook]:
+        """Every step inside is written together or not at all (an import of a whole sheet): after the
+        block, ``commit()`` says whether to keep it."""
+        with self.engine.connect() as connection:
+            transaction = connection.begin()
+            self._connection = connection
+            try:
+                yield self
+            except BaseException:
+                transaction.rollback()
+                raise
+            else:
+                if commit():
+                    transaction.commit()
+                else:
+                    transaction.rollback()
+            finally:
+                self._connection = None
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        if self._connection is None:
+            with self.engine.begin() as connection:
+                yield connection
+        else:  # inside atomic(): one transaction for everything, committed or rolled back by atomic()
+            yield self._connection
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        if self._connection is None:
+            with self.engine.connect() as connection:
+                yield connection
+        else:
+            yield self._connection
 
     # --- opening ----------------------------------------------------------------------------
     def open_case(self, *, platform: str, ipr_id: str, reason: str, batch: str, folder: str,
                   listings: Iterable[dict], complaint_type: str = "listing") -> int:
         """A prepared case for one written batch; ``listings`` carry platform, listing_id, url, seller."""
         now = utc_now()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             case_id = connection.execute(cases.insert().values(
                 registry_key=self.registry_key, platform=platform, ipr_id=ipr_id, reason=reason,
                 complaint_type=complaint_type, batch=batch, folder=folder, state=CaseState.PREPARED,
@@ -99,7 +137,7 @@ class CaseBook:
     # --- steps ------------------------------------------------------------------------------
     def file(self, case_id: int, *, ipp_number: str, on: str | date) -> None:
         day = parse_day(on, what="filed on")
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             case = self._case(connection, case_id)
             if case["state"] != CaseState.PREPARED:
                 raise TransitionError(f"{case_label(case_id)}: already filed on {case['filed_on']} as "
@@ -114,7 +152,7 @@ class CaseBook:
                ipp_reason: str = "") -> int:
         """IPP's decision for the given listings, or for every listing still pending when none is given."""
         day = parse_day(on, what="result on")
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             case = self._case(connection, case_id)
             if case["state"] != CaseState.FILED:
                 raise TransitionError(f"{case_label(case_id)}: record the filing (IPP's complaint number) "
@@ -131,7 +169,7 @@ class CaseBook:
         """The monitor saw ``ref`` gone: every case of this rights holder where it stood supported."""
         day = parse_day(on, what="removed on")
         moved = []
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for row in self._cases_of(connection, ref):
                 if row["state"] == ListingState.SUPPORTED:
                     self._step(connection, row["case_id"], ref, Step(Event.REMOVED), day, {"removed_on": day})
@@ -145,7 +183,7 @@ class CaseBook:
     def seen_live(self, ref: ListingRef, *, on: str | date) -> None:
         """The monitor saw ``ref`` live: kept on supported and reinstated listings, for the alerts."""
         day = parse_day(on, what="seen on")
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             for row in self._cases_of(connection, ref):
                 if row["state"] in (ListingState.SUPPORTED, ListingState.REINSTATED, ListingState.WITHDRAWN):
                     connection.execute(case_listings.update().where(self._where(row["case_id"], ref)).values(
@@ -159,7 +197,7 @@ class CaseBook:
         except ValueError:
             raise CaseError(f"--kind {kind!r}: choose invoice, authorization or other") from None
         deadline = add_business_days(date.fromisoformat(day), reply_days).isoformat()
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             self._step(connection, case_id, ref, Step(Event.COUNTER_NOTICE), day, {},
                        {"kind": kind, "files": list(files), "deadline": deadline})
             notice_id = connection.execute(counter_notices.insert().values(
@@ -169,33 +207,33 @@ class CaseBook:
                 "received_on": day, "kind": str(kind), "files": list(files), "deadline": deadline}
 
     def set_pack(self, notice_id: int, folder: str) -> None:
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             connection.execute(counter_notices.update().where(counter_notices.c.id == notice_id).values(pack=folder))
 
     def reply(self, case_id: int, ref: ListingRef, *, on: str | date) -> None:
         day = parse_day(on, what="replied on")
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             self._step(connection, case_id, ref, Step(Event.REPLY), day, {})
 
     def withdraw(self, case_id: int, ref: ListingRef, *, on: str | date) -> None:
         day = parse_day(on, what="withdrawn on")
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             self._step(connection, case_id, ref, Step(Event.WITHDRAW), day, {})
 
     def outcome(self, case_id: int, ref: ListingRef, outcome: str, *, on: str | date) -> None:
         day = parse_day(on, what="decided on")
-        with self.engine.begin() as connection:
+        with self._begin() as connection:
             self._step(connection, case_id, ref, Step(Event.OUTCOME, outcome), day, {})
 
     # --- reading ----------------------------------------------------------------------------
     def case(self, case_id: int) -> dict:
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             case = self._case(connection, case_id)
             case["listings"] = self._listings(connection, case_id)
         return case
 
     def all_cases(self) -> list[dict]:
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             rows = connection.execute(select(cases).where(cases.c.registry_key == self.registry_key)
                                       .order_by(cases.c.id)).mappings().all()
         return [dict(r) for r in rows]
@@ -211,7 +249,7 @@ class CaseBook:
                  .join(case_listings, case_listings.c.case_id == cases.c.id)
                  .where(cases.c.registry_key == self.registry_key)
                  .order_by(cases.c.id, case_listings.c.platform, case_listings.c.listing_id))
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return [dict(r) for r in connection.execute(query).mappings()]
 
     def counter_notices(self) -> list[dict]:
@@ -222,7 +260,7 @@ class CaseBook:
                                            case_listings.c.listing_id == counter_notices.c.listing_id))
                  .where(cases.c.registry_key == self.registry_key)
                  .order_by(counter_notices.c.deadline))
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return [dict(r) for r in connection.execute(query).mappings()]
 
     def awaiting_reply(self) -> list[dict]:
@@ -234,11 +272,11 @@ class CaseBook:
             cases.c.registry_key == self.registry_key)
         if case_id is not None:
             query = query.where(case_events.c.case_id == case_id)
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return [dict(r) for r in connection.execute(query.order_by(case_events.c.id)).mappings()]
 
     def count(self) -> int:
-        with self.engine.connect() as connection:
+        with self._read() as connection:
             return connection.execute(select(func.count()).select_from(cases).where(
                 cases.c.registry_key == self.registry_key)).scalar_one()
 

@@ -200,3 +200,58 @@ def test_business_days_skip_the_weekend():
     from datetime import date
 
     assert add_business_days(date(2026, 11, 27), 1) == date(2026, 11, 30)  # Friday -> Monday
+
+
+# --- cases.csv --------------------------------------------------------------------------------------
+def _sheet(tmp_path, text: str):
+    path = tmp_path / "cases.csv"
+    path.write_text(text, encoding="utf-8-sig")
+    return path
+
+
+def test_cases_csv_records_the_whole_path(book, tmp_path):
+    from enforcement.cases_csv import import_cases_csv
+
+    case_id = _open(book)
+    sheet = _sheet(tmp_path, "case,event,listing,date,outcome,ipp_number,ipp_reason,kind,notes\n"
+                             "C-0001,filed,,2026-11-02,,IPP-42,,,our own note\n"
+                             "C-0001,result,100001,2026-11-03,supported,,,,\n"
+                             "C-0001,result,taobao:100002,2026-11-03,rejected,,证据不足,,\n"
+                             "C-0001,removed,taobao:100001,2026-11-04,,,,,\n"
+                             "C-0001,counter-notice,taobao:100001,2026-11-05,,,,invoice,\n"
+                             "C-0001,reply,taobao:100001,2026-11-06,,,,,\n"
+                             "C-0001,outcome,taobao:100001,2026-11-09,upheld,,,,\n")
+    result = import_cases_csv(sheet, book)
+    assert result.ok and result.applied == 7
+    assert (_state(book, case_id, A), _state(book, case_id, B)) == ("upheld", "rejected")
+    assert book.case(case_id)["ipp_number"] == "IPP-42"
+
+
+def test_cases_csv_names_every_bad_row_and_writes_nothing(book, tmp_path):
+    from enforcement.cases_csv import import_cases_csv
+
+    case_id = _open(book)
+    sheet = _sheet(tmp_path, "case,event,listing,date,outcome,ipp_number\n"
+                             "C-0001,filed,,2026-11-02,,IPP-42\n"
+                             "C-0001,reply,taobao:100001,2026-11-03,,\n"
+                             "C-0009,filed,,2026-11-02,,IPP-43\n"
+                             "C-0001,result,taobao:100002,2026-13-01,supported,\n"
+                             "C-0001,appeal,taobao:100002,2026-11-05,,\n")
+    result = import_cases_csv(sheet, book)
+    assert not result.ok and result.applied == 0
+    assert result.errors == [
+        "cases.csv row 3: C-0001 taobao:100001: cannot record reply while the listing is pending: a reply answers "
+        "an open counter-notice",
+        "cases.csv row 4: C-0009: no such case for this rights holder",
+        "cases.csv row 5: result on: '2026-13-01' is not a date (write it as 2026-11-30)",
+        "cases.csv row 6: event 'appeal': choose one of filed, result, counter-notice, reply, withdraw, outcome, "
+        "removed",
+    ]
+    assert book.case(case_id)["state"] == "prepared"  # the good row 2 was not kept either
+
+
+def test_cases_csv_without_its_columns_says_which(book, tmp_path):
+    from enforcement.cases_csv import import_cases_csv
+
+    result = import_cases_csv(_sheet(tmp_path, "case,when\nC-0001,2026-11-02\n"), book)
+    assert result.errors == [f"{tmp_path / 'cases.csv'}: missing column(s) event, date"]

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Connection, Engine
@@ -35,6 +35,9 @@ from pipelines.store import utc_now
 # Working days the complainant has to answer a counter-notice before IPP decides without them (IPP's
 # messages state the window of each notice; this is the shortest window seen and the default).
 REPLY_BUSINESS_DAYS = 3
+# Days after a supported result before a listing still seen live is raised: IPP handles most takedowns within
+# 24 hours, and the monitor's next run is the first to look.
+STILL_LIVE_GRACE_DAYS = 3
 
 CASE_ID = re.compile(r"^(?:C-)?0*(\d+)$", re.IGNORECASE)
 
@@ -266,6 +269,27 @@ class CaseBook:
     def awaiting_reply(self) -> list[dict]:
         """Counter-notices nobody has answered yet, soonest deadline first."""
         return [n for n in self.counter_notices() if n["state"] in AWAITING_REPLY]
+
+    def alerts(self, as_of: str | date, *, grace_days: int = STILL_LIVE_GRACE_DAYS) -> list[dict]:
+        """Listings that need the rights holder: still live ``grace_days`` after IPP supported the complaint
+        (seen live by a monitor run since), and listings back up after a counter-notice succeeded."""
+        today = date.fromisoformat(parse_day(as_of, what="as of"))
+        found = []
+        for row in self.listing_history():
+            label = f"{case_label(row['case_id'])} {row['platform']}:{row['listing_id']}"
+            if row["state"] == ListingState.SUPPORTED and row["decided_on"] and row["live_on"]:
+                due = date.fromisoformat(row["decided_on"]) + timedelta(days=grace_days)
+                if today >= due and date.fromisoformat(row["live_on"]) >= due:
+                    found.append({**row, "alert": "still-live", "message": (
+                        f"{label}: still live on {row['live_on']}, {(today - date.fromisoformat(row['decided_on'])).days} "
+                        f"days after IPP supported the complaint ({row['decided_on']}); tell IPP, quoting "
+                        f"{row['ipp_number']}")})
+            elif row["state"] in (ListingState.REINSTATED, ListingState.WITHDRAWN):
+                seen = f", seen live on {row['live_on']}" if row["live_on"] else ""
+                found.append({**row, "alert": "reinstated", "message": (
+                    f"{label}: reinstated after a counter-notice{seen}; it counts against the Good-Faith "
+                    "standing, and it may be complained about again only with new evidence")})
+        return found
 
     def events(self, case_id: int | None = None) -> list[dict]:
         query = select(case_events).join(cases, cases.c.id == case_events.c.case_id).where(

@@ -255,3 +255,30 @@ def test_cases_csv_without_its_columns_says_which(book, tmp_path):
 
     result = import_cases_csv(_sheet(tmp_path, "case,when\nC-0001,2026-11-02\n"), book)
     assert result.errors == [f"{tmp_path / 'cases.csv'}: missing column(s) event, date"]
+
+
+def test_a_listing_still_live_days_after_supported_is_raised(book):
+    case_id = _open(book)
+    book.file(case_id, ipp_number="IPP-9", on="2026-11-02")
+    book.result(case_id, "supported", on="2026-11-03")
+    book.seen_live(A, on="2026-11-04")  # the next day: within the grace, not yet an alert
+    assert book.alerts("2026-11-04") == []
+    book.seen_live(A, on="2026-11-09")
+    alerts = book.alerts("2026-11-09")
+    assert [(a["listing_id"], a["alert"]) for a in alerts] == [(A.listing_id, "still-live")]
+    assert alerts[0]["message"] == ("C-0001 taobao:100001: still live on 2026-11-09, 6 days after IPP supported the "
+                                    "complaint (2026-11-03); tell IPP, quoting IPP-9")
+
+
+def test_a_listing_reinstated_after_a_counter_notice_is_raised(book):
+    case_id = _open(book)
+    book.file(case_id, ipp_number="IPP-9", on="2026-11-02")
+    book.result(case_id, "supported", on="2026-11-03")
+    book.removed(A, on="2026-11-04")
+    book.counter_notice(case_id, A, received="2026-11-05", kind="authorization")
+    book.reply(case_id, A, on="2026-11-06")
+    book.outcome(case_id, A, "reinstated", on="2026-11-10")
+    book.seen_live(A, on="2026-11-12")
+    alerts = book.alerts("2026-11-12")
+    assert [(a["listing_id"], a["alert"]) for a in alerts] == [(A.listing_id, "reinstated")]
+    assert "seen live on 2026-11-12" in alerts[0]["message"]

@@ -14,9 +14,10 @@ through ``safe_component``, so no listing or registry id can write outside DIR.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -27,7 +28,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from exports.evidence import EvidenceResult, inside, sha256_file, utc_now
+from exports.evidence import EvidenceResult, inside, sha256_file, utc_now, writing
 from exports.review_csv import format_price, neutralise
 from matchers.registry import CNIPA, CNIPA_ONLY_PLATFORMS, PLATFORMS, Registry, normalize_seller
 
@@ -67,9 +68,12 @@ class Refusal:
     listing_id: str
     url: str
     message: str
+    # not_fileable (the registry's rules), not_found, removed, already_filed, changed (exports/filing_guard.py)
+    check: str = "not_fileable"
 
     def as_dict(self) -> dict[str, str]:
-        return {"platform": self.platform, "listing_id": self.listing_id, "url": self.url, "message": self.message}
+        return {"platform": self.platform, "listing_id": self.listing_id, "url": self.url, "message": self.message,
+                "check": self.check}
 
 
 @dataclass
@@ -139,17 +143,16 @@ def select_for_filing(
     listings: Iterable[dict[str, Any]],
     *,
     auto_approve_above: float | None = None,
+    source: str = "listings.jsonl",
 ) -> tuple[list[dict[str, Any]], list[Refusal]]:
     """Join the review decisions with the full listings; returns (to file, refused).
 
     A row is filed when its decision is ``approve``, or when it is not ``reject`` and its score is above
     ``auto_approve_above``. The reviewer's ``reason`` and ``ipr_id`` win over the scorer's, so a reviewer
-    can correct them in the CSV. ``listings`` is streamed; only the wanted ones are kept.
+    can correct them in the CSV. ``listings`` is streamed; only the wanted ones are kept. ``source``
+    names where the listings came from, for the refusal of a row whose listing is not there.
     """
-    wanted: dict[tuple[str, str], dict[str, Any]] = {}
-    for key, row in decisions.items():
-        if _should_file(row, auto_approve_above):
-            wanted[key] = row
+    wanted = {key: decisions[key] for key in wanted_for_filing(decisions, auto_approve_above)}
     found: dict[tuple[str, str], dict[str, Any]] = {}
     for item in listings:
         key = (str(item.get("platform", "")).lower(), str(item.get("listing_id", "")))
@@ -167,9 +170,15 @@ def select_for_filing(
             selected.append(found[key])
         else:
             refused.append(
-                Refusal(key[0], key[1], row.get("url", ""), f"review row {row.get('row')}: listing not found in listings.jsonl")
+                Refusal(key[0], key[1], row.get("url", ""), f"review row {row.get('row')}: listing not found in {source}",
+                        "not_found")
             )
     return selected, refused
+
+
+def wanted_for_filing(decisions: dict[tuple[str, str], dict[str, Any]], auto_approve_above: float | None) -> list:
+    """The (platform, listing_id) of the review rows to file, in review order."""
+    return [key for key, row in decisions.items() if _should_file(row, auto_approve_above)]
 
 
 def _should_file(row: dict[str, Any], auto_approve_above: float | None) -> bool:
@@ -412,7 +421,8 @@ def write_complaints(
 ) -> dict[str, Any]:
     """Write the batches, complaints.xlsx and manifest.json under ``out_dir``; returns the manifest."""
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    with writing(out_dir):
+        out_dir.mkdir(parents=True, exist_ok=True)
     evidence = evidence or {}
     created_at = created_at or utc_now()
 
@@ -434,12 +444,14 @@ def write_complaints(
     manifest_batches = []
     for index, batch in enumerate(plan.batches, start=1):
         folder = inside(out_dir, batch.platform, batch.ipr_id, batch.reason)
-        folder.mkdir(parents=True, exist_ok=True)
         txt_path, csv_path = folder / f"{batch.name}.txt", folder / f"{batch.name}.csv"
         urls = [str(item["url"]) for item in batch.listings]
-        txt_path.write_text("\n".join(urls) + "\n", encoding="utf-8")
         rows = _batch_rows(batch, out_dir, evidence)
-        with csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
+        with writing(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+        with writing(txt_path):
+            txt_path.write_text("\n".join(urls) + "\n", encoding="utf-8")
+        with writing(csv_path), csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
             writer = csv.writer(handle, lineterminator="\r\n")
             writer.writerow(BATCH_COLUMNS)
             writer.writerows([neutralise(cell) for cell in row] for row in rows)
@@ -483,7 +495,12 @@ def write_complaints(
     _append(refused_sheet, ["platform", "listing_id", "url", "message"])
     for refusal in plan.refused:
         _append(refused_sheet, [refusal.platform, refusal.listing_id, refusal.url, refusal.message])
-    workbook.save(out_dir / "complaints.xlsx")
+    # Built in memory (compressed, a few MB for 100,000 rows), then written: a zip that fails half-way
+    # to disk would fail again as it is garbage-collected, with a traceback after our message.
+    packed = io.BytesIO()
+    workbook.save(packed)
+    with writing(out_dir / "complaints.xlsx"):
+        (out_dir / "complaints.xlsx").write_bytes(packed.getbuffer())
 
     evidence_failed = sum(1 for result in evidence.values() if result.status == "failed")
     manifest: dict[str, Any] = {
@@ -495,6 +512,7 @@ def write_complaints(
             "batches": len(plan.batches),
             "filed": sum(len(batch.listings) for batch in plan.batches),
             "refused": len(plan.refused),
+            "refused_by_check": dict(sorted(Counter(refusal.check for refusal in plan.refused).items())),
             "evidence_ok": sum(1 for result in evidence.values() if result.status == "ok"),
             "evidence_failed": evidence_failed,
         },
@@ -507,10 +525,11 @@ def write_complaints(
         },
     }
     tmp = out_dir / "manifest.json.part"
-    with tmp.open("w", encoding="utf-8") as handle:  # written as it is encoded, not built as one string
+    with writing(tmp), tmp.open("w", encoding="utf-8") as handle:  # written as it is encoded, not built as one string
         json.dump(manifest, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
-    tmp.replace(out_dir / "manifest.json")
+    with writing(out_dir / "manifest.json"):
+        tmp.replace(out_dir / "manifest.json")
     return manifest
 
 

@@ -20,7 +20,8 @@ import json
 import logging
 import re
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -80,6 +81,24 @@ def within(path: str | Path, *roots: str | Path | None) -> Path | None:
         if full.is_relative_to(base) and full.is_file():
             return full
     return None
+
+
+class OutputError(Exception):
+    """A file of the output folder could not be written (read-only, full, gone): names the file."""
+
+    def __init__(self, path: Path, error: OSError):
+        self.path, self.error = path, error
+        super().__init__(f"cannot write {path}: {error.strerror or error}")
+
+
+@contextmanager
+def writing(path: Path) -> Iterator[None]:
+    """Turn an OS error while writing ``path`` into an ``OutputError`` naming it (a write to an open
+    file does not say which file it was)."""
+    try:
+        yield
+    except OSError as error:
+        raise OutputError(path, error) from error
 
 
 def evidence_folder(out_dir: Path, platform: str, listing_id: str) -> Path:
@@ -277,7 +296,8 @@ def _capture_one(
     timeout_ms: int,
 ) -> EvidenceResult:
     folder = evidence_folder(out_dir, request.platform, request.listing_id)
-    folder.mkdir(parents=True, exist_ok=True)
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
     result = EvidenceResult(request.platform, request.listing_id, folder, status="ok")
     meta: dict[str, Any] = {
         "platform": request.platform,
@@ -312,7 +332,8 @@ def _capture_one(
         files=dict(result.files),
         notes=notes,
     )
-    (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    with writing(folder / "meta.json"):
+        (folder / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     return result
 
 

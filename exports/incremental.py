@@ -46,6 +46,36 @@ def fingerprint(listing: dict) -> str:
     return hashlib.sha1("|".join(parts).encode("utf-8")).hexdigest()
 
 
+def changes(seen: dict, now: dict) -> list[str]:
+    """What changed between the listing a reviewer saw and the listing now, in the fingerprint's terms
+    (title, price, main image), e.g. ``["price 59.00 → 199.00"]``; empty when the decision still holds.
+
+    ``seen`` is a listing, or a review row (``title`` and ``price`` as the review file shows them); what
+    it does not hold (a review row has no image hash) is not compared."""
+    from exports.review_csv import format_price
+
+    found = []
+    if title_key(seen.get("title")) != title_key(now.get("title")):
+        found.append(f"title {_short(seen.get('title'))!r} → {_short(now.get('title'))!r}")
+    if "price" in seen:
+        low, _, high = str(seen["price"]).replace(",", ".").partition("-")  # "59.00" or "12.50-18.00"
+        before = format_price(low, high or None)
+    else:
+        before = format_price(seen.get("price_min"), seen.get("price_max"))
+    after = format_price(now.get("price_min"), now.get("price_max"))
+    if before != after:
+        found.append(f"price {before or 'none'} → {after or 'none'}")
+    image_before, image_after = main_image_phash(seen), main_image_phash(now)
+    if image_before and image_after and image_before != image_after:
+        found.append(f"main image {image_before} → {image_after}")
+    return found
+
+
+def _short(text: object, limit: int = 60) -> str:
+    text = str(text or "")
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _hamming(a: str, b: str) -> int:
     try:
         return bin(int(a, 16) ^ int(b, 16)).count("1")
@@ -142,11 +172,14 @@ def annotate(listings: Iterable[dict], *, run_id: str, complained: list[dict],
         yield listing
 
 
-def record_filing(store, decisions: dict[tuple[str, str], dict], listings: Iterable[dict], batches) -> tuple[int, int]:
+def record_filing(store, decisions: dict[tuple[str, str], dict], listings: Iterable[dict], batches, *,
+                  registry=None, folder: str | None = None) -> tuple[int, int]:
     """Remember what the reviewer decided and what was filed, for the next monitor run.
 
     ``decisions``: review rows by (platform, listing_id) (``exports.review_csv.read_decisions``);
-    ``listings``: the run's listings (for fingerprints); ``batches``: the complaint batches written.
+    ``listings``: the listings as the reviewer saw them (their fingerprints are kept; a decision whose
+    listing is not among them is not remembered, so the next run asks again); ``batches``: the complaint
+    batches written to ``folder``; ``registry``: whose decisions and complaints these are.
     Returns (decisions recorded, complaints recorded).
     """
     filed = {}
@@ -173,6 +206,6 @@ def record_filing(store, decisions: dict[tuple[str, str], dict], listings: Itera
         complaints.append({"platform": key[0], "listing_id": key[1], "ipr_id": str(item.get("ipr_id") or ""),
                            "reason": str(item.get("reason") or ""), "batch": getattr(batch, "id", str(batch)),
                            "main_image_phash": main_image_phash(listing), "title_key": title_key(listing.get("title"))})
-    store.record_reviews(reviews)
-    store.record_complaints(complaints)
+    store.record_reviews(reviews, registry=registry)
+    store.record_complaints(complaints, registry=registry, folder=folder)
     return len(reviews), len(complaints)

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
+import unicodedata
 from collections.abc import Callable, Iterable
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -96,8 +99,12 @@ sightings = Table(
     Column("seen_at", String(32), nullable=False),
 )
 
+# Decisions and complaints belong to one rights holder (``registry`` = ``rights_holder_key``): two brands
+# sharing a store never see each other's rejections or complaints. Rows written before migration 3 have
+# the key ``UNSCOPED`` ("") and are seen by every registry, as they were then.
 reviews = Table(
     "reviews", metadata,
+    Column("registry", String(255), primary_key=True),
     Column("platform", String(16), primary_key=True),
     Column("listing_id", String(64), primary_key=True),
     Column("decision", String(16), nullable=False),  # approve | reject
@@ -118,7 +125,37 @@ complaints = Table(
     Column("status", String(16), nullable=False),  # prepared | filed | removed | relisted
     Column("main_image_phash", String(64)),
     Column("title_key", Text),
+    Column("registry", String(255), nullable=False, server_default=""),
+    Column("folder", Text),  # the complaints folder the batch was written to
+    Column("status_at", String(32)),  # when the status last changed (e.g. confirmed removed)
 )
+
+# The two tables as migration 1 made them; migrations never change with the live schema.
+_v1 = MetaData()
+_reviews_v1 = Table(
+    "reviews", _v1,
+    Column("platform", String(16), primary_key=True),
+    Column("listing_id", String(64), primary_key=True),
+    Column("decision", String(16), nullable=False),
+    Column("decided_at", String(32), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("run_id", String(64)),
+)
+_complaints_v1 = Table(
+    "complaints", _v1,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("platform", String(16), nullable=False),
+    Column("listing_id", String(64), nullable=False),
+    Column("ipr_id", String(128), nullable=False),
+    Column("reason", String(32), nullable=False),
+    Column("batch", Text),
+    Column("filed_at", String(32), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("main_image_phash", String(64)),
+    Column("title_key", Text),
+)
+
+UNSCOPED = ""  # the registry of decisions and complaints recorded before migration 3
 
 
 run_locks = Table(
@@ -132,11 +169,26 @@ run_locks = Table(
 
 
 def _migration_1(connection: Connection) -> None:
-    metadata.create_all(connection, tables=[runs, listings, sightings, reviews, complaints])
+    metadata.create_all(connection, tables=[runs, listings, sightings])
+    _v1.create_all(connection, tables=[_reviews_v1, _complaints_v1])
 
 
 def _migration_2(connection: Connection) -> None:
     metadata.create_all(connection, tables=[run_locks])
+
+
+def _migration_3(connection: Connection) -> None:
+    """Decisions and complaints carry their rights holder. ``reviews`` gets ``registry`` in its key (a
+    new key means a new table: its rows are copied over as ``UNSCOPED``); ``complaints`` gets
+    ``registry``, ``folder`` and ``status_at``."""
+    earlier = [dict(row) for row in connection.execute(select(_reviews_v1)).mappings()]
+    _reviews_v1.drop(connection)
+    reviews.create(connection)
+    if earlier:
+        connection.execute(reviews.insert(), [{**row, "registry": UNSCOPED} for row in earlier])
+    for column in ("registry VARCHAR(255) NOT NULL DEFAULT ''", "folder TEXT", "status_at VARCHAR(32)"):
+        connection.execute(text(f"ALTER TABLE complaints ADD COLUMN {column}"))
+    connection.execute(text("CREATE INDEX ix_complaints_listing ON complaints (platform, listing_id, registry)"))
 
 
 def _migration_cases(connection: Connection) -> None:
@@ -145,7 +197,28 @@ def _migration_cases(connection: Connection) -> None:
     create_case_tables(connection)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_cases]
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_cases]
+
+
+def rights_holder_key(registry: Any) -> str:
+    """Whose decisions and complaints these are: the registry's rights holder name, NFKC-folded, case
+    and spacing ignored (``Lumora Outdoor Co., Ltd.`` == ``LUMORA  Outdoor Co., Ltd.``).
+
+    The rights holder, not the registry file: complaints are filed from the rights holder's IPP account,
+    so two registry files of one holder (or one file moved to another folder or machine, as workers
+    see it) share their decisions, and two brands sharing one store never do. ``registry`` is a
+    ``Registry`` or the name itself.
+    """
+    name = registry if isinstance(registry, str) else registry.rights_holder.name
+    key = re.sub(r"\s+", " ", unicodedata.normalize("NFKC", name or "").casefold()).strip()
+    if not key:
+        raise ValueError("a rights holder needs a name to keep its decisions and complaints apart")
+    return key
+
+
+def _scope(registry: Any) -> list[str] | None:
+    """The registry keys a reader sees: its own and the unscoped rows (None: every registry)."""
+    return None if registry is None else [rights_holder_key(registry), UNSCOPED]
 
 
 def utc_now() -> str:
@@ -383,6 +456,24 @@ class Store:
                 listings.c.platform == platform, listings.c.listing_id == listing_id)).mappings().first()
         return dict(row) if row else None
 
+    def listings_by_key(self, keys: Iterable[tuple[str, str]], *, batch: int = 500) -> dict[tuple[str, str], dict]:
+        """The latest data of each named listing (as ``run_listings`` gives it); unknown ones are left out."""
+        from sqlalchemy import tuple_
+
+        wanted = sorted(set(keys))
+        found: dict[tuple[str, str], dict] = {}
+        for start in range(0, len(wanted), batch):
+            query = (select(listings.c.platform, listings.c.listing_id, listings.c.data, listings.c.first_seen,
+                            listings.c.last_seen, listings.c.first_run, listings.c.main_image_phash)
+                     .where(tuple_(listings.c.platform, listings.c.listing_id).in_(wanted[start:start + batch])))
+            with self.engine.connect() as connection:
+                for row in connection.execute(query).mappings():
+                    item = json.loads(row["data"])
+                    item.update(first_seen=row["first_seen"], last_seen=row["last_seen"], first_run=row["first_run"],
+                                main_image_phash=row["main_image_phash"])
+                    found[(row["platform"], row["listing_id"])] = item
+        return found
+
 
     # --- what a monitor run reads back -----------------------------------------------------
     def run_listings(self, run_id: str, *, batch: int = 1000):
@@ -419,13 +510,19 @@ class Store:
             return {(r[0], r[1]) for r in connection.execute(
                 select(sightings.c.platform, sightings.c.listing_id).where(sightings.c.run_id == run_id))}
 
-    def complaints_on_file(self) -> list[dict]:
+    def complaints_on_file(self, registry: Any = None) -> list[dict]:
         """Listings a complaint was prepared or filed for, latest first (one row per listing), with who
-        sold them and which registered photo their image matched (for re-listing checks)."""
+        sold them and which registered photo their image matched (for re-listing checks).
+
+        ``registry`` (a ``Registry`` or its rights holder's name): only that rights holder's complaints
+        (and those recorded before complaints were kept per rights holder); None: everyone's."""
         query = (select(complaints, listings.c.seller_name, listings.c.data)
                  .join(listings, (listings.c.platform == complaints.c.platform)
                        & (listings.c.listing_id == complaints.c.listing_id), isouter=True)
-                 .order_by(complaints.c.filed_at.desc()))
+                 .order_by(complaints.c.filed_at.desc(), complaints.c.id.desc()))
+        scope = _scope(registry)
+        if scope is not None:
+            query = query.where(complaints.c.registry.in_(scope))
         with self.engine.connect() as connection:
             rows = connection.execute(query).mappings().all()
         latest: dict[tuple[str, str], dict] = {}
@@ -440,36 +537,57 @@ class Store:
             latest[key] = entry
         return list(latest.values())
 
-    def record_complaints(self, rows: list[dict]) -> None:
-        """Complaints as filed: platform, listing_id, ipr_id, reason, batch, main_image_phash, title_key."""
+    def record_complaints(self, rows: list[dict], registry: Any = None, folder: str | None = None) -> None:
+        """Complaints as filed: platform, listing_id, ipr_id, reason, batch, main_image_phash, title_key;
+        for ``registry``'s rights holder, written to ``folder``."""
         if not rows:
             return
         now = utc_now()
+        owner = UNSCOPED if registry is None else rights_holder_key(registry)
         with self.engine.begin() as connection:
             connection.execute(complaints.insert(), [
-                {"status": "prepared", "filed_at": now, **row} for row in rows])
+                {"status": "prepared", "filed_at": now, "status_at": now, "registry": owner, "folder": folder,
+                 **row} for row in rows])
 
-    def set_complaint_status(self, platform: str, listing_id: str, status: str) -> None:
+    def set_complaint_status(self, platform: str, listing_id: str, status: str, registry: Any = None) -> None:
+        """Every complaint about the listing gets ``status``; a take-down is a fact about the listing, so
+        without ``registry`` it holds for every rights holder who complained."""
+        condition = (complaints.c.platform == platform) & (complaints.c.listing_id == listing_id)
+        if registry is not None:
+            condition &= complaints.c.registry == rights_holder_key(registry)
         with self.engine.begin() as connection:
-            connection.execute(complaints.update().where(
-                (complaints.c.platform == platform) & (complaints.c.listing_id == listing_id)).values(status=status))
+            connection.execute(complaints.update().where(condition).values(status=status, status_at=utc_now()))
 
-    def record_reviews(self, rows: list[dict], run_id: str | None = None) -> None:
-        """Reviewer decisions (platform, listing_id, decision, fingerprint); the latest decision wins."""
+    def record_reviews(self, rows: list[dict], run_id: str | None = None, registry: Any = None) -> None:
+        """Reviewer decisions (platform, listing_id, decision, fingerprint) of ``registry``'s rights holder;
+        the latest decision wins."""
         if not rows:
             return
         now = utc_now()
+        owner = UNSCOPED if registry is None else rights_holder_key(registry)
         statement = _insert(self.engine, reviews)
         statement = statement.on_conflict_do_update(
-            index_elements=["platform", "listing_id"],
+            index_elements=["registry", "platform", "listing_id"],
             set_={name: statement.excluded[name] for name in ("decision", "decided_at", "fingerprint", "run_id")})
         with self.engine.begin() as connection:
-            connection.execute(statement, [{"decided_at": now, "run_id": run_id, **row} for row in rows])
+            connection.execute(statement, [{"decided_at": now, "run_id": run_id, **row, "registry": owner}
+                                           for row in rows])
 
-    def review_decisions(self) -> dict[tuple[str, str], dict]:
+    def review_decisions(self, registry: Any = None) -> dict[tuple[str, str], dict]:
+        """The latest decision per listing: ``registry``'s own, else one recorded before decisions were
+        kept per rights holder; None: anyone's latest."""
+        query = select(reviews)
+        scope = _scope(registry)
+        if scope is not None:
+            query = query.where(reviews.c.registry.in_(scope))
+        decisions: dict[tuple[str, str], dict] = {}
         with self.engine.connect() as connection:
-            return {(r["platform"], r["listing_id"]): dict(r)
-                    for r in connection.execute(select(reviews)).mappings()}
+            for row in connection.execute(query).mappings():
+                key = (row["platform"], row["listing_id"])
+                earlier = decisions.get(key)
+                if earlier is None or _outranks(dict(row), earlier, scope):
+                    decisions[key] = dict(row)
+        return decisions
 
     def unfinished_run(self, registry: str) -> str | None:
         """The latest run on ``registry`` still marked running (the caller holds the registry's lock)."""
@@ -483,6 +601,13 @@ class Store:
         with self.engine.connect() as connection:
             row = connection.execute(select(runs).where(runs.c.run_id == run_id)).mappings().first()
         return dict(row) if row else None
+
+
+def _outranks(row: dict, earlier: dict, scope: list[str] | None) -> bool:
+    """A registry's own decision beats an unscoped one; otherwise the later one wins."""
+    if scope is not None and row["registry"] != earlier["registry"]:
+        return row["registry"] == scope[0]
+    return row["decided_at"] > earlier["decided_at"]
 
 
 def _alive(holder: dict, stale_after: float) -> bool:

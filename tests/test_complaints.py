@@ -292,8 +292,8 @@ def _scrapy(*args: str) -> tuple[int, str]:
     import subprocess
     import sys
 
-    completed = subprocess.run(
-        [sys.executable, "-m", "scrapy", "complaints", *args, "--nolog"],
+    completed = subprocess.run(  # no store: these tests are about the files (the store: test_complaints_safety.py)
+        [sys.executable, "-m", "scrapy", "complaints", *args, "--store", "", "--nolog"],
         cwd=REPO, capture_output=True, text=True, timeout=90, check=False,
     )
     return completed.returncode, completed.stdout + completed.stderr
@@ -361,7 +361,7 @@ def test_complaints_command_refuses_bad_registry_missing_listings_and_a_non_empt
         run_complaints(out_dir=str(tmp_path / "o2"), **args)
 
 
-def test_complaints_without_evidence_still_writes_batches_and_meta(tmp_path, registry):
+def test_complaints_without_evidence_still_writes_the_batches(tmp_path, registry):
     from crawlers.commands.complaints import run_complaints
 
     report = _report_folder(tmp_path, registry, {"600000000001": "approve"})
@@ -372,5 +372,5 @@ def test_complaints_without_evidence_still_writes_batches_and_meta(tmp_path, reg
     assert code == 0
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["counts"]["filed"] == 1 and manifest["counts"]["evidence_failed"] == 0
-    assert "evidence/taobao-600000000001/meta.json" in manifest["files"]
+    assert "taobao/LUMORA-CN-25/counterfeit/batch-001.txt" in manifest["files"]
     assert "1 listing(s) filed" in output.getvalue()

@@ -93,7 +93,8 @@ def test_planted_session_cookies_appear_in_no_report_store_image_complaint_evide
     assert monitor.returncode == 0, monitor.stderr[-3000:]
     review = next((workdir / "reports").glob("*/review.csv"))
     complaints = _run(workdir, "complaints", "--registry", str(DEMO_REGISTRY), "--review", str(review),
-                      "--out", str(workdir / "complaints"), "--auto-approve-above", "0", "--replay", str(cassettes))
+                      "--out", str(workdir / "complaints"), "--auto-approve-above", "0", "--replay", str(cassettes),
+                      "--store", f"sqlite:///{workdir / 'store.db'}")
     assert complaints.returncode == 0, complaints.stderr[-3000:]
     metas = list((workdir / "complaints" / "evidence").glob("*/meta.json"))
     assert metas, "no evidence was captured: the test would prove nothing about meta.json"

@@ -120,7 +120,7 @@ class Command(ScrapyCommand):
         self.settings.set("RUN_ID", run_id, priority="cmdline")
         out_dir = Path(opts.out) / run_id
         store.ensure_run(run_id, registry=str(registry.path), platforms=platforms)
-        complained = store.complaints_on_file()
+        complained = store.complaints_on_file(registry=registry)
 
         process = self.crawler_process
         crawlers = {}
@@ -214,7 +214,7 @@ class Command(ScrapyCommand):
         from exports.review_csv import write_review_csv
 
         out_dir.mkdir(parents=True, exist_ok=True)
-        decisions = store.review_decisions()
+        decisions = store.review_decisions(registry=registry)
         counts: dict[str, Counter] = {p: Counter() for p in stats}
         statuses: Counter = Counter()
         listings_path = out_dir / "listings.jsonl"

@@ -127,12 +127,14 @@ def _certificates(folder: Path, case: dict, registry: Any, result: PackResult) -
 
 
 def certificate_files(registry: Any, ipr_id: str) -> list[Path]:
-    if ipr_id in registry.trademarks:
-        mark = registry.trademarks[ipr_id]
+    marks = {m.id: m for m in registry.trademarks}
+    rights = {c.id: c for c in registry.copyrights}
+    if ipr_id in marks:
+        mark = marks[ipr_id]
         return [Path(p) for group in ("certificates", "renewal_certificates", "assignment_certificates",
                                       "extension_certificates") for p in getattr(mark, group, ()) or ()]
-    if ipr_id in registry.copyrights:
-        right = registry.copyrights[ipr_id]
+    if ipr_id in rights:
+        right = rights[ipr_id]
         return [Path(p) for p in (getattr(right, "certificate", None), getattr(right, "claim_statement", None)) if p]
     return []
 
@@ -186,15 +188,16 @@ def draft_reply(language: str, *, notice: dict, case: dict, listing: dict, regis
 
 
 def _right(registry: Any, ipr_id: str, language: str) -> str:
-    if ipr_id in registry.trademarks:
-        mark = registry.trademarks[ipr_id]
+    marks = {m.id: m for m in registry.trademarks}
+    if ipr_id in marks:
+        mark = marks[ipr_id]
         classes = ", ".join(str(c) for c in mark.classes)
         if language == "zh":
             return f"{mark.mark} 商标（注册号 {mark.registration_number}，{mark.office}，第 {classes} 类，有效期至 " \
                    f"{mark.valid_until.isoformat()}）"
         return f"the trademark {mark.mark} (registration {mark.registration_number}, {mark.office}, classes " \
                f"{classes}, valid until {mark.valid_until.isoformat()})"
-    right = registry.copyrights.get(ipr_id)
+    right = next((c for c in registry.copyrights if c.id == ipr_id), None)
     if right is None:
         return ipr_id
     if language == "zh":

@@ -70,11 +70,11 @@ def check_registry(registry, *, on: date, platforms: tuple[str, ...] | None = No
     goods = goods if goods is not None else _goods_classifier()
     shared = _agent_findings(getattr(registry.rights_holder, "agent", None), on)
     results = []
-    for mark in registry.trademarks.values():
+    for mark in registry.trademarks:
         common = shared + _validity(mark, on) + _certificates(mark, registry, on) + _classes(mark, registry, goods)
         for platform in platforms:
             results.append(Readiness(mark.id, "trademark", platform, _office(mark, platform) + common))
-    for right in registry.copyrights.values():
+    for right in registry.copyrights:
         common = shared + _copyright(right)
         for platform in platforms:
             results.append(Readiness(right.id, "copyright", platform, list(common)))

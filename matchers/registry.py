@@ -17,14 +17,15 @@ from typing import Any
 
 import yaml
 
+from matchers.registry_photos import photo_problem
+from matchers.registry_yaml import DuplicateKeys, NotADate, RegistryLoader
+
 PLATFORMS: tuple[str, ...] = ("taobao", "tmall", "1688", "alibaba")
 # Taobao, Tmall and 1688 accept only marks registered in mainland China (CNIPA) in IPP complaints.
 CNIPA_ONLY_PLATFORMS: frozenset[str] = frozenset({"taobao", "tmall", "1688"})
 CNIPA = "CNIPA"
 
 MAX_REGISTRY_BYTES = 2_000_000
-MAX_YAML_ALIASES = 1_000  # a hand-written registry needs a handful
-MAX_YAML_EXPANDED_NODES = 100_000  # nodes once every alias is expanded: "billion laughs" needs ~10^9
 
 
 class RegistryError(Exception):
@@ -174,54 +175,7 @@ class Registry:
 
 
 # ---------------------------------------------------------------------------------------------
-# Safe YAML loading
-
-
-class _GuardedSafeLoader(yaml.SafeLoader):
-    """SafeLoader that refuses documents with more aliases than any registry needs (alias bombs)."""
-
-    def __init__(self, stream: Any):
-        super().__init__(stream)
-        self._alias_count = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:  # type: ignore[override]
-        if self.check_event(yaml.AliasEvent):
-            self._alias_count += 1
-            if self._alias_count > MAX_YAML_ALIASES:
-                raise yaml.YAMLError(
-                    f"more than {MAX_YAML_ALIASES} YAML aliases (refusing a possible alias bomb)"
-                )
-        return super().compose_node(parent, index)
-
-    def compose_document(self) -> Any:  # type: ignore[override]
-        node = super().compose_document()
-        if node is not None and _expanded_size(node) > MAX_YAML_EXPANDED_NODES:
-            raise yaml.YAMLError(
-                f"the document expands to more than {MAX_YAML_EXPANDED_NODES} nodes through YAML aliases "
-                "(refusing a possible alias bomb)"
-            )
-        return node
-
-
-def _expanded_size(root: yaml.Node) -> int:
-    """How many nodes the document has once aliases (shared nodes) are expanded; memoised, so cheap."""
-    sizes: dict[int, int] = {}
-
-    def size(node: yaml.Node) -> int:
-        key = id(node)
-        if key in sizes:
-            return sizes[key]
-        sizes[key] = 1  # guards against recursive structures
-        total = 1
-        if isinstance(node, yaml.SequenceNode):
-            total += sum(size(child) for child in node.value)
-        elif isinstance(node, yaml.MappingNode):
-            total += sum(size(k) + size(v) for k, v in node.value)
-        total = min(total, MAX_YAML_EXPANDED_NODES + 1)
-        sizes[key] = total
-        return total
-
-    return size(root)
+# Safe YAML loading (matchers/registry_yaml.py)
 
 
 def _read_yaml(path: Path) -> Any:
@@ -238,7 +192,9 @@ def _read_yaml(path: Path) -> Any:
     except OSError as exc:  # a folder, a permission problem, ...
         raise RegistryError(path, [f"cannot read registry: {exc.strerror or exc}"]) from exc
     try:
-        return yaml.load(text, Loader=_GuardedSafeLoader)
+        return yaml.load(text, Loader=RegistryLoader)
+    except DuplicateKeys as exc:
+        raise RegistryError(path, exc.problems) from exc
     except yaml.constructor.ConstructorError as exc:
         mark = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
         raise RegistryError(path, [f"unsafe or unknown YAML tag{mark}: {exc.problem}"]) from exc
@@ -260,6 +216,9 @@ class _Checker:
     def __init__(self, base_dir: Path):
         self.base_dir = base_dir
         self.errors: list[str] = []
+        # ids written in the registry, usable or not: a product naming a trademark whose own entry has
+        # an error is not reported a second time as "unknown"
+        self.declared: set[str] = set()
 
     def err(self, key: str, message: str) -> None:
         self.errors.append(f"{key}: {message}")
@@ -308,6 +267,9 @@ class _Checker:
         value = d.get(k, _MISSING)
         if value is _MISSING:
             return None
+        if isinstance(value, NotADate):  # unquoted, shaped like a date, but no real day
+            self.err(f"{key}.{k}", f"not a date: {value} (line {value.line})")
+            return None
         if isinstance(value, datetime):
             return value.date()
         if isinstance(value, date):
@@ -321,12 +283,13 @@ class _Checker:
         return None
 
     def file(self, value: Any, key: str) -> Path | None:
+        """A product photo or logo: inside the registry's folder and decodable (matchers/registry_photos.py)."""
         if not isinstance(value, str) or not value.strip():
             self.err(key, f"must be a file path, got {value!r}")
             return None
-        path = (self.base_dir / value.strip()).resolve()
-        if not path.is_file():
-            self.err(key, f"file not found: {path}")
+        path, problem = photo_problem(value.strip(), self.base_dir)
+        if problem:
+            self.err(key, problem)
             return None
         return path
 
@@ -419,6 +382,7 @@ def _trademarks(chk: _Checker, value: Any) -> dict[str, Trademark]:
         if d is None:
             continue
         tid = chk.string(d, "id", key)
+        chk.declared.add(f"trademark:{tid}")
         if tid and tid in out:
             chk.err(f"{key}.id", f"duplicate id {tid!r}")
         mark = chk.string(d, "mark", key)
@@ -467,6 +431,7 @@ def _copyrights(chk: _Checker, value: Any) -> dict[str, Copyright]:
         if d is None:
             continue
         cid = chk.string(d, "id", key)
+        chk.declared.add(f"copyright:{cid}")
         if cid and cid in out:
             chk.err(f"{key}.id", f"duplicate id {cid!r}")
         title = chk.string(d, "title", key)
@@ -496,10 +461,10 @@ def _products(
         name = chk.string(d, "name", key)
         tms = chk.string_list(d, "trademarks", key)
         for j, t in enumerate(tms):
-            if t not in trademarks:
+            if t not in trademarks and f"trademark:{t}" not in chk.declared:
                 chk.err(f"{key}.trademarks[{j}]", f"unknown trademark {t!r}")
         cr = chk.string(d, "copyright", key, required=False)
-        if cr and cr not in copyrights:
+        if cr and cr not in copyrights and f"copyright:{cr}" not in chk.declared:
             chk.err(f"{key}.copyright", f"unknown copyright {cr!r}")
         keywords = chk.string_list(d, "keywords", key)
         price = _money(chk, d.get("reference_price"), f"{key}.reference_price")

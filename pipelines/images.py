@@ -35,8 +35,18 @@ Settings:
 
 Stats (``images/...``): ``requested``, ``refused_host``, ``refused_private_address``,
 ``download_failed``, ``corrupt`` (undecodable: truncated, not an image, HTML served as an image,
-too many pixels), ``hashed``, ``hash_cache_hit``, ``matched``, ``near``, ``registry_errors``.
+too many pixels), ``hashed``, ``hash_cache_hit``, ``matched``, ``near``, ``registry_errors``,
+``cache_undecodable`` (a stored file from an earlier run that does not decode: fetched again).
 A bad image is skipped and counted; the listing is always kept.
+
+``images/failed`` counts, per listing, each image that was requested but is not in ``item["images"]``
+(not downloaded, not saved, or not hashed), with ``images/failed/<reason>`` (``download``,
+``undecodable``, ``save``, ``hash``: pipelines/image_files.py); each is logged once with the listing
+and the URL. The run's exit code and summary count these as errors.
+
+Files are written to a temporary name and renamed into place (pipelines/image_files.py), so a full disk
+or a killed process never leaves a partial picture under its final name; and a stored picture is only
+taken as up to date (``IMAGES_EXPIRES``) when it decodes.
 """
 
 from __future__ import annotations
@@ -47,6 +57,7 @@ import ipaddress
 import logging
 import mimetypes
 import socket
+import time
 from collections import OrderedDict
 from io import BytesIO
 from pathlib import Path
@@ -57,11 +68,20 @@ from itemadapter import ItemAdapter
 from scrapy import Request
 from scrapy.pipelines.files import FSFilesStore
 from scrapy.pipelines.images import ImagesPipeline
-from scrapy.pipelines.media import FileException
 from scrapy.utils.defer import ensure_awaitable
 from scrapy.utils.python import to_bytes
 
 from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
+from pipelines.image_files import (
+    FAILED_DOWNLOAD,
+    FAILED_HASH,
+    FAILED_SAVE,
+    FAILED_UNDECODABLE,
+    ImageFailed,
+    failure_reason,
+    listing_label,
+    write_atomically,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -177,42 +197,77 @@ class ListingImagesPipeline(ImagesPipeline):
     async def image_downloaded(self, response: Any, request: Request, info: Any, *, item: Any = None) -> str:
         body = response.body
         checksum = hashlib.md5(body).hexdigest()  # Scrapy's checksum field is md5
-        self._hash_once(checksum, body, request.url)
+        try:
+            self._hash_once(checksum, body, request.url)
+        except ImageError as exc:
+            self._inc("images/corrupt")
+            raise ImageFailed(FAILED_UNDECODABLE, request.url, str(exc)) from exc
         path = self.file_path(request, response=response, info=info, item=item)
-        ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
-        await ensure_awaitable(
-            self.store.persist_file(path, BytesIO(body), info, headers={"Content-Type": ctype})
-        )
+        try:
+            if isinstance(self.store, FSFilesStore):
+                write_atomically(Path(self.store.basedir, *path.split("/")), body)
+            else:  # S3, GCS, FTP: the object appears whole when its upload completes
+                ctype = mimetypes.guess_type(path)[0] or "application/octet-stream"
+                await ensure_awaitable(
+                    self.store.persist_file(path, BytesIO(body), info, headers={"Content-Type": ctype})
+                )
+        except OSError as exc:
+            raise ImageFailed(FAILED_SAVE, request.url, f"{exc.strerror or exc} ({path})") from exc
         return checksum
 
     def _hash_once(self, checksum: str, body: bytes, source: str) -> ImageHashes:
+        """The image's hashes, computed once per content; raises ``ImageError`` if it does not decode."""
         if checksum in self._hashes:
             self._hashes.move_to_end(checksum)
             self._inc("images/hash_cache_hit")
             return self._hashes[checksum]
-        try:
-            hashes = hash_image_bytes(body, source=source, max_pixels=self.max_pixels)
-        except ImageError as exc:
-            self._inc("images/corrupt")
-            logger.warning("Image skipped: %s", exc)
-            raise FileException(str(exc)) from exc
+        hashes = hash_image_bytes(body, source=source, max_pixels=self.max_pixels)
         self._inc("images/hashed")
         self._hashes[checksum] = hashes
         while len(self._hashes) > HASH_MEMORY_CACHE:
             self._hashes.popitem(last=False)
         return hashes
 
+    def media_to_download(self, request: Request, info: Any, *, item: Any = None) -> Any:
+        """A stored picture younger than ``IMAGES_EXPIRES`` is used only if it decodes; else fetched again."""
+        if not isinstance(self.store, FSFilesStore):
+            return super().media_to_download(request, info, item=item)
+        path = self.file_path(request, info=info, item=item)
+        file = Path(self.store.basedir, *path.split("/"))
+        try:
+            if (time.time() - file.stat().st_mtime) / 86_400 > self.expires:
+                return None
+            body = file.read_bytes()
+        except OSError:
+            return None  # not stored yet (or unreadable): download it
+        checksum = hashlib.md5(body).hexdigest()
+        try:
+            hashes = self._hash_once(checksum, body, str(file))
+        except ImageError as exc:
+            # a partial file from an earlier run (full disk, killed process): not up to date
+            self._inc("images/cache_undecodable")
+            logger.info("Stored image does not decode, fetching it again: %s (%s)", request.url, exc)
+            return None
+        self.inc_stats("uptodate")
+        return {"url": request.url, "path": path, "checksum": checksum, "phash": hashes.phash}
+
     async def media_downloaded(self, response: Any, request: Request, info: Any, *, item: Any = None) -> Any:
-        result = await super().media_downloaded(response, request, info, item=item)
-        hashes = self._hashes.get(result["checksum"])
-        result = dict(result)
-        result.pop("status", None)
-        result["phash"] = hashes.phash if hashes else None
-        return result
+        # Scrapy's own version logs each failure as well; here item_completed logs it once, with the listing
+        if response.status != 200:
+            raise ImageFailed(FAILED_DOWNLOAD, request.url, f"HTTP status {response.status}")
+        if not response.body:
+            raise ImageFailed(FAILED_DOWNLOAD, request.url, "empty body (0 bytes)")
+        self.inc_stats("cached" if "cached" in response.flags else "downloaded")
+        path = self.file_path(request, response=response, info=info, item=item)
+        checksum = await self.image_downloaded(response, request, info, item=item)
+        hashes = self._hashes.get(checksum)
+        return {"url": request.url, "path": path, "checksum": checksum, "phash": hashes.phash if hashes else None}
 
     def media_failed(self, failure: Any, request: Request, info: Any) -> Any:
         self._inc("images/download_failed")
-        return super().media_failed(failure, request, info)
+        if isinstance(failure.value, ImageFailed):
+            raise failure.value
+        raise ImageFailed(FAILED_DOWNLOAD, request.url, str(failure.value) or type(failure.value).__name__)
 
     # ---- the item
 
@@ -221,11 +276,14 @@ class ListingImagesPipeline(ImagesPipeline):
         images = []
         for ok, value in results:
             if not ok:
+                self._image_failed(item, *failure_reason(getattr(value, "value", value)))
                 continue
             entry = {k: value.get(k) for k in ("url", "path", "checksum", "phash")}
-            if entry["phash"] is None:  # already in the store from an earlier run ("uptodate")
+            if entry["phash"] is None:  # hashes evicted from memory: read the stored file again
                 hashes = self._hashes_from_store(entry)
                 entry["phash"] = hashes.phash if hashes else None
+                if hashes is None:
+                    self._image_failed(item, FAILED_HASH, entry["url"], f"stored file not readable ({entry['path']})")
             images.append(entry)
         _set(adapter, self.images_result_field, images)
         index = self._registry_index(info.spider if info is not None else None)
@@ -257,7 +315,7 @@ class ListingImagesPipeline(ImagesPipeline):
         try:
             body = file.read_bytes()
             return self._hash_once(entry.get("checksum") or hashlib.md5(body).hexdigest(), body, str(file))
-        except (OSError, FileException):
+        except (OSError, ImageError):
             return None
 
     def _registry_index(self, spider: Any) -> RegistryImageIndex | None:
@@ -283,6 +341,13 @@ class ListingImagesPipeline(ImagesPipeline):
             logger.error("Registry %s not loaded for image matching: %s", path, exc)
             self._index = None
         return self._index
+
+    def _image_failed(self, item: Any, reason: str, url: str, detail: str) -> None:
+        """One image this listing is without: counted and logged once (a full disk is ours to fix: an error)."""
+        self._inc("images/failed")
+        self._inc(f"images/failed/{reason}")
+        log = logger.error if reason in (FAILED_SAVE, FAILED_HASH) else logger.warning
+        log("Image not stored for listing %s (%s): %s: %s", listing_label(item), reason, url, detail)
 
     def _inc(self, key: str) -> None:
         self.crawler.stats.inc_value(key)

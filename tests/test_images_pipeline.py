@@ -131,8 +131,10 @@ class _Server:
 
 
 def _crawl(
-    tmp: Path, items: list[dict], settings: dict, registry: bool = True, spider_registry: str = ""
+    tmp: Path, items: list[dict], settings: dict, registry: bool = True, spider_registry: str = "",
+    store: Path | None = None, preexec_fn=None,
 ) -> tuple[list[dict], dict]:
+    """Crawl ``items`` in a subprocess; its log is left in ``tmp/log.txt``."""
     reg_dir = tmp / "registry"
     reg_dir.mkdir(exist_ok=True)
     (reg_dir / "images").mkdir(exist_ok=True)
@@ -140,7 +142,7 @@ def _crawl(
     registered.write_bytes(_pictures()["registered"])
     cfg = {
         "items": items,
-        "settings": {"IMAGES_STORE": str(tmp / "store"), **settings},
+        "settings": {"IMAGES_STORE": str(store or tmp / "store"), **settings},
         "out": str(tmp / "out.jsonl"),
         "stats": str(tmp / "stats.json"),
         "registry_dir": str(reg_dir),
@@ -151,8 +153,9 @@ def _crawl(
     (tmp / "runner.py").write_text(RUNNER)
     proc = subprocess.run(
         [sys.executable, str(tmp / "runner.py"), str(tmp / "cfg.json")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60,
+        cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=preexec_fn,
     )  # fmt: skip
+    (tmp / "log.txt").write_text(proc.stderr, encoding="utf-8")
     assert proc.returncode == 0, proc.stderr[-3000:]
     rows = [json.loads(line) for line in (tmp / "out.jsonl").read_text().splitlines() if line.strip()]
     return sorted(rows, key=lambda r: r["listing_id"]), json.loads((tmp / "stats.json").read_text())

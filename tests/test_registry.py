@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from PIL import Image
 
 from matchers.registry import PLATFORMS, RegistryError, load_registry
 
@@ -49,7 +50,7 @@ def base_registry() -> dict:
 
 def write(tmp_path: Path, data: dict | str) -> Path:
     (tmp_path / "images").mkdir(exist_ok=True)
-    (tmp_path / "images" / "a.jpg").write_bytes(b"\xff\xd8\xff")
+    Image.new("RGB", (32, 24), (30, 90, 160)).save(tmp_path / "images" / "a.jpg", "JPEG")  # photos must decode
     path = tmp_path / "registry.yaml"
     path.write_text(
         data if isinstance(data, str) else yaml.safe_dump(data, allow_unicode=True), encoding="utf-8"

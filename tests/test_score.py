@@ -202,7 +202,9 @@ def test_near_spelling_alone_is_never_infringing(scorer):
 
 def registry_with_expired_mark(tmp_path: Path) -> Path:
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
-    data["trademarks"][0]["logo"] = str((DEMO.parent / "images" / "lumora_logo.png").resolve())
+    # a registry's photos must lie in its own folder: the logo is copied beside it
+    (tmp_path / "lumora_logo.png").write_bytes((DEMO.parent / "images" / "lumora_logo.png").read_bytes())
+    data["trademarks"][0]["logo"] = "lumora_logo.png"
     for p in data["products"]:
         p["images"] = []
     data["trademarks"].append(

@@ -139,10 +139,10 @@ def _classes(mark, registry, goods) -> list[Finding]:
     findings = []
     for product in registry.products_for_trademark(mark.id):
         text = " ".join((product.name, *product.keywords))
-        named = goods.classes(text)
-        if named and not (set(named) & set(mark.classes)):
+        outside = set(goods.classes(text)) - set(mark.classes)
+        if outside:
             findings.append(Finding("warning", "classes", f"{mark.id}: product {product.id} names goods of class "
-                                                          f"{', '.join(map(str, sorted(named)))}, but the mark is "
+                                                          f"{', '.join(map(str, sorted(outside)))}, but the mark is "
                                                           f"registered in {', '.join(map(str, mark.classes))}"))
     return findings
 

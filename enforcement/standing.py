@@ -94,7 +94,20 @@ def _figures(group: pd.DataFrame, reason: str) -> dict:
     return {"reason": reason, "filed": filed, "decided": decided, "supported": supported,
             "success_rate": _round(success_rate), "counter_notices": noticed, "counter_notices_succeeded": succeeded,
             "counter_notice_rate": _round(counter_rate),
-            "status": _status(success_rate, counter_rate), "pending": filed - decided}
+            "status": _status(success_rate, counter_rate), "pending": filed - decided,
+            "concerns": _concerns(success_rate, counter_rate)}
+
+
+def _concerns(success_rate: float | None, counter_rate: float | None) -> list[str]:
+    """Which figure is below, or near, its threshold, in words."""
+    concerns = []
+    if success_rate is not None and success_rate < MIN_SUCCESS + WARN_POINTS:
+        where = "below" if success_rate < MIN_SUCCESS else f"within {WARN_POINTS * 100:.0f} points of"
+        concerns.append(f"{success_rate * 100:.1f} % supported is {where} IPP's {MIN_SUCCESS * 100:.0f} % minimum")
+    if counter_rate is not None and counter_rate > MAX_COUNTER - WARN_POINTS:
+        where = "above" if counter_rate > MAX_COUNTER else f"within {WARN_POINTS * 100:.0f} points of"
+        concerns.append(f"{counter_rate * 100:.1f} % reversed is {where} IPP's {MAX_COUNTER * 100:.0f} % maximum")
+    return concerns
 
 
 def _status(success_rate: float | None, counter_rate: float | None) -> str:
@@ -124,10 +137,9 @@ def status_line(row: dict) -> str:
     if row["counter_notice_rate"] is not None:
         parts.append(f", {row['counter_notice_rate'] * 100:.1f} % of takedowns reversed by counter-notice "
                      f"({row['counter_notices_succeeded']} of {row['supported']})")
+    concerns = "; ".join(row["concerns"])
     verdict = {"ok": "within IPP's thresholds",
-               "warning": f"WARNING: within {WARN_POINTS * 100:.0f} points of IPP's thresholds "
-                          f"(≥ {MIN_SUCCESS * 100:.0f} % supported, ≤ {MAX_COUNTER * 100:.0f} % reversed)",
-               "below": f"BELOW IPP's thresholds (≥ {MIN_SUCCESS * 100:.0f} % supported, "
-                        f"≤ {MAX_COUNTER * 100:.0f} % reversed): the account can be dropped from Good-Faith"}
+               "warning": f"WARNING: {concerns}",
+               "below": f"BELOW IPP's thresholds: {concerns}; the account can be dropped from Good-Faith"}
     parts.append(f" — {verdict[row['status']]}")
     return "".join(parts)

@@ -80,10 +80,13 @@ def test_a_successful_counter_notice_rate_above_five_percent_is_below():
 
 
 def test_the_status_line_says_what_the_figures_mean(standing):
-    assert status_line(standing.row("stolen_image")).startswith(
+    assert status_line(standing.row("stolen_image")) == (
         "stolen_image: 80.0 % supported (8 of 10 decided), 0.0 % of takedowns reversed by counter-notice (0 of 8) "
-        "— BELOW IPP's thresholds")
-    assert "WARNING" in status_line(standing.row("counterfeit"))
+        "— BELOW IPP's thresholds: 80.0 % supported is below IPP's 90 % minimum; the account can be dropped from "
+        "Good-Faith")
+    assert status_line(standing.row("counterfeit")).endswith(
+        "— WARNING: 92.0 % supported is within 5 points of IPP's 90 % minimum; 4.3 % reversed is within 5 points of "
+        "IPP's 5 % maximum")
 
 
 def test_no_decided_complaint_is_no_data():

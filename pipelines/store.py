@@ -505,6 +505,21 @@ class Store:
                 yield item
             last = (rows[-1]["platform"], rows[-1]["listing_id"])
 
+    def all_listings(self, *, batch: int = 1000):
+        """Every listing the store knows (its row, with the latest data as JSON), in key order, streamed."""
+        last = ("", "")
+        while True:
+            query = (select(listings)
+                     .where((listings.c.platform > last[0])
+                            | ((listings.c.platform == last[0]) & (listings.c.listing_id > last[1])))
+                     .order_by(listings.c.platform, listings.c.listing_id).limit(batch))
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).mappings().all()
+            if not rows:
+                return
+            yield from (dict(row) for row in rows)
+            last = (rows[-1]["platform"], rows[-1]["listing_id"])
+
     def seen_in_run(self, run_id: str) -> set[tuple[str, str]]:
         with self.engine.connect() as connection:
             return {(r[0], r[1]) for r in connection.execute(

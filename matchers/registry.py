@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from matchers.registry_photos import photo_problem
+from matchers.registry_photos import document_problem, photo_problem
 from matchers.registry_yaml import DuplicateKeys, NotADate, RegistryLoader
 
 PLATFORMS: tuple[str, ...] = ("taobao", "tmall", "1688", "alibaba")
@@ -49,9 +49,19 @@ class Money:
 
 
 @dataclass(frozen=True)
+class Agent:
+    """An agent filing on the rights holder's behalf, with the power of attorney IPP asks for."""
+
+    name: str
+    power_of_attorney: Path | None = None
+    valid_until: date | None = None
+
+
+@dataclass(frozen=True)
 class RightsHolder:
     name: str
     contact_email: str
+    agent: Agent | None = None
 
 
 def today_utc() -> date:
@@ -69,6 +79,12 @@ class Trademark:
     valid_until: date
     aliases: tuple[str, ...] = ()
     logo: Path | None = None
+    # The proof IPP asks for (enforcement/readiness.py says what each is for): absolute paths.
+    registrant: str | None = None  # as on the office's register, when it is not the rights holder's name
+    certificates: tuple[Path, ...] = ()  # a colour scan of the registration certificate, each class page
+    renewal_certificates: tuple[Path, ...] = ()
+    assignment_certificates: tuple[Path, ...] = ()  # assignment or change of registrant
+    extension_certificates: tuple[Path, ...] = ()  # a Madrid (WIPO) registration's extension to China
 
     def is_valid(self, on: date | None = None) -> bool:
         """In force on ``on`` (today, UTC, by default)."""
@@ -92,6 +108,8 @@ class Copyright:
     title: str
     registration_number: str | None = None
     official_url: str | None = None
+    certificate: Path | None = None  # the registration certificate, or
+    claim_statement: Path | None = None  # a signed or sealed copyright claim statement (a scan)
 
 
 @dataclass(frozen=True)
@@ -294,6 +312,34 @@ class _Checker:
         return path
 
 
+    def document(self, value: Any, key: str) -> Path | None:
+        """A certificate or letter: a file inside the registry's folder (any format: scans are often PDF)."""
+        if not isinstance(value, str) or not value.strip():
+            self.err(key, f"must be a file path, got {value!r}")
+            return None
+        path, problem = document_problem(value.strip(), self.base_dir)
+        if problem:
+            self.err(key, problem)
+            return None
+        return path
+
+    def documents(self, d: dict, k: str, key: str) -> tuple[Path, ...]:
+        value = d.get(k)
+        if value is None:
+            return ()
+        if isinstance(value, str):
+            value = [value]
+        if not isinstance(value, list):
+            self.err(f"{key}.{k}", f"must be a file path or a list of them, got {_type_name(value)}")
+            return ()
+        found = (self.document(item, f"{key}.{k}[{j}]") for j, item in enumerate(value))
+        return tuple(path for path in found if path is not None)
+
+
+# A trademark's documents, each a file or a list of files (paths relative to the registry).
+TRADEMARK_DOCUMENTS = ("certificates", "renewal_certificates", "assignment_certificates", "extension_certificates")
+
+
 def _type_name(value: Any) -> str:
     return "nothing" if value is None else type(value).__name__
 
@@ -342,14 +388,26 @@ def load_registry(path: str | Path) -> Registry:
 def _rights_holder(chk: _Checker, value: Any) -> RightsHolder | None:
     if value is None:
         return None  # already reported as missing
-    d = chk.mapping(value, "rights_holder", {"name", "contact_email"}, {"name", "contact_email"})
+    d = chk.mapping(value, "rights_holder", {"name", "contact_email", "agent"}, {"name", "contact_email"})
     if d is None:
         return None
     name = chk.string(d, "name", "rights_holder")
     email = chk.string(d, "contact_email", "rights_holder")
     if email and not _EMAIL.match(email):
         chk.err("rights_holder.contact_email", f"not an e-mail address: {email!r}")
-    return RightsHolder(name or "", email or "")
+    return RightsHolder(name or "", email or "", _agent(chk, d.get("agent")))
+
+
+def _agent(chk: _Checker, value: Any) -> Agent | None:
+    if value is None:
+        return None
+    key = "rights_holder.agent"
+    d = chk.mapping(value, key, {"name", "power_of_attorney", "valid_until"}, {"name"})
+    if d is None:
+        return None
+    name = chk.string(d, "name", key)
+    poa = chk.document(d["power_of_attorney"], f"{key}.power_of_attorney") if d.get("power_of_attorney") else None
+    return Agent(name or "", poa, chk.a_date(d, "valid_until", key))
 
 
 def _list(chk: _Checker, value: Any, key: str) -> list:
@@ -374,8 +432,10 @@ def _trademarks(chk: _Checker, value: Any) -> dict[str, Trademark]:
         "valid_until",
         "aliases",
         "logo",
+        *TRADEMARK_DOCUMENTS,
+        "registrant",
     }
-    required = fields - {"aliases", "logo"}
+    required = fields - {"aliases", "logo", "registrant", *TRADEMARK_DOCUMENTS}
     for i, item in enumerate(items):
         key = f"trademarks[{i}]"
         d = chk.mapping(item, key, fields, required)
@@ -418,13 +478,15 @@ def _trademarks(chk: _Checker, value: Any) -> dict[str, Trademark]:
                 valid_until=valid_until,
                 aliases=aliases,
                 logo=logo,
+                registrant=chk.string(d, "registrant", key, required=False),
+                **{name: chk.documents(d, name, key) for name in TRADEMARK_DOCUMENTS},
             )
     return out
 
 
 def _copyrights(chk: _Checker, value: Any) -> dict[str, Copyright]:
     out: dict[str, Copyright] = {}
-    fields = {"id", "title", "registration_number", "official_url"}
+    fields = {"id", "title", "registration_number", "official_url", "certificate", "claim_statement"}
     for i, item in enumerate(_list(chk, value, "copyrights")):
         key = f"copyrights[{i}]"
         d = chk.mapping(item, key, fields, {"id", "title"})
@@ -439,8 +501,10 @@ def _copyrights(chk: _Checker, value: Any) -> dict[str, Copyright]:
         url = chk.string(d, "official_url", key, required=False)
         if url and not re.match(r"^https?://", url):
             chk.err(f"{key}.official_url", f"must be an http(s) URL, got {url!r}")
+        documents = {name: chk.document(d[name], f"{key}.{name}") if d.get(name) else None
+                     for name in ("certificate", "claim_statement")}
         if cid and title and cid not in out:
-            out[cid] = Copyright(cid, title, reg_no, url)
+            out[cid] = Copyright(cid, title, reg_no, url, **documents)
     return out
 
 

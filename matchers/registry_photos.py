@@ -39,6 +39,21 @@ def photo_problem(raw: str, base_dir: Path) -> tuple[Path, str | None]:
     return path, f"{problem}: {path}" if problem else None
 
 
+def document_problem(raw: str, base_dir: Path) -> tuple[Path, str | None]:
+    """Like :func:`photo_problem` for a certificate or letter, which may be a PDF: inside the folder, a
+    non-empty regular file; its content is not read here (``enforcement/readiness.py`` checks scans)."""
+    path = (base_dir / raw).resolve()
+    if not path.is_relative_to(base_dir):
+        return path, f"outside the registry's folder {base_dir}: {path}"
+    if not path.exists():
+        return path, f"file not found: {path}"
+    if not path.is_file():
+        return path, f"not a regular file: {path}"
+    if path.stat().st_size == 0:
+        return path, f"empty file (0 bytes): {path}"
+    return path, None
+
+
 def image_problem(path: Path) -> str | None:
     """Why Pillow cannot use the image at ``path``, in words that quote nothing from the file."""
     cap = min(MAX_PIXELS, Image.MAX_IMAGE_PIXELS or MAX_PIXELS)

@@ -191,7 +191,13 @@ def _migration_3(connection: Connection) -> None:
     connection.execute(text("CREATE INDEX ix_complaints_listing ON complaints (platform, listing_id, registry)"))
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3]
+def _migration_cases(connection: Connection) -> None:
+    from enforcement.schema import create_case_tables  # complaint cases (enforcement/lifecycle.py)
+
+    create_case_tables(connection)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_cases]
 
 
 def rights_holder_key(registry: Any) -> str:
@@ -497,6 +503,21 @@ class Store:
                 item.update(first_seen=row["first_seen"], last_seen=row["last_seen"], first_run=row["first_run"],
                             main_image_phash=row["main_image_phash"])
                 yield item
+            last = (rows[-1]["platform"], rows[-1]["listing_id"])
+
+    def all_listings(self, *, batch: int = 1000):
+        """Every listing the store knows (its row, with the latest data as JSON), in key order, streamed."""
+        last = ("", "")
+        while True:
+            query = (select(listings)
+                     .where((listings.c.platform > last[0])
+                            | ((listings.c.platform == last[0]) & (listings.c.listing_id > last[1])))
+                     .order_by(listings.c.platform, listings.c.listing_id).limit(batch))
+            with self.engine.connect() as connection:
+                rows = connection.execute(query).mappings().all()
+            if not rows:
+                return
+            yield from (dict(row) for row in rows)
             last = (rows[-1]["platform"], rows[-1]["listing_id"])
 
     def seen_in_run(self, run_id: str) -> set[tuple[str, str]]:

@@ -1,0 +1,76 @@
+"""``scrapy standing``: the Good-Faith figures IPP judges the rights holder's account by.
+
+    scrapy standing --registry REG [--store URL] [--as-of 2026-12-01] [--json]
+
+Over the last 3 months, for each reason code and overall: complaints filed, the share supported, counter-notices
+received and the share that succeeded, against IPP's thresholds (at least 90 % supported, at most 5 % reversed),
+with a warning within 5 points. How each figure is counted: ``enforcement/standing.py``. Exit codes: 0 shown;
+2 bad input; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from scrapy.commands import ScrapyCommand
+from scrapy.exceptions import UsageError
+
+from crawlers.store_option import add_store_option, announce_store, resolve_store_url
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings: ClassVar[dict[str, Any]] = {"LOG_LEVEL": "WARNING"}
+
+    def syntax(self) -> str:
+        return "--registry REG [--store URL] [--as-of DATE] [--json]"
+
+    def short_desc(self) -> str:
+        return "Show the Good-Faith standing: complaints supported and counter-notices, per reason code"
+
+    def add_options(self, parser: argparse.ArgumentParser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--registry", metavar="REG", help="the rights holder's registry.yaml")
+        add_store_option(parser)
+        parser.add_argument("--as-of", help="the window's last day (default: today, UTC)")
+        parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+
+    def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        from enforcement.casebook import CaseBook
+        from enforcement.standing import compute_standing, status_line
+        from matchers.registry import RegistryError, load_registry
+        from pipelines.store import Store, rights_holder_key
+
+        if not opts.registry:
+            raise UsageError("--registry is required", print_help=False)
+        try:
+            as_of = date.fromisoformat(opts.as_of) if opts.as_of else datetime.now(UTC).date()
+        except ValueError:
+            raise UsageError(f"--as-of {opts.as_of!r}: write it as 2026-12-01", print_help=False) from None
+        try:
+            registry = load_registry(opts.registry)
+        except RegistryError as exc:
+            print(str(exc), file=sys.stderr)
+            self.exitcode = 2
+            return
+        url = resolve_store_url(opts.store, self.settings)
+        if not url:
+            raise UsageError("the standing is computed from the store: give --store or STORE_URL", print_help=False)
+        announce_store(url, "standing")
+        store = Store(url)
+        try:
+            history = CaseBook(store.engine, rights_holder_key(registry)).listing_history()
+        finally:
+            store.close()
+        standing = compute_standing(history, as_of)
+        if opts.json:
+            print(json.dumps(standing.as_dict(), ensure_ascii=False, indent=2))
+            return
+        print(f"Good-Faith standing of {registry.rights_holder.name}, {standing.window_start} to {standing.as_of}:")
+        for row in standing.rows:
+            print(f"  {status_line(row)}")

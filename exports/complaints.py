@@ -55,7 +55,7 @@ REASONS: dict[str, dict[str, str]] = {
     },
 }
 
-BATCH_COLUMNS = ("url", "listing_id", "seller", "title", "price", "explanation", "evidence", "currency")
+BATCH_COLUMNS = ("url", "listing_id", "seller", "title", "price", "explanation", "evidence", "currency", "case")
 
 
 class ComplaintInputError(ValueError):
@@ -83,6 +83,7 @@ class Batch:
     reason: str
     number: int
     listings: list[dict[str, Any]] = field(default_factory=list)
+    case: str = ""  # the complaint case opened for it in the store (enforcement/filing.py), e.g. C-0012
 
     @property
     def name(self) -> str:
@@ -351,6 +352,7 @@ def _batch_rows(batch: Batch, out_dir: Path, evidence: dict[tuple[str, str], Evi
                 str(item.get("explanation") or ""),
                 "; ".join(_evidence_paths(out_dir, evidence.get(key))),
                 str(item.get("currency") or ""),
+                batch.case,
             ]
         )
     return rows
@@ -437,7 +439,7 @@ def write_complaints(
     summary_header = [
         "sheet", "batch", "platform", "ipr_id", "ipr_type", "mark / work", "registration_number", "office",
         "classes", "valid_until", "official_url", "reason", "reason (中文)", "reason (English)", "urls",
-        "url_file",
+        "url_file", "case",
     ]
     _append(summary, summary_header)
 
@@ -469,12 +471,13 @@ def write_complaints(
                 sheet_title, batch.id, batch.platform, batch.ipr_id, details["ipr_type"], details["name"],
                 details["registration_number"], details["office"], details["classes"], details["valid_until"],
                 details["official_url"], batch.reason, reason_text["zh"], reason_text["en"], len(urls),
-                txt_path.relative_to(out_dir).as_posix(),
+                txt_path.relative_to(out_dir).as_posix(), batch.case,
             ],
         )
         manifest_batches.append(
             {
                 "id": batch.id,
+                "case": batch.case,
                 "platform": batch.platform,
                 "ipr_id": batch.ipr_id,
                 **details,

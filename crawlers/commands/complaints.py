@@ -24,6 +24,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar, TextIO
 
@@ -204,31 +205,48 @@ def _file(registry, review_file: Path, target: Path, store, out: TextIO, *, auto
         decisions = read_decisions(review_file)
     except ReviewFileError as error:
         raise InputError(str(error)) from None
+    from enforcement.filing import cases_for, hold_auto_approvals, refuse_unusable_rights
+
     source = _ListingSource(review_file, decisions, store, auto_approve_above)
     selected, missing = source.select()
+    book = _case_book(store, registry)
+    today = datetime.now(UTC).date()
+    selected, held = hold_auto_approvals(selected, decisions, book, on=today) if auto_approve_above is not None \
+        else (selected, [])
     checked = check_filing(selected, on_file=store.complaints_on_file(registry=registry) if store else None,
                            current=source.current, reviewed=source.reviewed, refile=refile)
-    plan = plan_batches(checked.kept, registry)
+    plan = refuse_unusable_rights(plan_batches(checked.kept, registry), registry, on=today)
     captured = _evidence(plan, target, registry, review_file.parent, replay_dir=replay_dir, evidence=evidence,
                          images_store=images_store, browser_executable=browser_executable)
-    plan = _without_removed(plan, checked.kept, captured, registry)
-    plan.refused[:0] = [*missing, *checked.refused]
-    manifest = write(
-        plan,
-        target,
-        registry,
-        evidence=captured,
-        sources={"review": str(review_file), "listings": source.name, "replay": str(replay_dir or ""),
-                 "store": redact_store_url(store.url) if store else ""},
-        extra_counts={
-            "reviewed": len(decisions),
-            "approved": sum(1 for row in decisions.values() if row["decision"] == "approve"),
-        },
-    )
+    plan = refuse_unusable_rights(_without_removed(plan, checked.kept, captured, registry), registry, on=today)
+    plan.refused[:0] = [*missing, *held, *checked.refused]
+    with cases_for(plan, target, book):
+        manifest = write(
+            plan,
+            target,
+            registry,
+            evidence=captured,
+            sources={"review": str(review_file), "listings": source.name, "replay": str(replay_dir or ""),
+                     "store": redact_store_url(store.url) if store else ""},
+            extra_counts={
+                "reviewed": len(decisions),
+                "approved": sum(1 for row in decisions.values() if row["decision"] == "approve"),
+            },
+        )
     _print_outcome(manifest, target, out)
     if store is not None:
         _remember(store, registry, decisions, source.as_reviewed(checked.changed), plan.batches, target, out)
     return 0
+
+
+def _case_book(store, registry):
+    """The rights holder's complaint cases (enforcement/casebook.py), when there is a store."""
+    if store is None:
+        return None
+    from enforcement.casebook import CaseBook
+    from pipelines.store import rights_holder_key
+
+    return CaseBook(store.engine, rights_holder_key(registry))
 
 
 class _ListingSource:

@@ -136,7 +136,10 @@ class Command(ScrapyCommand):
             self._crawl_and_report(opts, started, registry, platforms, store, lock, images_store)
         finally:
             heartbeat.stop()
-            store.release_lock(lock["name"], lock["token"])
+            try:
+                store.release_lock(lock["name"], lock["token"])
+            except Exception as exc:  # a full disk: the lock goes stale, and this process is gone anyway
+                logger.error("monitor: could not release the run's lock in the store: %s", exc)
 
     def _crawl_and_report(self, opts, started, registry, platforms, store, lock: dict, images_store) -> None:
         from exports.run_report import ReportFailures, write_run_reports
@@ -226,15 +229,22 @@ class Command(ScrapyCommand):
         self.exitcode = 3 if blocked else (1 if problems else 0)
         summary.update(errors=errors, problems=problems, exit_code=self.exitcode, finished_at=utc_now(),
                        elapsed_seconds=round(time.monotonic() - started, 1))
-        unwritten = write_summary(out_dir, summary)
-        if unwritten:
-            summary["problems"].append(f"summary.json could not be written: {unwritten}")
+        status = ("interrupted" if interrupted else "blocked" if blocked
+                  else "finished_with_errors" if problems else "finished")
+        try:
+            store.finish_run(summary["run_id"], status, {p: _plain(s) for p, s in stats.items()},
+                             resumable=interrupted)
+        except Exception as exc:  # e.g. the store's disk is full: the run stays open, and the summary says so
+            logger.error("monitor: the store could not record the end of run %s: %s", summary["run_id"], exc)
+            problems.append(f"the store could not record the end of the run ({exc.__class__.__name__}); "
+                            "the next start resumes it")
             summary["errors"] += 1
             self.exitcode = summary["exit_code"] = 3 if blocked else 1
-        status = ("interrupted" if interrupted else "blocked" if blocked
-                  else "finished_with_errors" if summary["problems"] else "finished")
-        store.finish_run(summary["run_id"], status, {p: _plain(s) for p, s in stats.items()},
-                         resumable=interrupted)
+        unwritten = write_summary(out_dir, summary)
+        if unwritten:
+            problems.append(f"summary.json could not be written: {unwritten}")
+            summary["errors"] += 1
+            self.exitcode = summary["exit_code"] = 3 if blocked else 1
         print_summary(summary, out_dir, log_file)
 
     def _platforms(self, opts, registry) -> list[str]:

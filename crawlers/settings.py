@@ -81,6 +81,10 @@ REGISTRY_PATH = os.environ.get("REGISTRY_PATH") or None
 EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsFile": 500}
 STATS_FILE = None  # write the final stats here as JSON
 
+# `scrapy monitor` resumes a killed or stopped run of the same registry and platforms only if it started less
+# than this many seconds ago; an older one is closed as interrupted and a new run starts (pipelines/runs.py).
+RESUME_MAX_AGE = 6 * 3600
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 
 # mtop calls carry their whole query as URL-encoded JSON; browsers send them at 2.5-4 kB.

@@ -156,3 +156,34 @@ def test_a_live_lock_with_a_fresh_heartbeat_still_refuses(tmp_path):
     assert acquired
     result = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
     assert result.returncode == 1 and "another run (working" in result.stderr
+
+
+def test_a_run_id_of_another_registrys_run_is_bad_input(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.ensure_run("other-brand", registry="/srv/brands/other/registry.yaml", platforms=["taobao"])
+    store.close()
+    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "other-brand")
+    assert result.returncode == 2
+    assert "--run-id other-brand" in result.stderr and "/srv/brands/other/registry.yaml" in result.stderr
+    assert runs(tmp_path)["other-brand"]["status"] == "running"  # another registry's run is left alone
+
+
+def test_the_heartbeat_thread_keeps_the_lock_fresh(tmp_path):
+    from pipelines.runs import Heartbeat
+    from pipelines.store import run_locks
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    assert store.acquire_lock("monitor:x", "beating")[0]
+
+    def beat_time() -> float:
+        with store.engine.connect() as connection:
+            return connection.execute(run_locks.select()).mappings().one()["heartbeat"]
+
+    first = beat_time()
+    heartbeat = Heartbeat(lambda: store.heartbeat("monitor:x", "beating"), every=0.05)
+    heartbeat.start()
+    deadline = time.time() + 10
+    while beat_time() == first and time.time() < deadline:
+        time.sleep(0.05)
+    heartbeat.stop()
+    assert beat_time() > first

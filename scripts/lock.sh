@@ -8,7 +8,7 @@ python="${1:-.venv/bin/python}"
 {
     echo "# The versions the test suite passed with; written by \`make lock\` (scripts/lock.sh). Do not edit."
     echo "# \`make setup\` installs with -c constraints.txt; \`make upgrade-deps\` tries the newest allowed versions."
-    "$python" -m pip freeze --exclude-editable --local | LC_ALL=C sort -f
+    "$python" -m pip freeze --exclude-editable --local
 } > constraints.txt.new
 mv constraints.txt.new constraints.txt
 echo "constraints.txt: $(grep -c '==' constraints.txt) packages pinned"

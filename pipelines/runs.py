@@ -52,31 +52,36 @@ def why_not_resumable(run: dict, platforms: list[str], max_age: float) -> str | 
 
 
 def choose_run(store, registry: str, platforms: list[str], *, requested: str | None, new_id: str,
-               max_age: float) -> tuple[str, str | None]:
-    """(the run id this start uses, a note for the log). The caller holds the registry's lock."""
+               max_age: float) -> tuple[str, list[str]]:
+    """(the run id this start uses, what was decided, for the log). The caller holds the registry's lock."""
+    notes: list[str] = []
     if requested:
         existing = store.run(requested)
         if existing and existing.get("registry") and existing["registry"] != registry:
             raise UsageError(f"--run-id {requested}: that run is of another registry ({existing['registry']})")
         for run in store.open_runs(registry):
             if run["run_id"] != requested:
-                store.close_run(run["run_id"], f"run {requested} was started by name instead")
+                _close(store, run, f"run {requested} was started by name instead", notes)
         if existing:
             store.reopen_run(requested)
-            return requested, f"continuing run {requested}, as asked (--run-id)"
-        return requested, None
-    chosen, note = None, None
+            notes.append(f"continuing run {requested}, as asked (--run-id)")
+        return requested, notes
+    chosen = None
     for run in store.open_runs(registry):  # latest first
         reason = why_not_resumable(run, platforms, max_age) if chosen is None else "a later run was resumed"
         if reason is None:
             chosen = run["run_id"]
             store.reopen_run(chosen)
-            note = f"resuming run {chosen}, which stopped before it finished"
-            continue
-        store.close_run(run["run_id"], reason)
-        logger.warning("monitor: run %s stopped before it finished and is not resumed: %s; closed as "
-                       "interrupted, a new run starts", run["run_id"], reason)
-    return (chosen or new_id), note
+            notes.append(f"resuming run {chosen}, which stopped before it finished")
+        else:
+            _close(store, run, reason, notes)
+    return (chosen or new_id), notes
+
+
+def _close(store, run: dict, reason: str, notes: list[str]) -> None:
+    store.close_run(run["run_id"], reason)
+    notes.append(f"run {run['run_id']} stopped before it finished and is not resumed: {reason}; closed as "
+                 "interrupted")
 
 
 class Heartbeat:

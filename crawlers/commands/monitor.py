@@ -146,7 +146,7 @@ class Command(ScrapyCommand):
         from pipelines.runs import choose_run
 
         max_age = self.settings.getfloat("RESUME_MAX_AGE", 6 * 3600)
-        run_id, note = choose_run(store, str(registry.path), platforms, requested=opts.run_id,
+        run_id, notes = choose_run(store, str(registry.path), platforms, requested=opts.run_id,
                                   new_id=lock["token"], max_age=max_age)
         if run_id != lock["token"]:  # a resumed run: the lock names it, for whoever is refused
             store.rename_lock(lock["name"], lock["token"], run_id)
@@ -154,7 +154,7 @@ class Command(ScrapyCommand):
         self.settings.set("RUN_ID", run_id, priority="cmdline")
         out_dir = Path(opts.out) / run_id
         log_file = self._start_log_file(out_dir)
-        if note:
+        for note in notes:  # after the log file is open: on a terminal, they are in monitor.log too
             logger.warning("monitor: %s", note)
         store.ensure_run(run_id, registry=str(registry.path), platforms=platforms)
         complained = store.complaints_on_file()

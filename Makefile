@@ -3,16 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The versions the tests passed with (scripts/lock.sh writes it); pyproject.toml keeps the ranges.
+CONSTRAINTS := constraints.txt
 
-.PHONY: setup system-deps demo test lint eval eval-images bench clean
+.PHONY: setup system-deps demo test lint eval eval-images bench clean lock upgrade-deps test-latest
 
 setup: $(STAMP) system-deps
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test]' -c $(CONSTRAINTS)
 	touch $(STAMP)
 
 system-deps:
@@ -37,5 +39,24 @@ eval-images: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+# After adding a package to pyproject.toml: `make setup lock` pins it (and what it pulled in) too.
+lock: $(STAMP)
+	bash scripts/lock.sh $(BIN)/python
+
+# The newest versions pyproject.toml allows, then the whole suite; the lock is rewritten only if it passes.
+upgrade-deps: setup
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	touch $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -q
+	bash scripts/lock.sh $(BIN)/python
+
+# The same trial in a venv of its own (.venv-latest), leaving .venv and constraints.txt as they are.
+test-latest: system-deps
+	test -x .venv-latest/bin/python || $(PYTHON) -m venv .venv-latest
+	.venv-latest/bin/python -m pip install --quiet --upgrade pip
+	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	.venv-latest/bin/python -m pytest -q
+
 clean:
-	rm -rf $(VENV) reports data .pytest_cache
+	rm -rf $(VENV) .venv-latest reports data .pytest_cache

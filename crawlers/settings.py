@@ -81,6 +81,10 @@ REGISTRY_PATH = os.environ.get("REGISTRY_PATH") or None
 EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsFile": 500}
 STATS_FILE = None  # write the final stats here as JSON
 
+# `scrapy monitor` resumes a killed or stopped run of the same registry and platforms only if it started less
+# than this many seconds ago; an older one is closed as interrupted and a new run starts (pipelines/runs.py).
+RESUME_MAX_AGE = 6 * 3600
+
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 # HOST_MAP (this setting, or the environment variable, as JSON): host globs resolved to given addresses,
 # e.g. a local stand-in for the platforms; the rendering browser gets the same map. Without one the

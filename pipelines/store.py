@@ -267,6 +267,9 @@ def _jsonable(value):
     return str(value)
 
 
+# A lock whose heartbeat is older than this is stale; the holder beats every tenth of it (pipelines/runs.py).
+LOCK_STALE_SECONDS = 300.0
+
 # Any constant shared by every ipwatch process; the lock serialises migrate() across workers.
 MIGRATION_LOCK_KEY = 0x1D5_7A7C4
 
@@ -340,18 +343,45 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(statement)
 
-    def finish_run(self, run_id: str, status: str, stats: dict | None = None) -> None:
+    def finish_run(self, run_id: str, status: str, stats: dict | None = None, *, resumable: bool = False) -> None:
+        """Record how ``run_id`` ended. A ``resumable`` run (stopped by SIGTERM) keeps no ``finished_at``:
+        it stays open for the next start to continue (pipelines/runs.py)."""
         with self.engine.begin() as connection:
             connection.execute(runs.update().where(runs.c.run_id == run_id).values(
-                finished_at=utc_now(), status=status, stats=_json(stats or {})))
+                finished_at=None if resumable else utc_now(), status=status, stats=_json(stats or {})))
+
+    def reopen_run(self, run_id: str) -> None:
+        """A run continued (resumed, or re-run under the same id) is running again."""
+        with self.engine.begin() as connection:
+            connection.execute(runs.update().where(runs.c.run_id == run_id).values(status="running",
+                                                                                   finished_at=None))
+
+    def close_run(self, run_id: str, reason: str) -> None:
+        """An open run that will never be continued: ``interrupted``, finished now, ``reason`` in its stats."""
+        with self.engine.begin() as connection:
+            row = connection.execute(select(runs.c.stats).where(runs.c.run_id == run_id)).first()
+            stats = json.loads(row[0]) if row and row[0] else {}
+            stats["closed"] = reason
+            connection.execute(runs.update().where(runs.c.run_id == run_id).values(
+                status="interrupted", finished_at=utc_now(), stats=_json(stats)))
+
+    def open_runs(self, registry: str) -> list[dict]:
+        """Runs on ``registry`` without a ``finished_at`` (killed, or stopped by SIGTERM), latest first."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(select(runs).where(
+                (runs.c.registry == registry) & runs.c.finished_at.is_(None)).order_by(
+                runs.c.started_at.desc(), runs.c.run_id.desc())).mappings().all()
+        return [dict(row) for row in rows]
 
     # --- one monitor run at a time per registry ---------------------------------------------
-    def acquire_lock(self, name: str, run_id: str, *, stale_after: float = 300.0) -> tuple[bool, dict | None]:
+    def acquire_lock(self, name: str, run_id: str, *,
+                     stale_after: float = LOCK_STALE_SECONDS) -> tuple[bool, dict | None]:
         """Take the lock ``name`` for ``run_id``. Returns (acquired, previous holder).
 
-        A holder is alive while its process exists (same host) or its heartbeat is fresher than
-        ``stale_after`` seconds (another host). A dead holder's lock is taken over with a
-        compare-and-swap on (run_id, pid), so two starters can never both win.
+        A holder is alive while its heartbeat is fresher than ``stale_after`` seconds and, on this host,
+        its process exists. A heartbeat older than that is stale whatever ``kill(pid, 0)`` says: after a
+        reboot or a container restart the PID may belong to another process. A dead holder's lock is
+        taken over with a compare-and-swap on (run_id, pid), so two starters can never both win.
         """
         import os
         import socket
@@ -386,6 +416,12 @@ class Store:
         with self.engine.begin() as connection:
             connection.execute(run_locks.update().where(
                 (run_locks.c.name == name) & (run_locks.c.run_id == run_id)).values(heartbeat=time.time()))
+
+    def rename_lock(self, name: str, run_id: str, new_run_id: str) -> None:
+        """The lock held by ``run_id`` now names ``new_run_id`` (the run it resumed)."""
+        with self.engine.begin() as connection:
+            connection.execute(run_locks.update().where(
+                (run_locks.c.name == name) & (run_locks.c.run_id == run_id)).values(run_id=new_run_id))
 
     def release_lock(self, name: str, run_id: str) -> None:
         with self.engine.begin() as connection:
@@ -605,12 +641,10 @@ class Store:
         return decisions
 
     def unfinished_run(self, registry: str) -> str | None:
-        """The latest run on ``registry`` still marked running (the caller holds the registry's lock)."""
-        with self.engine.connect() as connection:
-            row = connection.execute(select(runs.c.run_id).where(
-                (runs.c.registry == registry) & (runs.c.status == "running")).order_by(
-                runs.c.started_at.desc()).limit(1)).first()
-        return row[0] if row else None
+        """The latest open run on ``registry`` (see :meth:`open_runs`); whether it may be resumed is
+        decided by ``pipelines.runs.choose_run``."""
+        open_runs = self.open_runs(registry)
+        return open_runs[0]["run_id"] if open_runs else None
 
     def run(self, run_id: str) -> dict | None:
         with self.engine.connect() as connection:
@@ -630,15 +664,16 @@ def _alive(holder: dict, stale_after: float) -> bool:
     import socket
     import time
 
+    if time.time() - float(holder["heartbeat"]) >= stale_after:
+        return False  # silent too long: dead, even if its PID now names a live process
     if holder["host"] == socket.gethostname():
         try:
             os.kill(int(holder["pid"]), 0)
         except ProcessLookupError:
-            return False
+            return False  # killed a moment ago: no need to wait for its heartbeat to age
         except PermissionError:
             return True
-        return True
-    return time.time() - float(holder["heartbeat"]) < stale_after
+    return True
 
 
 class StorePipeline:

@@ -1,0 +1,189 @@
+"""Which run a monitor start continues: only a recent one, of the same registry and platforms; SIGTERM
+leaves the run resumable; a stale lock never blocks for ever (README, "Resuming a stopped run")."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from pipelines.store import Store
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+
+WEEK2 = ROOT / "fixtures" / "cassettes-week2"
+
+
+def monitor_command(workdir: Path, replay: Path = CASSETTES, *extra: str) -> list[str]:
+    return [SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--replay", str(replay), "--out",
+            str(workdir / "reports"), "--store", f"sqlite:///{workdir / 'store.db'}", "--images-store",
+            str(workdir / "images"), "--no-progress", *extra]
+
+
+def monitor(workdir: Path, replay: Path = CASSETTES, *extra: str) -> subprocess.CompletedProcess:
+    return subprocess.run(monitor_command(workdir, replay, *extra), cwd=workdir, env=scrapy_env(),
+                          capture_output=True, text=True, timeout=300)
+
+
+def runs(workdir: Path) -> dict[str, dict]:
+    with sqlite3.connect(workdir / "store.db") as connection:
+        connection.row_factory = sqlite3.Row
+        return {row["run_id"]: dict(row) for row in connection.execute("SELECT * FROM runs")}
+
+
+def leave_open(workdir: Path, run_id: str, started_ago: timedelta) -> None:
+    """The store as a SIGKILL before the run's end leaves it: still running, no finished_at."""
+    started = (datetime.now(UTC) - started_ago).strftime("%Y-%m-%dT%H:%M:%SZ")
+    with sqlite3.connect(workdir / "store.db") as connection:
+        connection.execute("UPDATE runs SET status = 'running', finished_at = NULL, started_at = ? WHERE run_id = ?",
+                           (started, run_id))
+
+
+def report(workdir: Path, run_id: str) -> tuple[dict, dict[str, dict]]:
+    folder = workdir / "reports" / run_id
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    lines = (folder / "listings.jsonl").read_text(encoding="utf-8").splitlines()
+    return summary, {item["listing_id"]: item for item in map(json.loads, lines)}
+
+
+def test_a_run_killed_last_week_is_closed_and_this_weeks_start_reports_only_what_it_saw(tmp_path):
+    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "last-week")
+    assert first.returncode == 0, first.stderr[-3000:]
+    leave_open(tmp_path, "last-week", timedelta(days=7))
+
+    second = monitor(tmp_path, WEEK2, "--platforms", "taobao")
+    assert second.returncode == 0, second.stderr[-3000:]
+    now = runs(tmp_path)
+    assert now["last-week"]["status"] == "interrupted" and now["last-week"]["finished_at"]
+    assert "RESUME_MAX_AGE" in json.loads(now["last-week"]["stats"])["closed"]
+    (this_week,) = set(now) - {"last-week"}
+    assert now[this_week]["status"] == "finished"
+    _, listings = report(tmp_path, this_week)
+    assert "191705429157" not in listings  # gone in week 2: last week's sighting is not this week's news
+    assert listings["958667946125"]["status"] == "seen"
+    assert "is not resumed" in second.stderr
+
+
+def test_a_run_of_other_platforms_is_not_resumed(tmp_path):
+    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "taobao-only")
+    assert first.returncode == 0, first.stderr[-3000:]
+    leave_open(tmp_path, "taobao-only", timedelta(minutes=10))
+    second = monitor(tmp_path, CASSETTES, "--platforms", "tmall")
+    assert second.returncode == 0, second.stderr[-3000:]
+    now = runs(tmp_path)
+    assert len(now) == 2 and now["taobao-only"]["status"] == "interrupted"
+    assert "crawled taobao, not tmall" in json.loads(now["taobao-only"]["stats"])["closed"]
+
+
+def test_a_recent_killed_run_is_resumed_under_its_id(tmp_path):
+    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "this-morning")
+    assert first.returncode == 0, first.stderr[-3000:]
+    leave_open(tmp_path, "this-morning", timedelta(hours=1))
+    second = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
+    assert second.returncode == 0, second.stderr[-3000:]
+    assert list(runs(tmp_path)) == ["this-morning"] and runs(tmp_path)["this-morning"]["status"] == "finished"
+    summary, _ = report(tmp_path, "this-morning")
+    assert summary["statuses"] == {"new": 36}
+
+
+def test_an_old_named_run_is_resumed_only_when_named_again(tmp_path):
+    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "named")
+    assert first.returncode == 0, first.stderr[-3000:]
+    leave_open(tmp_path, "named", timedelta(days=2))
+    again = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "named")
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert list(runs(tmp_path)) == ["named"] and runs(tmp_path)["named"]["status"] == "finished"
+    assert report(tmp_path, "named")[0]["statuses"] == {"new": 36}
+
+    leave_open(tmp_path, "named", timedelta(days=2))
+    later = monitor(tmp_path, CASSETTES, "--platforms", "taobao")  # no --run-id: no surprise resumption
+    assert later.returncode == 0, later.stderr[-3000:]
+    now = runs(tmp_path)
+    assert len(now) == 2 and now["named"]["status"] == "interrupted" and now["named"]["finished_at"]
+
+
+def test_sigterm_leaves_the_run_interrupted_and_the_next_start_resumes_it(tmp_path):
+    process = subprocess.Popen(monitor_command(tmp_path, CASSETTES, "--platforms", "taobao", "-s",
+                                               "DOWNLOAD_DELAY=0.6", "-s", "STORE_BATCH_SIZE=5"),
+                               cwd=tmp_path, env=scrapy_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                               text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline:  # wait until some listings are stored (about 10 s of crawling in all)
+        try:
+            with sqlite3.connect(tmp_path / "store.db") as connection:
+                if connection.execute("SELECT COUNT(*) FROM sightings").fetchone()[0]:
+                    break
+        except sqlite3.OperationalError:
+            pass
+        time.sleep(0.1)
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 1, output[-3000:]
+    (stopped,) = runs(tmp_path).values()
+    assert stopped["status"] == "interrupted" and stopped["finished_at"] is None, stopped
+    assert "stopped before its end" in output
+
+    rerun = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
+    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    assert list(runs(tmp_path)) == [stopped["run_id"]]
+    summary, _ = report(tmp_path, stopped["run_id"])
+    assert summary["statuses"] == {"new": 36}  # what it found before SIGTERM is still new, not "seen"
+
+
+def test_a_lock_whose_pid_now_belongs_to_another_live_process_is_stale_by_its_heartbeat(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    with store.engine.begin() as connection:  # as a run on this host left it before a reboot
+        from pipelines.store import run_locks
+
+        connection.execute(run_locks.insert().values(
+            name=f"monitor:{DEMO_REGISTRY}", run_id="before-the-reboot", pid=os.getpid(),  # a live process
+            host=socket.gethostname(), heartbeat=time.time() - 3600))
+    store.close()
+    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
+    assert result.returncode == 0, result.stderr[-3000:]
+    with sqlite3.connect(tmp_path / "store.db") as connection:
+        assert connection.execute("SELECT COUNT(*) FROM run_locks").fetchone()[0] == 0
+
+
+def test_a_live_lock_with_a_fresh_heartbeat_still_refuses(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    acquired, _ = store.acquire_lock(f"monitor:{DEMO_REGISTRY}", "working")
+    assert acquired
+    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
+    assert result.returncode == 1 and "another run (working" in result.stderr
+
+
+def test_a_run_id_of_another_registrys_run_is_bad_input(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    store.ensure_run("other-brand", registry="/srv/brands/other/registry.yaml", platforms=["taobao"])
+    store.close()
+    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "other-brand")
+    assert result.returncode == 2
+    assert "--run-id other-brand" in result.stderr and "/srv/brands/other/registry.yaml" in result.stderr
+    assert runs(tmp_path)["other-brand"]["status"] == "running"  # another registry's run is left alone
+
+
+def test_the_heartbeat_thread_keeps_the_lock_fresh(tmp_path):
+    from pipelines.runs import Heartbeat
+    from pipelines.store import run_locks
+
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    assert store.acquire_lock("monitor:x", "beating")[0]
+
+    def beat_time() -> float:
+        with store.engine.connect() as connection:
+            return connection.execute(run_locks.select()).mappings().one()["heartbeat"]
+
+    first = beat_time()
+    heartbeat = Heartbeat(lambda: store.heartbeat("monitor:x", "beating"), every=0.05)
+    heartbeat.start()
+    deadline = time.time() + 10
+    while beat_time() == first and time.time() < deadline:
+        time.sleep(0.05)
+    heartbeat.stop()
+    assert beat_time() > first

@@ -8,9 +8,9 @@ proof. These rules check what the registry holds against what IPP asks for, befo
 - **validity**: an expired or not yet valid mark is never cited; one expiring within ``EXPIRY_WARNING_DAYS``
   is a warning; a term longer than the first ten years needs the renewal certificate;
 - **classes**: the Nice classes of the goods a citing product names, against the mark's classes;
-- **certificate**: a certificate file is present, is not a Word file, and is a colour scan (a black-and-white
-  copy needs the registrant's seal or signature); a registrant other than the rights holder needs the
-  assignment certificate;
+- **certificate**: a certificate file is present (a warning when not: IPP may hold it already, but nothing can
+  be checked or attached), is not a Word file, and is a colour scan (a black-and-white copy needs the
+  registrant's seal or signature); a registrant other than the rights holder needs the assignment certificate;
 - **agent**: when an agent files, the power of attorney is present and still valid;
 - **copyright**: a registration certificate or a signed claim statement, and the URL where the originals are
   published (stolen-image complaints need it).
@@ -123,8 +123,11 @@ def _validity(mark, on: date) -> list[Finding]:
 def _certificates(mark, registry, on: date) -> list[Finding]:
     files = tuple(getattr(mark, "certificates", ()) or ())
     if not files:
-        return [Finding("error", "certificate", f"{mark.id}: no certificate file (`certificates`): IPP needs a "
-                                                "colour scan of the registration certificate, each class page")]
+        # IPP may hold the scan already (an approved record); without a copy here nothing can be checked or
+        # attached to a counter-notice reply, so it is a warning, not a refusal
+        return [Finding("warning", "certificate", f"{mark.id}: no certificate file (`certificates`): IPP needs a "
+                                                  "colour scan of the registration certificate, each class page; add "
+                                                  "it so it can be checked and attached to counter-notice replies")]
     findings = [finding for path in files for finding in _scan(path, f"{mark.id}: certificate {path.name}")]
     registrant = getattr(mark, "registrant", None)
     holder = registry.rights_holder.name
@@ -173,9 +176,9 @@ def _copyright(right) -> list[Finding]:
     certificate = getattr(right, "certificate", None)
     statement = getattr(right, "claim_statement", None)
     if not certificate and not statement:
-        findings.append(Finding("error", "copyright", f"{right.id}: neither a registration certificate "
-                                                      "(`certificate`) nor a signed copyright claim statement "
-                                                      "(`claim_statement`)"))
+        findings.append(Finding("warning", "copyright", f"{right.id}: neither a registration certificate "
+                                                        "(`certificate`) nor a signed copyright claim statement "
+                                                        "(`claim_statement`): IPP needs one to approve the record"))
     for path, label in ((certificate, "certificate"), (statement, "claim statement")):
         if path:
             findings.extend(_scan(path, f"{right.id}: {label} {Path(path).name}", colour=False))

@@ -93,9 +93,9 @@ def test_classes_goods_outside_the_marks_classes_are_named(make_registry):
 def test_certificate_missing(make_registry):
     def none(data):
         del data["trademarks"][0]["certificates"]
-    assert findings(make_registry(none), "LUMORA-CN-25") == (False, [
-        "error: LUMORA-CN-25: no certificate file (`certificates`): IPP needs a colour scan of the registration "
-        "certificate, each class page"])
+    assert findings(make_registry(none), "LUMORA-CN-25") == (True, [
+        "warning: LUMORA-CN-25: no certificate file (`certificates`): IPP needs a colour scan of the registration "
+        "certificate, each class page; add it so it can be checked and attached to counter-notice replies"])
 
 
 def test_certificate_black_and_white(make_registry):
@@ -149,8 +149,8 @@ def test_copyright_needs_a_certificate_or_claim_statement_and_an_official_url(ma
     usable, messages = findings(make_registry(bare), "LUMORA-PHOTO")
     assert not usable
     assert messages == [
-        "error: LUMORA-PHOTO: neither a registration certificate (`certificate`) nor a signed copyright claim "
-        "statement (`claim_statement`)",
+        "warning: LUMORA-PHOTO: neither a registration certificate (`certificate`) nor a signed copyright claim "
+        "statement (`claim_statement`): IPP needs one to approve the record",
         "error: LUMORA-PHOTO: no `official_url`: stolen-image complaints need the page where the original photos "
         "are published"]
 

@@ -6,6 +6,7 @@ Everything is read from the store, for the rights holder of the run's registry.
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 from dataclasses import dataclass
@@ -49,12 +50,26 @@ class EnforcementPicture:
         }
 
 
-def record_sightings(book: CaseBook, seen: list[tuple[str, str]], removed: list[tuple[str, str]], day: date) -> None:
+def record_sightings(book: CaseBook, seen: set[tuple[str, str]], removed: set[tuple[str, str]], day: date) -> None:
     """What this run saw of listings in cases: live ones (for the still-live alerts) and removed ones."""
-    for platform, listing_id in removed:
+    in_cases = {(row["platform"], row["listing_id"]) for row in book.listing_history()}
+    for platform, listing_id in sorted(in_cases & set(removed)):
         book.removed(ListingRef(platform, listing_id), on=day)
-    for platform, listing_id in seen:
+    for platform, listing_id in sorted((in_cases & set(seen)) - set(removed)):
         book.seen_live(ListingRef(platform, listing_id), on=day)
+
+
+def run_enforcement(store: Any, registry: Any, run_id: str, out_dir: Path, removed: set, *,
+                    day: date) -> tuple[str, dict]:
+    """A monitor run's part: record what it saw of listings in cases, write ``sellers.csv``; returns the
+    report panel (HTML) and the ``summary.json`` sections."""
+    from pipelines.store import rights_holder_key
+
+    book = CaseBook(store.engine, rights_holder_key(registry))
+    record_sightings(book, store.seen_in_run(run_id), removed, day)
+    picture = enforcement_picture(store, registry, book, as_of=day)
+    write_sellers_csv(picture.sellers, out_dir / "sellers.csv")
+    return panel_html(picture), picture.summary()
 
 
 def enforcement_picture(store: Any, registry: Any, book: CaseBook, *, as_of: date) -> EnforcementPicture:
@@ -131,9 +146,15 @@ def panel_html(picture: EnforcementPicture, *, top: int = 30) -> str:
     summary = picture.summary()
     sellers = picture.sellers.sellers.head(top).to_dict("records")
     networks = picture.sellers.networks.head(top).to_dict("records")
+    # an <img> of the SVG, not the SVG inline: report.html's content policy allows no inline style, and an
+    # image keeps its own
+    chart = ""
+    if picture.chart_svg:
+        encoded = base64.b64encode(picture.chart_svg.encode("utf-8")).decode("ascii")
+        chart = Markup(f'<img alt="Good-Faith standing per month" src="data:image/svg+xml;base64,{encoded}">')
     return environment.get_template("enforcement_panel.html.j2").render(
         standing=picture.standing, thresholds=picture.standing.as_dict()["thresholds"],
-        chart=Markup(picture.chart_svg), awaiting=summary["cases"]["awaiting_reply"],
+        chart=chart, awaiting=summary["cases"]["awaiting_reply"],
         alerts=summary["cases"]["alerts"], sellers=sellers, networks=networks)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, FileSystemLoader
+from markupsafe import Markup
 from PIL import Image, UnidentifiedImageError
 
 from exports.evidence import image_hit_of, utc_now
@@ -188,6 +189,7 @@ def render_report_html(
     generated_at: str | None = None,
     thumbnail_px: int = THUMBNAIL_PX,
     max_cards: int = MAX_CARDS,
+    sections: str = "",
 ) -> str:
     """The report page as text. Only ``infringing`` and ``suspect`` listings get a card: the
     ``max_cards`` highest-scoring ones (the counts cover all of them)."""
@@ -208,6 +210,7 @@ def render_report_html(
         run_id=run_id,
         generated_at=generated_at or utc_now(),
         nonce=secrets.token_urlsafe(18),
+        sections=Markup(sections),  # built by our own templates, escaped there (enforcement/report.py)
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 logger = logging.getLogger(__name__)
 
 FLAGGED = ("infringing", "suspect")
-REPORT_FILES = ("listings.jsonl", "review.csv", "report.html", "summary.json")
+REPORT_FILES = ("listings.jsonl", "review.csv", "report.html", "sellers.csv", "summary.json")
 NORMAL_ENDS = ("finished", "shutdown")  # shutdown: SIGTERM / Ctrl-C, said by `interrupted`
 
 
@@ -43,6 +43,7 @@ def write_run_reports(store, registry, run_id: str, out_dir: Path, images_store:
     except OSError as exc:
         failures.files["listings.jsonl"] = str(exc)
         logger.error("report: could not write %s: %s", listings_path, exc)
+    panel, enforcement = _enforcement(store, registry, run_id, out_dir, removed, failures)
     reviewed = cards = 0
     if "listings.jsonl" not in failures.files:
         from exports.report_html import write_report_html
@@ -56,7 +57,7 @@ def write_run_reports(store, registry, run_id: str, out_dir: Path, images_store:
             logger.error("report: could not write %s: %s", out_dir / "review.csv", exc)
         try:
             cards = write_report_html(_to_review(listings_path), out_dir / "report.html", registry=registry,
-                                      images_store=images_store, run_id=run_id)
+                                      images_store=images_store, run_id=run_id, sections=panel)
         except OSError as exc:
             failures.files["report.html"] = str(exc)
             logger.error("report: could not write %s: %s", out_dir / "report.html", exc)
@@ -70,8 +71,24 @@ def write_run_reports(store, registry, run_id: str, out_dir: Path, images_store:
         "statuses": dict(statuses),
         "review_rows": reviewed,
         "report_cards": cards,
+        **enforcement,
         "reports": {name: str(out_dir / name) for name in REPORT_FILES},
     }
+
+
+def _enforcement(store, registry, run_id: str, out_dir: Path, removed: set, failures: ReportFailures):
+    """The Good-Faith standing, the cases waiting for the rights holder and the seller view
+    (enforcement/report.py): the report's panel and summary.json's sections; sellers.csv."""
+    from datetime import UTC, datetime
+
+    from enforcement.report import run_enforcement
+
+    try:
+        return run_enforcement(store, registry, run_id, out_dir, removed, day=datetime.now(UTC).date())
+    except Exception as exc:  # a report section, not the run: counted as a report that failed, and said
+        failures.files["sellers.csv"] = str(exc)
+        logger.exception("report: the standing and seller sections could not be made: %s", exc)
+        return "", {}
 
 
 def _write_listings(store, registry, run_id, path: Path, images_store, complained, removed, counts, statuses,
@@ -224,6 +241,18 @@ def _comparison(listing: dict, registry, images_store: str, out_dir: Path, failu
         return ""
 
 
+def enforcement_lines(summary: dict) -> list[str]:
+    """What needs the rights holder now: replies due, listings to chase, a standing near or below IPP's line."""
+    cases = summary.get("cases") or {}
+    lines = [f"counter-notice: {n['case']} {n['platform']} {n['listing_id']} ({n['kind']}) waits for your reply by "
+             f"{n['deadline']} (scrapy cases counter-notice … wrote its pack)" for n in cases.get("awaiting_reply", [])]
+    lines += [f"alert: {a['message']}" for a in cases.get("alerts", [])]
+    standing = summary.get("standing") or {}
+    lines += [f"standing: {line}" for row, line in zip(standing.get("reasons", []), standing.get("lines", []),
+                                                        strict=False) if row["status"] in ("warning", "below")]
+    return lines
+
+
 def print_summary(summary: dict, out_dir: Path, log_file: Path | None = None) -> None:
     from rich.console import Console
     from rich.table import Table
@@ -239,6 +268,8 @@ def print_summary(summary: dict, out_dir: Path, log_file: Path | None = None) ->
     console.print(table)
     for problem in summary.get("problems", []):
         console.print(f"problem: {problem}", markup=False, highlight=False)
+    for line in enforcement_lines(summary):
+        console.print(line, markup=False, highlight=False)
     console.print(f"reports: {out_dir}/ (review.csv: {summary['review_rows']} rows; exit code {summary['exit_code']})",
                   markup=False, highlight=False)
     if log_file is not None:

@@ -4,6 +4,9 @@
 2. `scrapy complaints` on that run's review.csv, auto-approving scores above 90, with evidence
    screenshots of the replayed detail pages;
 3. prints where everything is.
+
+The demo store also holds an invented history of past complaints (``fixtures/history``), loaded once, so the
+report shows a Good-Faith standing panel, counter-notices waiting and the seller section.
 """
 
 from __future__ import annotations
@@ -29,6 +32,11 @@ def scrapy(*args: str) -> int:
 
 
 def main() -> int:
+    from fixtures.history.seed import seed
+
+    added = seed(STORE, REGISTRY)  # invented past cases, so the standing panel and the seller section have data
+    if added:
+        print(f"demo: loaded an invented complaint history ({added} past cases, fixtures/history/past_cases.yaml)")
     before = {p.name for p in REPORTS.glob("*")} if REPORTS.exists() else set()
     code = scrapy("monitor", "--registry", str(REGISTRY), "--replay", str(CASSETTES), "--out", str(REPORTS),
                   "--store", STORE, "--no-progress", "-L", "WARNING")
@@ -40,7 +48,7 @@ def main() -> int:
     complaints_dir = run / "complaints"
     complaint_code = scrapy("complaints", "--registry", str(REGISTRY), "--review", str(run / "review.csv"),
                             "--out", str(complaints_dir), "--auto-approve-above", "90", "--replay", str(CASSETTES),
-                            "-s", f"STORE_URL={STORE}", "-L", "WARNING")
+                            "--store", STORE, "-L", "WARNING")
     summary = json.loads((run / "summary.json").read_text(encoding="utf-8"))
     print()
     print(f"Reports for run {summary['run_id']}:")

@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import bisect
 import copy
+import dataclasses
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -53,11 +54,25 @@ from typing import Any
 
 import yaml
 
+from matchers import forms
 from matchers.context import Context, ContextMatcher
+from matchers.image_text import IN_IMAGE, ShownText, describe_box, picture_name, read_image_text
 from matchers.price import PriceJudge, PriceSignal
 from matchers.registry import CNIPA_ONLY_PLATFORMS, Product, Registry, Trademark, today_utc
+from matchers.sellers import StoreCheck, StoreClaim
 from matchers.signals import PLAIN_IMAGE_STAGES, ImageHit, describe_image_stage
-from matchers.text import EVASIVE_KINDS, FUZZY, MarkMatcher, TextHit, fold, fold_with_origin
+from matchers.text import (
+    ALIAS,
+    EVASIVE_KINDS,
+    EXACT,
+    FUZZY,
+    TRADITIONAL,
+    WEAK_KINDS,
+    MarkMatcher,
+    TextHit,
+    fold,
+    fold_with_origin,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 INFRINGING, SUSPECT, AUTHORIZED, CLEAN = "infringing", "suspect", "authorized", "clean"
@@ -72,8 +87,16 @@ _KIND_STRENGTH = {
     "exact": 5,
     "alias": 5,
     "fullwidth": 5,
+    "pinyin": 5,
+    "traditional": 5,
+    "split": 5,
+    IN_IMAGE: 4,  # a title mention, when there is one, is what the complaint quotes
+    "homophone": 1,
     FUZZY: 1,
 }
+# Kinds that can be an ordinary word written plainly ("kestrel" the bird); a disguise is never ordinary use.
+_PLAIN_KINDS = frozenset({EXACT, ALIAS, TRADITIONAL, IN_IMAGE})
+_WEAK_NAMES = {FUZZY: "a one-letter misspelling", "homophone": "a sound-alike"}
 
 
 @lru_cache(maxsize=1)
@@ -144,6 +167,12 @@ class Scorer:
         self.thresholds = self.config["thresholds"]
         self.today = today or today_utc()
         self.marks = MarkMatcher.from_registry(registry)
+        self.stores = StoreCheck(registry, self.marks)
+        # marks and aliases that are also ordinary words, by folded term: {"kestrel": "en", "红隼": "zh"}
+        self._ordinary = {
+            fold(term).strip(): lang
+            for term, lang in forms.ordinary_words(t for tm in registry.trademarks for t in tm.terms).items()
+        }
         self.context = ContextMatcher.default()
         self.price = PriceJudge(rates, **self.config.get("price", {}))
         self.office_rank = {o: i for i, o in enumerate(self.config.get("office_preference", []))}
@@ -180,18 +209,22 @@ class Scorer:
                 f"seller '{listing.get('seller_name')}' is on the allow-list",
             )
         signals["seller_authorized"] = False
+        store = self.stores.check(platform, str(listing.get("seller_name") or ""))
 
         folded = fold(title)
         hits = self.marks.find(title, folded=folded, fuzzy=False)
         spans = _folded_spans(title, hits) if hits else []
         ctx = self.context.find(title, spans, folded=folded)
-        if not hits and (ctx.counterfeit or image is not None):
-            # a near-spelling only ever matters next to another cue (rule 4), so it is looked for only then
+        if not hits:
+            # misspellings and sound-alikes: weak, they only count beside a cue (a price included)
             hits = self.marks.find(title, folded=folded)
+        shown = self._shown_marks(listing)
+        if shown:
+            hits = hits + [h for h, _ in shown]
         citeable, expired, wrong_office = self._split_hits(hits, platform)
         goods = ctx.goods_classes
         product = self._product(folded, image, citeable or hits) if (hits or image) else None
-        strong = [h for h in citeable if h.kind != FUZZY]
+        strong = [h for h in citeable if h.kind not in WEAK_KINDS]
         best = _best_hit(strong or citeable)
         # a deposit, a shipping-fee link or a rental says nothing about what the goods cost
         price = None if ctx.price_notes else self._price(listing, product, citeable or hits)
@@ -235,12 +268,24 @@ class Scorer:
             signals["expired_marks"] = sorted({h.trademark_id for h in expired})
         if wrong_office:
             signals["wrong_office_marks"] = sorted({h.trademark_id for h in wrong_office})
+        if shown:
+            signals["image_text"] = [{**h.as_dict(), **t.as_dict()} for h, t in shown]
+        if store:
+            signals["store_claim"] = store.as_dict()
 
-        points = self._points(best, image, ctx, price, unrelated)
         goods_related = bool(goods) and any(goods & set(tm.classes) for tm in marks_cited)
-        judgement = self._judge(
-            listing, best, image, ctx, price, unrelated, product, marks_cited, logo_mark, hits, goods_related
-        )
+        ordinary = self._ordinary_use(title, best, product, goods_related, unrelated, image, ctx)
+        if ordinary:
+            signals["ordinary_word"] = ordinary
+            judgement = _Judgement(CLEAN, note=ordinary)
+        else:
+            judgement = self._judge(
+                listing, best, image, ctx, price, unrelated, product, marks_cited, logo_mark, hits, goods_related
+            )
+        weak_taken = bool(best and best.kind in WEAK_KINDS and judgement.verdict == INFRINGING)
+        points = self._points(best, image, ctx, price, unrelated, weak_taken)
+        if store:
+            judgement, points = self._store_judgement(store, judgement, points, platform, unrelated, goods)
         if judgement.verdict == INFRINGING and points < float(self.thresholds["infringing"]):
             judgement = _Judgement(
                 SUSPECT, judgement.reason, judgement.ipr_id, "evidence below the infringing threshold"
@@ -265,7 +310,93 @@ class Scorer:
             judgement,
             platform,
         )
+        extra = self._explain_more(listing, best, shown, store, judgement)
+        explanation = "; ".join(p for p in (explanation, extra) if p) if extra else explanation
         return self._result(points, judgement, product.id if product else "", signals, explanation)
+
+    @staticmethod
+    def needs_image_text(result: dict) -> bool:
+        """Whether reading the listing's pictures (OCR) could still change its verdict.
+
+        False when the result is already decided by what the title or the seller says: the seller is on the
+        allow-list, or the verdict is ``infringing`` on a trademark written in the title (or claimed by the
+        store name). True otherwise: a clean or suspect listing, or one flagged only on a photo, may show the
+        mark in its pictures. The image stage calls it to skip OCR where it cannot help, then puts the text on
+        ``listing["image_text"]`` and calls ``Scorer.score`` again."""
+        verdict = result.get("verdict")
+        if verdict == AUTHORIZED:
+            return False
+        signals = result.get("signals") or {}
+        brand = signals.get("brand") or {}
+        in_title = bool(brand) and brand.get("kind") != IN_IMAGE and brand.get("citeable", True)
+        decided_by_words = in_title or bool((signals.get("store_claim") or {}).get("strong"))
+        return not (verdict == INFRINGING and decided_by_words)
+
+    def _shown_marks(self, listing: dict) -> list[tuple[TextHit, ShownText]]:
+        """Marks in the text read from the listing's pictures, as ``in_image`` hits (weak forms left out)."""
+        texts = read_image_text(listing.get("image_text"), float(self.thresholds.get("image_text_confidence", 0.6)))
+        out = []
+        for shown in texts:
+            for h in self.marks.find(shown.text, fuzzy=False):
+                tricks = tuple(dict.fromkeys((h.kind, *h.tricks)))
+                out.append((dataclasses.replace(h, kind=IN_IMAGE, tricks=tricks), shown))
+        return out
+
+    def _ordinary_use(self, title, best, product, goods_related, unrelated, image, ctx) -> str:
+        """Why a mark that is also an ordinary word was read in its ordinary sense ("" when it was not).
+
+        The word counts as the mark only with product context: one of the product's keywords (a product was
+        named), goods of the mark's classes, an image hit, or counterfeit wording on goods not outside them."""
+        if not best or best.kind not in _PLAIN_KINDS:
+            return ""
+        lang = self._ordinary.get(fold(best.term).strip())
+        if not lang or lang != forms.title_language(title):
+            return ""
+        admits_copy = ctx.counterfeit_weight >= self.thresholds["counterfeit_term"]
+        if product is not None or goods_related or image is not None or (admits_copy and not unrelated):
+            return ""
+        language = {"en": "English", "zh": "Chinese"}[lang]
+        tm = self.registry.trademark(best.trademark_id)
+        goods = "goods outside its classes" if unrelated else "no goods of its classes"
+        return (
+            f"'{best.text}' is an ordinary {language} word: not taken as the mark {tm.mark}, as the title has "
+            f"{goods} ({', '.join(str(c) for c in tm.classes)}), no product keyword, no counterfeit wording "
+            "and no image match"
+        )
+
+    def _store_judgement(self, store: StoreClaim, judgement, points, platform, unrelated, goods):
+        """An imposter store name is trademark misuse: infringing where its claim cannot be true or it copies
+        the authorized store's name, a question for a human otherwise (and on goods outside the mark)."""
+        marks = [
+            tm
+            for tm in self._rank_marks(set(store.trademark_ids), None, goods)
+            if tm.can_be_cited_on(platform, self.today)
+        ]
+        if not marks or judgement.verdict == INFRINGING:
+            return judgement, points
+        w = self.weights.get("imposter_store", {})
+        points = min(100.0, points + float(w.get("strong" if store.strong else "weak", 0)))
+        if unrelated:
+            goods_ok = any(goods & set(tm.classes) for tm in marks)
+            if not goods_ok:
+                return _Judgement(SUSPECT, TRADEMARK_MISUSE, marks[0].id), points
+        if store.strong:
+            return _Judgement(INFRINGING, TRADEMARK_MISUSE, marks[0].id), points
+        return _Judgement(SUSPECT, TRADEMARK_MISUSE, marks[0].id), points
+
+    @staticmethod
+    def _explain_more(listing, best, shown, store, judgement) -> str:
+        parts = []
+        for hit, text in shown:
+            where = describe_box(text.box)
+            form = "" if hit.tricks[:1] == (EXACT,) else f" ({hit.describe().split('(', 1)[-1]}"
+            said = f"{picture_name(listing, text.image)} shows '{hit.text}'{form}"
+            parts.append(f"{said} {where}".strip())
+        if store:
+            parts.append(store.why)
+        if best and best.kind in WEAK_KINDS and judgement.verdict == CLEAN:
+            parts.append(f"{_WEAK_NAMES[best.kind]} alone is not taken as the mark")
+        return "; ".join(dict.fromkeys(parts))
 
     # -----------------------------------------------------------------------------------------
     def _split_hits(self, hits: list[TextHit], platform: str):
@@ -340,11 +471,12 @@ class Scorer:
         )
         return tm
 
-    def _points(self, best, image, ctx: Context, price, unrelated) -> float:
+    def _points(self, best, image, ctx: Context, price, unrelated, weak_taken: bool = False) -> float:
         w = self.weights
         points = 0.0
         if best:
-            points += w["brand"].get(best.kind, 0)
+            # a misspelling or sound-alike with a cue beside it is cited as the mark, and weighs as one
+            points += w["brand"].get("weak_corroborated" if weak_taken else best.kind, 0)
         if image:
             if image.is_logo:
                 points += w["image"]["logo"] if image.confident else w["image"]["near"]
@@ -387,7 +519,7 @@ class Scorer:
         low = goods_known and price is not None and price.band in ("absurd", "low")
         ipr = marks_cited[0].id if marks_cited else ""
 
-        if best and best.kind != FUZZY:
+        if best and best.kind not in WEAK_KINDS:
             if unrelated:
                 cue = admits_copy or lookalike or best.kind in EVASIVE_KINDS or absurd or photo
                 return _Judgement(SUSPECT if cue else CLEAN, COUNTERFEIT if cue else "", ipr if cue else "")
@@ -404,9 +536,13 @@ class Scorer:
             if photo and low:
                 return _Judgement(INFRINGING, COUNTERFEIT, ipr)
             return _Judgement(SUSPECT, COUNTERFEIT, ipr)
-        if best:  # fuzzy only
-            if admits_copy or lookalike or photo or absurd:
-                return _Judgement(SUSPECT, COUNTERFEIT, ipr)
+        if best:  # a misspelling or a sound-alike only: it counts as the mark with a cue beside it
+            if unrelated or ctx.accessory or ctx.resale:
+                return _Judgement(CLEAN)
+            if admits_copy or photo or absurd or logo_mark is not None:
+                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
+            if lookalike:
+                return _Judgement(INFRINGING, TRADEMARK_MISUSE, ipr)
             return _Judgement(CLEAN)
         if hits:  # only expired / wrong-office marks mention the brand
             cue = admits_copy or lookalike or photo or absurd or any(h.kind in EVASIVE_KINDS for h in hits)

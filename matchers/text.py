@@ -39,7 +39,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import ahocorasick
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
+
+from matchers import forms
 
 # Kinds, from the plainest to the most deliberately disguised.
 EXACT, ALIAS, FULLWIDTH, FUZZY, HOMOGLYPH, DIGIT, SPACED, MASKED = (
@@ -52,9 +54,13 @@ EXACT, ALIAS, FULLWIDTH, FUZZY, HOMOGLYPH, DIGIT, SPACED, MASKED = (
     "spaced",
     "masked",
 )
+# Other ways of writing a mark (matchers.forms): the pinyin of an alias, the alias in traditional characters,
+# the mark split once by a space ("LUMO RA"), a sound-alike of an alias (weak, like a one-edit misspelling).
+PINYIN, TRADITIONAL, SPLIT, HOMOPHONE = forms.PINYIN, forms.TRADITIONAL, "split", forms.HOMOPHONE
+WEAK_KINDS = frozenset({FUZZY, HOMOPHONE})  # never decide alone: the scorer needs another cue beside them
 # Disguises a seller only uses to slip past brand filters.
 EVASIVE_KINDS = frozenset({HOMOGLYPH, DIGIT, SPACED, MASKED})
-_KIND_PRIORITY = {MASKED: 5, SPACED: 4, HOMOGLYPH: 3, DIGIT: 2, FULLWIDTH: 1}
+_KIND_PRIORITY = {MASKED: 5, SPACED: 4, HOMOGLYPH: 3, DIGIT: 2, SPLIT: 1, FULLWIDTH: 1, TRADITIONAL: 1}
 
 _CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "COPTIC", "CHEROKEE", "LISU")
 _ACCENTED_SCRIPTS = (
@@ -81,13 +87,27 @@ _DIGIT_SWAPS = {
 _MASK_CHARS = "*?×●○■□※☆★✱✲✳∗"
 
 
+# Where punctuation, symbols and emoji live (emoji and their skin-tone, keycap and variation marks included).
+_SEPARATOR_RANGES = (
+    (0x0000, 0x2FFF),
+    (0x3000, 0x303F),
+    (0xFE00, 0xFE0F),
+    (0xFE30, 0xFE4F),
+    (0xFF00, 0xFF65),
+    (0x1F000, 0x1FAFF),
+    (0xE0020, 0xE007F),
+)
+
+
 def _separator_chars() -> str:
-    """Spaces, punctuation, symbols and control characters (CJK punctuation included), except '@'/'$' swaps."""
+    """Spaces, punctuation, symbols, emoji and control characters (CJK punctuation included), except the
+    '@'/'$' swaps: every one of them is a separator inside a mark ("LUM🔥ORA", "LUM★ORA")."""
     chars = []
-    for lo, hi in ((0x0000, 0x2FFF), (0x3000, 0x303F), (0xFE30, 0xFE4F), (0xFF00, 0xFF65)):
+    for lo, hi in _SEPARATOR_RANGES:
         for cp in range(lo, hi + 1):
             ch = chr(cp)
-            if unicodedata.category(ch)[0] in "PSZ" or unicodedata.category(ch) == "Cc":
+            category = unicodedata.category(ch)
+            if category[0] in "PSZ" or category in ("Cc", "Me") or 0xFE00 <= cp <= 0xFE0F:
                 chars.append(ch)
     return "".join(c for c in chars if c not in _DIGIT_SWAPS)
 
@@ -148,6 +168,9 @@ def _fold_table() -> dict[int, str]:
             folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
             if folded != ch:
                 table[cp] = folded
+    # traditional characters read as simplified (沃爾塔 is 沃尔塔), one character for one
+    for cp, simple in forms.traditional_to_simplified().items():
+        table.setdefault(cp, simple)
     return table
 
 
@@ -192,6 +215,8 @@ def _char_disguise(original: str, folded_char: str) -> str | None:
         return None
     if unicodedata.normalize("NFKC", original).casefold() == folded_char:
         return FULLWIDTH
+    if forms.traditional_to_simplified().get(ord(original)) == folded_char:
+        return TRADITIONAL
     return HOMOGLYPH
 
 
@@ -212,32 +237,36 @@ class TextHit:
     is_alias: bool = False
     tricks: tuple[str, ...] = ()  # every disguise seen in this mention
     mark: str = ""  # the registered word mark (differs from ``term`` for an alias)
+    source: str = ""  # for a pinyin or sound-alike form: the registered alias it stands for
 
     @property
     def evasive(self) -> bool:
         return self.kind in EVASIVE_KINDS
 
     def describe(self) -> str:
+        """How the mention reads for a reviewer: the text as written and, unless plain, the form it takes."""
         labels = {
-            EXACT: "",
             ALIAS: "alias of",
             FULLWIDTH: "full-width",
             HOMOGLYPH: "look-alike letters for",
             DIGIT: "digit-swapped",
             SPACED: "spaced-out",
             MASKED: "masked",
-            FUZZY: "near-spelling of",
+            FUZZY: "one-letter misspelling of",
+            PINYIN: "pinyin of",
+            TRADITIONAL: "traditional characters for",
+            SPLIT: "split by a space:",
+            HOMOPHONE: "sounds like",
         }
         label = labels.get(self.kind, self.kind)
         mark = self.mark or self.term
         if self.kind == EXACT:
             return f"'{self.text}'"
-        if self.kind == ALIAS or (self.is_alias and self.kind != FUZZY):
-            return (
-                f"'{self.text}' ({label} {mark})"
-                if self.kind == ALIAS
-                else f"'{self.text}' ({label} {mark} alias {self.term})"
-            )
+        if self.kind == ALIAS:
+            return f"'{self.text}' ({label} {mark})"
+        alias = self.source or (self.term if self.is_alias else "")
+        if alias and self.kind != FUZZY:
+            return f"'{self.text}' ({label} {mark} alias {alias})"
         return f"'{self.text}' ({label} {self.term})"
 
     def as_dict(self) -> dict:
@@ -249,6 +278,7 @@ class TextHit:
             "text": self.text,
             "start": self.start,
             "end": self.end,
+            **({"source": self.source} if self.source else {}),
         }
 
 
@@ -268,6 +298,8 @@ class _Term:
     is_alias: bool
     latin: bool  # word boundaries apply
     mark: str
+    form: str = ""  # another way of writing the mark (PINYIN), else ""
+    source: str = ""  # the alias a form was made from
 
 
 class MarkMatcher:
@@ -284,14 +316,20 @@ class MarkMatcher:
             folded = fold(text).strip()
             if not folded:
                 continue
-            entry = by_text.setdefault(folded, [text, [], is_alias, rest[0] if rest else text])
+            mark, form, source = (*rest, "", "")[:3] if rest else (text, "", "")
+            entry = by_text.setdefault(folded, [text, [], is_alias, mark, form, source])
             if tm_id not in entry[1]:
                 entry[1].append(tm_id)
             entry[2] = entry[2] and is_alias
+            if not form:  # a registered spelling is not "another form", whatever else it also is
+                entry[4] = entry[5] = ""
         self.terms: list[_Term] = [
-            _Term(text, folded, tuple(ids), is_alias, not _is_cjk_term(folded), mark)
-            for folded, (text, ids, is_alias, mark) in by_text.items()
+            _Term(text, folded, tuple(ids), is_alias, not _is_cjk_term(folded), mark, form, source)
+            for folded, (text, ids, is_alias, mark, form, source) in by_text.items()
         ]
+        cjk_aliases = [i for i, t in enumerate(self.terms) if not t.latin and not t.form]
+        self._sound_terms = cjk_aliases
+        self._sounds = forms.SoundMatcher(self.terms[i].folded for i in cjk_aliases)
         self._automaton = ahocorasick.Automaton()
         patterns: dict[str, list[_Pattern]] = {}
 
@@ -319,7 +357,7 @@ class MarkMatcher:
                 for ks in variants:
                     masked = "".join("*" if i in ks else c for i, c in enumerate(term.folded))
                     add(canonical(masked), _Pattern(idx, masked, ks[0]))
-            if term.latin and canon.isalpha() and len(canon) >= self.MIN_FUZZY_LEN:
+            if term.latin and not term.form and canon.isalpha() and len(canon) >= self.MIN_FUZZY_LEN:
                 for key in _deletions(canon):
                     self._fuzzy_index.setdefault(key, set()).add(idx)
         for key, pats in patterns.items():
@@ -330,9 +368,8 @@ class MarkMatcher:
 
     @classmethod
     def from_registry(cls, registry) -> MarkMatcher:
-        return cls(
-            (tm.id, term, i > 0, tm.mark) for tm in registry.trademarks for i, term in enumerate(tm.terms)
-        )
+        """Every mark and alias of the registry, plus the pinyin spellings of its Chinese aliases."""
+        return cls(terms_of(registry.trademarks))
 
     # -----------------------------------------------------------------------------------------
     def find(self, title: str, *, fuzzy: bool = True, folded: str | None = None) -> list[TextHit]:
@@ -346,7 +383,7 @@ class MarkMatcher:
         squeezed = canon.translate(_SQUEEZE_TABLE)
         raw = list(self._automaton.iter(canon + "\x00" + squeezed))
         if not raw:
-            return self._fuzzy_hits(title, canon) if fuzzy and self._fuzzy_index else []
+            return self._fuzzy_hits(title, canon) if fuzzy else []
         _, origin = fold_with_origin(title)
         squeeze_map: list[int] | None = None
         hits: dict[tuple[int, int, str], TextHit] = {}
@@ -377,7 +414,7 @@ class MarkMatcher:
                     continue
                 term = self.terms[pat.term_index]
                 tricks, o_start, o_end = verified
-                kind = tricks[0] if tricks else (ALIAS if term.is_alias else EXACT)
+                kind = tricks[0] if tricks else (term.form or (ALIAS if term.is_alias else EXACT))
                 for tm_id in term.trademark_ids:
                     key = (o_start, o_end, tm_id)
                     previous = hits.get(key)
@@ -394,8 +431,9 @@ class MarkMatcher:
                             term.is_alias,
                             tricks,
                             term.mark,
+                            term.source,
                         )
-        if not hits and fuzzy and self._fuzzy_index:
+        if not hits and fuzzy:
             return self._fuzzy_hits(title, canon)
         return _drop_overlapped(
             sorted(hits.values(), key=lambda h: (h.start, -(h.end - h.start), h.trademark_id))
@@ -473,7 +511,10 @@ class MarkMatcher:
                 # a multi-word term written together or with other separators ("BLUEPEAK", "Blue-Peak"):
                 # a plain mention (the plain pass's hit for the same span, if any, wins)
             elif extra < 2 and not nonspace_gap:
-                return None  # "VOLT A" is two words, not a disguise
+                # one space inside: "LUMO RA" is the mark split in two, "VOLT A" is two words
+                if not self._split_in_halves(folded, positions, pat):
+                    return None
+                tricks.add(SPLIT)
             else:
                 tricks.add(SPACED)
         o_start, o_end = origin[start], origin[last] + 1
@@ -483,13 +524,22 @@ class MarkMatcher:
                 tricks.add(SPACED)  # invisible characters inside the mark
         return tuple(sorted(tricks, key=lambda k: -_KIND_PRIORITY.get(k, 0))), o_start, o_end
 
+    @staticmethod
+    def _split_in_halves(folded: str, positions: list[int], pat: _Pattern) -> bool:
+        """Both sides of the one space hold at least two letters, and the term itself has no space there."""
+        for i, (a, b) in enumerate(itertools.pairwise(positions)):
+            if b - a > 1:
+                return pat.masked_at < 0 and min(i + 1, len(positions) - i - 1) >= 2
+        return False
+
     def _fuzzy_hits(self, title: str, canon: str) -> list[TextHit]:
-        """Near-spellings: a weak signal, looked for only when nothing registered is written in the title."""
-        candidates = self._fuzzy_candidates(canon)
-        if not candidates:
+        """Near-spellings and sound-alikes: weak signals, looked for only when nothing registered is written."""
+        candidates = self._fuzzy_candidates(canon) if self._fuzzy_index else []
+        sound_hits = self._sounds.find(canon)
+        if not candidates and not sound_hits:
             return []
         _, origin = fold_with_origin(title)
-        hits = []
+        hits = self._homophone_hits(title, origin, sound_hits) if sound_hits else []
         for start, end, idx in candidates:
             term = self.terms[idx]
             o_start, o_end = origin[start], origin[end - 1] + 1
@@ -509,6 +559,28 @@ class MarkMatcher:
                 )
         return hits
 
+    def _homophone_hits(self, title: str, origin: list[int], sound_hits) -> list[TextHit]:
+        hits = []
+        for sh in sound_hits:
+            term = self.terms[self._sound_terms[sh.index]]
+            o_start, o_end = origin[sh.start], origin[sh.end - 1] + 1
+            for tm_id in term.trademark_ids:
+                hits.append(
+                    TextHit(
+                        tm_id,
+                        term.text,
+                        HOMOPHONE,
+                        title[o_start:o_end],
+                        o_start,
+                        o_end,
+                        term.is_alias,
+                        (HOMOPHONE,),
+                        term.mark,
+                        term.text,
+                    )
+                )
+        return hits
+
     def _fuzzy_candidates(self, canon: str) -> list[tuple[int, int, int]]:
         out = []
         for m in _WORD.finditer(canon):
@@ -519,12 +591,22 @@ class MarkMatcher:
             for key in _deletions(token):
                 candidates |= self._fuzzy_index.get(key, set())
             for idx in candidates:
-                if Levenshtein.distance(token, canonical(self.terms[idx].folded)) == 1:
+                if OSA.distance(token, canonical(self.terms[idx].folded)) == 1:  # one edit or one swap of neighbours
                     out.append((m.start(), m.end(), idx))
         return out
 
 
 _SQUEEZE_CHARS = frozenset(_SEPARATORS)
+
+
+def terms_of(trademarks) -> Iterable[tuple]:
+    """(trademark_id, term, is_alias, mark[, form, source]) for every mark, alias and alias pinyin."""
+    for tm in trademarks:
+        for i, term in enumerate(tm.terms):
+            yield (tm.id, term, i > 0, tm.mark)
+        for alias in tm.aliases:
+            for spelling in forms.pinyin_forms(alias):
+                yield (tm.id, spelling, True, tm.mark, PINYIN, alias)
 _DIGIT_CHARS = frozenset("0123456789")
 
 

@@ -195,9 +195,12 @@ def test_brand_on_goods_outside_its_classes_is_not_infringing(scorer):
     assert scorer.score(listing("LUMORA 手机壳 高仿", 29))["verdict"] == "suspect"
 
 
-def test_near_spelling_alone_is_never_infringing(scorer):
-    assert scorer.score(listing("LUMORRA 冲锋衣 高仿", 99))["verdict"] == "suspect"
-    assert scorer.score(listing("LUMORRA 冲锋衣", 999))["verdict"] == "clean"
+def test_near_spelling_alone_is_never_infringing_and_with_a_cue_cites_the_mark(scorer):
+    alone = scorer.score(listing("LUMORRA 冲锋衣", 999))
+    assert alone["verdict"] == "clean" and "one-letter misspelling alone is not taken as the mark" in alone["explanation"]
+    copied = scorer.score(listing("LUMORRA 冲锋衣 高仿", 99))
+    assert (copied["verdict"], copied["ipr_id"]) == ("infringing", "LUMORA-CN-25")
+    assert "one-letter misspelling of LUMORA" in copied["explanation"]
 
 
 def registry_with_expired_mark(tmp_path: Path) -> Path:

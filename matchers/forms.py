@@ -1,0 +1,182 @@
+"""Other ways a mark gets written: pinyin of a Chinese alias, traditional characters, sound-alike characters, and
+whether a mark is also an ordinary word.
+
+All of it comes from kept libraries, read once per process:
+
+* **pinyin** (``pypinyin``): the alias 露莫拉 is also written ``lumola`` or ``lu mo la``;
+* **traditional → simplified** (the OpenCC character table shipped by ``opencc-python-reimplemented``): 沃爾塔 is
+  沃尔塔. Only the one-character table is used, so folding stays one character for one (offsets map back);
+* **sound** (``pypinyin``'s character readings, tones dropped): 露莫拉 written 路莫拉 sounds the same. A
+  sound-alike is a weak hint (many words share sounds), so the scorer counts it only beside another cue;
+* **ordinary words** (``english-words``' Webster's list for English, where proper names are capitalised, and
+  ``jieba``'s dictionary for Chinese, names and places excluded): KESTREL is a bird before it is a mark.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import ahocorasick
+
+PINYIN, TRADITIONAL, HOMOPHONE = "pinyin", "traditional", "homophone"
+_CJK_RUN = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]+")
+MIN_PINYIN_LETTERS = 5  # "suolan" yes; a two-letter "ai" would be found inside every English word
+MIN_HOMOPHONE_CHARS = 3  # a two-character alias has too many innocent sound-alikes (红隼 / 红笋)
+# jieba part-of-speech tags of names, places and organisations: not ordinary words
+_NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
+
+
+def _is_cjk(ch: str) -> bool:
+    return bool(_CJK_RUN.fullmatch(ch))
+
+
+@lru_cache(maxsize=1)
+def traditional_to_simplified() -> dict[int, str]:
+    """One traditional character -> its simplified form (OpenCC ``TSCharacters``, first choice)."""
+    import opencc
+
+    path = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
+    table: dict[int, str] = {}
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 2:
+                continue
+            trad, simple = parts[0], parts[1].split(" ")[0]
+            if len(trad) == 1 and len(simple) == 1 and trad != simple:
+                table[ord(trad)] = simple
+    return table
+
+
+def pinyin_syllables(text: str) -> list[str]:
+    """Toneless pinyin of each character of a Chinese alias, read as a phrase (露莫拉 -> lu mo la)."""
+    from pypinyin import Style, lazy_pinyin
+
+    out = []
+    for syllable in lazy_pinyin(text, style=Style.NORMAL, errors="ignore"):
+        plain = "".join(c for c in unicodedata.normalize("NFKD", syllable) if not unicodedata.combining(c))
+        out.append(plain.replace("ü", "v").lower())
+    return out
+
+
+def pinyin_forms(alias: str) -> list[str]:
+    """The pinyin spellings of a Chinese alias a seller writes: joined (``lumola``) and spaced (``lu mo la``).
+    Empty when the alias is not all Chinese or its pinyin is too short to tell from other words."""
+    if not alias or not all(_is_cjk(c) for c in alias) or len(alias) < 2:
+        return []
+    syllables = pinyin_syllables(alias)
+    if len(syllables) != len(alias) or len("".join(syllables)) < MIN_PINYIN_LETTERS:
+        return []
+    return list(dict.fromkeys(["".join(syllables), " ".join(syllables)]))
+
+
+@lru_cache(maxsize=1)
+def _char_sounds() -> dict[str, str]:
+    """Every character's first toneless reading (pypinyin's table): 露 -> lu, 路 -> lu."""
+    from pypinyin.pinyin_dict import pinyin_dict
+
+    sounds = {}
+    for cp, readings in pinyin_dict.items():
+        first = readings.split(",")[0]
+        plain = "".join(c for c in unicodedata.normalize("NFKD", first) if not unicodedata.combining(c))
+        sounds[chr(cp)] = plain.replace("ü", "v").lower()
+    return sounds
+
+
+@dataclass(frozen=True)
+class SoundHit:
+    index: int  # which alias (position in the list given to SoundMatcher)
+    start: int  # offsets into the text searched
+    end: int
+    changed: int  # characters written differently from the alias
+
+
+class SoundMatcher:
+    """Chinese runs that sound like an alias but are written with other characters (one automaton pass over the
+    readings, so the cost does not grow with the number of aliases)."""
+
+    def __init__(self, aliases: Iterable[str]):
+        self.aliases = list(aliases)
+        sounds = _char_sounds()
+        self._automaton = ahocorasick.Automaton()
+        keys: dict[str, list[int]] = {}
+        for i, alias in enumerate(self.aliases):
+            if len(alias) < MIN_HOMOPHONE_CHARS or not all(c in sounds for c in alias):
+                continue
+            keys.setdefault("|" + "|".join(sounds[c] for c in alias) + "|", []).append(i)
+        for key, idxs in keys.items():
+            self._automaton.add_word(key, (key.count("|") - 1, tuple(idxs)))
+        self._empty = not keys
+        if keys:
+            self._automaton.make_automaton()
+
+    def find(self, text: str) -> list[SoundHit]:
+        """Sound-alikes of an alias in ``text`` (already folded: simplified characters)."""
+        if self._empty:
+            return []
+        sounds = _char_sounds()
+        hits = []
+        for run in _CJK_RUN.finditer(text):
+            chars = run.group()
+            if len(chars) < MIN_HOMOPHONE_CHARS:
+                continue
+            readings = [sounds.get(c, "?" + c) for c in chars]
+            joined = "|" + "|".join(readings) + "|"
+            # character index of each '|' boundary, to turn a match's end back into a character position
+            for end, (n_chars, idxs) in self._automaton.iter(joined):
+                last_char = joined.count("|", 0, end + 1) - 2  # index of the match's last character
+                first_char = last_char - n_chars + 1
+                written = chars[first_char : last_char + 1]
+                for i in idxs:
+                    changed = sum(1 for a, b in zip(written, self.aliases[i], strict=True) if a != b)
+                    # all changed: a different word that happens to sound alike; none: the alias itself
+                    if 0 < changed <= max(1, (n_chars - 1) // 2):
+                        hits.append(SoundHit(i, run.start() + first_char, run.start() + last_char + 1, changed))
+        return hits
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    """Ordinary English words: Webster's list, where proper names (Volta, Nova) are capitalised."""
+    from english_words import get_english_words_set
+
+    return frozenset(w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower())
+
+
+@lru_cache(maxsize=64)
+def _chinese_words(candidates: frozenset[str]) -> frozenset[str]:
+    """Which of ``candidates`` are ordinary Chinese words in jieba's dictionary (names and places excluded)."""
+    if not candidates:
+        return frozenset()
+    import jieba
+
+    found = set()
+    path = Path(jieba.__file__).resolve().parent / "dict.txt"
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            word, _, rest = line.partition(" ")
+            if word in candidates and rest.split()[-1:] and rest.split()[-1] not in _NAME_TAGS:
+                found.add(word)
+    return frozenset(found)
+
+
+def ordinary_words(terms: Iterable[str]) -> dict[str, str]:
+    """The terms that are also ordinary words, each with its language ("en" or "zh")."""
+    terms = list(terms)
+    english = _english_words()
+    out = {t: "en" for t in terms if t.isascii() and t.isalpha() and t.lower() in english}
+    chinese = frozenset(t for t in terms if t and all(_is_cjk(c) for c in t))
+    out.update(dict.fromkeys(_chinese_words(chinese), "zh"))
+    return out
+
+
+def title_language(text: str) -> str:
+    """``zh`` when the title has more Chinese characters than Latin letters, else ``en``."""
+    cjk = sum(1 for c in text if _is_cjk(c))
+    latin = sum(1 for c in text if c.isascii() and c.isalpha())
+    return "zh" if cjk > latin else "en"

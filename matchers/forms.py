@@ -88,6 +88,18 @@ def _char_sounds() -> dict[str, str]:
     return sounds
 
 
+@lru_cache(maxsize=1)
+def _sound_table() -> dict[int, str]:
+    """``str.translate`` table, one character for one: each character to a private-use character standing for
+    its reading, so 露 and 路 (both "lu") become the same character and offsets do not move."""
+    syllables: dict[str, str] = {}
+    table = {}
+    for c, reading in _char_sounds().items():
+        code = syllables.setdefault(reading, chr(0xF0000 + len(syllables)))
+        table[ord(c)] = code
+    return table
+
+
 @dataclass(frozen=True)
 class SoundHit:
     index: int  # which alias (position in the list given to SoundMatcher)
@@ -97,46 +109,38 @@ class SoundHit:
 
 
 class SoundMatcher:
-    """Chinese runs that sound like an alias but are written with other characters (one automaton pass over the
-    readings, so the cost does not grow with the number of aliases)."""
+    """Chinese runs that sound like an alias but are written with other characters: the title is read as sounds
+    (one ``translate``) and searched in one automaton pass, so the cost does not grow with the number of
+    aliases."""
 
     def __init__(self, aliases: Iterable[str]):
         self.aliases = list(aliases)
-        sounds = _char_sounds()
+        table = _sound_table()
         self._automaton = ahocorasick.Automaton()
         keys: dict[str, list[int]] = {}
         for i, alias in enumerate(self.aliases):
-            if len(alias) < MIN_HOMOPHONE_CHARS or not all(c in sounds for c in alias):
+            if len(alias) < MIN_HOMOPHONE_CHARS or not all(ord(c) in table for c in alias):
                 continue
-            keys.setdefault("|" + "|".join(sounds[c] for c in alias) + "|", []).append(i)
+            keys.setdefault(alias.translate(table), []).append(i)
         for key, idxs in keys.items():
-            self._automaton.add_word(key, (key.count("|") - 1, tuple(idxs)))
+            self._automaton.add_word(key, (len(key), tuple(idxs)))
         self._empty = not keys
         if keys:
             self._automaton.make_automaton()
 
     def find(self, text: str) -> list[SoundHit]:
         """Sound-alikes of an alias in ``text`` (already folded: simplified characters)."""
-        if self._empty:
+        if self._empty or text.isascii():
             return []
-        sounds = _char_sounds()
         hits = []
-        for run in _CJK_RUN.finditer(text):
-            chars = run.group()
-            if len(chars) < MIN_HOMOPHONE_CHARS:
-                continue
-            readings = [sounds.get(c, "?" + c) for c in chars]
-            joined = "|" + "|".join(readings) + "|"
-            # character index of each '|' boundary, to turn a match's end back into a character position
-            for end, (n_chars, idxs) in self._automaton.iter(joined):
-                last_char = joined.count("|", 0, end + 1) - 2  # index of the match's last character
-                first_char = last_char - n_chars + 1
-                written = chars[first_char : last_char + 1]
-                for i in idxs:
-                    changed = sum(1 for a, b in zip(written, self.aliases[i], strict=True) if a != b)
-                    # all changed: a different word that happens to sound alike; none: the alias itself
-                    if 0 < changed <= max(1, (n_chars - 1) // 2):
-                        hits.append(SoundHit(i, run.start() + first_char, run.start() + last_char + 1, changed))
+        for end, (n_chars, idxs) in self._automaton.iter(text.translate(_sound_table())):
+            start = end - n_chars + 1
+            written = text[start : end + 1]
+            for i in idxs:
+                changed = sum(1 for a, b in zip(written, self.aliases[i], strict=True) if a != b)
+                # none changed: the alias itself; most changed: another word that happens to sound alike
+                if 0 < changed <= max(1, (n_chars - 1) // 2):
+                    hits.append(SoundHit(i, start, end + 1, changed))
         return hits
 
 

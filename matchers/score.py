@@ -217,7 +217,7 @@ class Scorer:
         ctx = self.context.find(title, spans, folded=folded)
         if not hits:
             # misspellings and sound-alikes: weak, they only count beside a cue (a price included)
-            hits = self.marks.find(title, folded=folded)
+            hits = self.marks.find_weak(title, folded=folded)
         shown = self._shown_marks(listing)
         if shown:
             hits = hits + [h for h, _ in shown]

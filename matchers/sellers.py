@@ -74,6 +74,7 @@ class StoreCheck:
         self.impossible_on = frozenset(str(p) for p in data.get("claims_impossible_on", []))
         self.near_distance = int(data.get("near_copy_distance", 1))
         self.min_length = int(data.get("min_name_length", 6))
+        self._seen: dict[tuple[str, str], StoreClaim | None] = {}
         # each authorized store's folded name, with the marks its name carries
         self.authorized: list[tuple[str, str, tuple[str, ...]]] = []
         for a in registry.authorized_sellers:
@@ -83,11 +84,21 @@ class StoreCheck:
 
     def check(self, platform: str, seller_name: str) -> StoreClaim | None:
         """The claim a non-authorized seller's name makes, or None when it claims nothing about the brand."""
+        key = (platform, seller_name)
+        if key not in self._seen:
+            if len(self._seen) > 50_000:  # a crawl meets the same few thousand sellers again and again
+                self._seen.clear()
+            self._seen[key] = self._check(platform, seller_name)
+        return self._seen[key]
+
+    def _check(self, platform: str, seller_name: str) -> StoreClaim | None:
         folded = fold_seller_name(seller_name)
         if not folded:
             return None
         claims = tuple(c for c, f in self.claims if f and f in folded)
         copied = self._near_copy(folded)
+        if not claims and copied is None:
+            return None
         ids = tuple(dict.fromkeys(h.trademark_id for h in self.marks.find(seller_name, fuzzy=False)))
         if copied is not None:
             name, copied_ids = copied

@@ -88,15 +88,7 @@ _MASK_CHARS = "*?×●○■□※☆★✱✲✳∗"
 
 
 # Where punctuation, symbols and emoji live (emoji and their skin-tone, keycap and variation marks included).
-_SEPARATOR_RANGES = (
-    (0x0000, 0x2FFF),
-    (0x3000, 0x303F),
-    (0xFE00, 0xFE0F),
-    (0xFE30, 0xFE4F),
-    (0xFF00, 0xFF65),
-    (0x1F000, 0x1FAFF),
-    (0xE0020, 0xE007F),
-)
+_SEPARATOR_RANGES = ((0x0000, 0xFFFF), (0x1F000, 0x1FAFF), (0xE0020, 0xE007F))
 
 
 def _separator_chars() -> str:
@@ -338,6 +330,7 @@ class MarkMatcher:
                 patterns.setdefault(key, []).append(pattern)
 
         self._fuzzy_index: dict[str, set[int]] = {}
+        self._near_cache: dict[str, tuple[int, ...]] = {}
         for idx, term in enumerate(self.terms):
             canon = canonical(term.folded)
             plain = _Pattern(idx, term.folded, -1, any(c in _SQUEEZE_CHARS for c in term.folded))
@@ -438,6 +431,15 @@ class MarkMatcher:
         return _drop_overlapped(
             sorted(hits.values(), key=lambda h: (h.start, -(h.end - h.start), h.trademark_id))
         )
+
+    def find_weak(self, title: str, *, folded: str | None = None) -> list[TextHit]:
+        """Only the weak forms (one-letter misspellings, sound-alikes of an alias): for a title in which
+        ``find(title, fuzzy=False)`` found nothing, without searching the registered forms again."""
+        if not title or self._empty:
+            return []
+        if folded is None:
+            folded = title.translate(_fold_table())
+        return self._fuzzy_hits(title, folded.translate(_CANON_TABLE))
 
     def _verify(
         self, title: str, folded: str, origin: list[int], positions: list[int], pat: _Pattern, squeezed: bool
@@ -587,13 +589,21 @@ class MarkMatcher:
             token = m.group()
             if len(token) < self.MIN_FUZZY_LEN or len(token) > 24:
                 continue
-            candidates: set[int] = set()
-            for key in _deletions(token):
-                candidates |= self._fuzzy_index.get(key, set())
-            for idx in candidates:
-                if OSA.distance(token, canonical(self.terms[idx].folded)) == 1:  # one edit or one swap of neighbours
-                    out.append((m.start(), m.end(), idx))
+            near = self._near_cache.get(token)
+            if near is None:
+                near = self._near_terms(token)
+                if len(self._near_cache) > 100_000:  # titles share a vocabulary: words come back
+                    self._near_cache.clear()
+                self._near_cache[token] = near
+            out.extend((m.start(), m.end(), idx) for idx in near)
         return out
+
+    def _near_terms(self, token: str) -> tuple[int, ...]:
+        """Terms one edit (or one swap of neighbours) away from ``token``."""
+        candidates: set[int] = set()
+        for key in _deletions(token):
+            candidates |= self._fuzzy_index.get(key, set())
+        return tuple(i for i in sorted(candidates) if OSA.distance(token, canonical(self.terms[i].folded)) == 1)
 
 
 _SQUEEZE_CHARS = frozenset(_SEPARATORS)

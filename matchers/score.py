@@ -23,8 +23,9 @@ Verdict rules, in order (precision first: IPP drops a rights holder whose compla
      price (not a deposit, a shipping-fee link or a rental: ``data/price_terms.yaml``);
    - a registered product photo and a low price → ``infringing`` / ``counterfeit``;
    - otherwise (could be a genuine reseller or 代购) → ``suspect``.
-   On goods outside every matched mark's classes (``data/goods_classes.yaml``): ``suspect`` with cues, else
-   ``clean`` (a mark protects only its classes; the same word may be someone else's mark there).
+   On goods outside every matched mark's classes (``data/goods_classes.yaml``): ``suspect`` with a disguise,
+   look-alike wording or a registered photo, else ``clean`` (a mark protects only its classes; the same word may
+   be someone else's mark there, and copy wording or a low price then speaks of their goods).
    A platform-verified official store that is not on the allow-list is never more than ``suspect``.
 4. Only a fuzzy (one-edit) mention → ``suspect`` with a copy cue or an image hit, else ``clean``.
 5. No brand in the title, a registered product photo: ``infringing`` / ``stolen_image`` citing the product's
@@ -521,7 +522,10 @@ class Scorer:
 
         if best and best.kind not in WEAK_KINDS:
             if unrelated:
-                cue = admits_copy or lookalike or best.kind in EVASIVE_KINDS or absurd or photo
+                # the same word may be someone else's mark on these goods, and copy wording or a low price then
+                # says something about their goods, not ours: only a disguise, look-alike wording or our own
+                # photo is worth a human's look
+                cue = lookalike or best.kind in EVASIVE_KINDS or photo
                 return _Judgement(SUSPECT if cue else CLEAN, COUNTERFEIT if cue else "", ipr if cue else "")
             if ctx.accessory:
                 return _Judgement(SUSPECT, COUNTERFEIT, ipr) if admits_copy else _Judgement(CLEAN)

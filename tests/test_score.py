@@ -192,7 +192,9 @@ def test_brand_on_goods_outside_its_classes_is_not_infringing(scorer):
     result = scorer.score(listing("LUMORA 手机壳 iPhone15", 29))
     assert result["verdict"] == "clean"
     assert result["signals"]["unrelated_goods"] is True
-    assert scorer.score(listing("LUMORA 手机壳 高仿", 29))["verdict"] == "suspect"
+    # copy wording on someone else's goods speaks of their mark; a disguise is still worth a look
+    assert scorer.score(listing("LUMORA 手机壳 高仿", 29))["verdict"] == "clean"
+    assert scorer.score(listing("LUM0RA 手机壳", 29))["verdict"] == "suspect"
 
 
 def test_near_spelling_alone_is_never_infringing_and_with_a_cue_cites_the_mark(scorer):

@@ -25,6 +25,7 @@ import ahocorasick
 
 PINYIN, TRADITIONAL, HOMOPHONE = "pinyin", "traditional", "homophone"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]+")
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]")
 MIN_PINYIN_LETTERS = 5  # "suolan" yes; a two-letter "ai" would be found inside every English word
 MIN_HOMOPHONE_CHARS = 3  # a two-character alias has too many innocent sound-alikes (红隼 / 红笋)
 # jieba part-of-speech tags of names, places and organisations: not ordinary words
@@ -180,7 +181,6 @@ def ordinary_words(terms: Iterable[str]) -> dict[str, str]:
 
 
 def title_language(text: str) -> str:
-    """``zh`` when the title has more Chinese characters than Latin letters, else ``en``."""
-    cjk = sum(1 for c in text if _is_cjk(c))
-    latin = sum(1 for c in text if c.isascii() and c.isalpha())
-    return "zh" if cjk > latin else "en"
+    """``zh`` when the title has Chinese words (two characters or more), else ``en``: a Latin word in a
+    Chinese title is a name or a loanword, not the English word."""
+    return "zh" if len(_CJK_CHAR.findall(text)) >= 2 else "en"

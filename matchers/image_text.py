@@ -52,7 +52,7 @@ def read_image_text(value: Any, min_confidence: float) -> list[ShownText]:
 
 
 def picture_name(listing: dict, image_path: str) -> str:
-    """"the main picture", "picture 3" or "a listing picture", for the picture an OCR text came from."""
+    """ "the main picture", "picture 3" or "a listing picture", for the picture an OCR text came from."""
     paths = [str(i.get("path") or "") for i in listing.get("images") or [] if isinstance(i, dict)]
     if image_path and image_path in paths:
         index = paths.index(image_path)

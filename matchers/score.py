@@ -281,7 +281,17 @@ class Scorer:
             judgement = _Judgement(CLEAN, note=ordinary)
         else:
             judgement = self._judge(
-                listing, best, image, ctx, price, unrelated, product, marks_cited, logo_mark, hits, goods_related
+                listing,
+                best,
+                image,
+                ctx,
+                price,
+                unrelated,
+                product,
+                marks_cited,
+                logo_mark,
+                hits,
+                goods_related,
             )
         weak_taken = bool(best and best.kind in WEAK_KINDS and judgement.verdict == INFRINGING)
         points = self._points(best, image, ctx, price, unrelated, weak_taken)
@@ -335,7 +345,9 @@ class Scorer:
 
     def _shown_marks(self, listing: dict) -> list[tuple[TextHit, ShownText]]:
         """Marks in the text read from the listing's pictures, as ``in_image`` hits (weak forms left out)."""
-        texts = read_image_text(listing.get("image_text"), float(self.thresholds.get("image_text_confidence", 0.6)))
+        texts = read_image_text(
+            listing.get("image_text"), float(self.thresholds.get("image_text_confidence", 0.6))
+        )
         out = []
         for shown in texts:
             for h in self.marks.find(shown.text, fuzzy=False):

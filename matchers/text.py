@@ -603,7 +603,9 @@ class MarkMatcher:
         candidates: set[int] = set()
         for key in _deletions(token):
             candidates |= self._fuzzy_index.get(key, set())
-        return tuple(i for i in sorted(candidates) if OSA.distance(token, canonical(self.terms[i].folded)) == 1)
+        return tuple(
+            i for i in sorted(candidates) if OSA.distance(token, canonical(self.terms[i].folded)) == 1
+        )
 
 
 _SQUEEZE_CHARS = frozenset(_SEPARATORS)
@@ -617,6 +619,8 @@ def terms_of(trademarks) -> Iterable[tuple]:
         for alias in tm.aliases:
             for spelling in forms.pinyin_forms(alias):
                 yield (tm.id, spelling, True, tm.mark, PINYIN, alias)
+
+
 _DIGIT_CHARS = frozenset("0123456789")
 
 

@@ -27,11 +27,27 @@ Verdict rules, in order (precision first: IPP drops a rights holder whose compla
    look-alike wording or a registered photo, else ``clean`` (a mark protects only its classes; the same word may
    be someone else's mark there, and copy wording or a low price then speaks of their goods).
    A platform-verified official store that is not on the allow-list is never more than ``suspect``.
-4. Only a fuzzy (one-edit) mention → ``suspect`` with a copy cue or an image hit, else ``clean``.
+   A mark that is also an ordinary word in the title's language (KESTREL the bird; ``matchers.forms``) counts
+   only with product context: a product keyword, goods of the mark's classes, an image hit, or copy wording on
+   goods not outside them. Otherwise ``clean``, and the explanation says why the word was not taken as the mark.
+4. Only a weak mention (a one-letter misspelling or a sound-alike of an alias) → with copy wording, an absurd
+   price, the registered photo or logo: ``infringing``, citing the mark (look-alike wording: ``trademark_misuse``);
+   alone, or on accessory / resale / unrelated goods: ``clean``.
 5. No brand in the title, a registered product photo: ``infringing`` / ``stolen_image`` citing the product's
    copyright; ``suspect`` when the product has no copyright or the listing is an accessory / resale.
    A logo match with a copy cue or absurd price → ``infringing`` / ``counterfeit``; without → ``suspect``.
 6. Anything else → ``clean`` (counterfeit wording without our mark, photo or logo is someone else's problem).
+
+Text read in the listing's pictures (``listing["image_text"]``, from the OCR stage, ``matchers.image_text``) is run
+through the same matcher: an ``in_image`` hit weighs as a plain title mention (a title hit, when there is one, is
+the one cited), so a generic title with copy wording or an absurd price and the mark in the photo is
+``infringing``, citing the trademark; the text, its box and its picture are kept in ``signals["image_text"]``.
+``Scorer.needs_image_text(result)`` tells the OCR stage whether reading the pictures could still matter.
+
+Imposter stores (``matchers.sellers``): a seller not on the allow-list whose name claims the brand's official or
+flagship store (旗舰店, 官方, "official store"...) → ``infringing`` / ``trademark_misuse`` where the claim cannot be
+true (Taobao C-shop, 1688, Alibaba.com) or the name is one character off an authorized store's; ``suspect``
+otherwise (Tmall) or on goods outside the mark's classes. It only raises a verdict, never lowers one.
 
 Which mark is cited: among the citeable marks that matched, the matched product's own marks first (in the order
 the product lists them), then marks whose classes cover the goods words, then ``office_preference`` in

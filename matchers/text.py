@@ -7,26 +7,32 @@ How a title is read:
    confusables (Cyrillic ``LUМОRА``) mapped to the Latin letter they imitate. The confusables come from Unicode's
    UTS #39 ``confusables.txt`` as shipped by the ``confusable-homoglyphs`` package; only letters of alphabetic
    scripts (Latin, Greek, Cyrillic, Armenian, Coptic, Cherokee, Lisu) are mapped, never CJK, so Chinese text is
-   left as it is.
+   left as it is, except that traditional characters are read as simplified (沃爾塔 is 沃尔塔; OpenCC's
+   one-character table, ``matchers.forms``), so offsets still map one to one.
 2. **Canonical form** (a second 1:1 ``translate``): digit and symbol swaps folded to the letter they stand for
    (``0→o 1→l 2→z 3→e 4→a 5→s 6→g 7→t 8→b 9→g @→a $→s``; ``i`` and ``l`` share one symbol because
    ``I``/``l``/``1`` look alike), mask characters (``* ? × ● …``) unified to ``*``.
-3. **Squeezed form**: the canonical form without spaces, punctuation and symbols, so ``L U M O R A`` /
-   ``L-U-M-O-R-A`` / ``L*U*M*O*R*A`` / ``露【莫】拉`` read as the mark.
+3. **Squeezed form**: the canonical form without spaces, punctuation, symbols and emoji (skin tones, keycaps and
+   variation selectors included), so ``L U M O R A`` / ``L-U-M-O-R-A`` / ``LUM🔥ORA`` / ``露【莫】拉`` read as
+   the mark.
 
 Canonical and squeezed forms are joined and searched in **one pass** of a pyahocorasick automaton that holds every
-mark and alias (plus masked variants: one inner letter, from six letters also the first or last or two neighbours),
+mark and alias, the pinyin of every Chinese alias joined and spaced (``lumola``, ``lu mo la``: kind ``pinyin``),
+(plus masked variants: one inner letter, from six letters also the first or last or two neighbours),
 so the cost per title does not grow with the number of marks. Each raw match is then verified against the title as
 written: Latin terms must not run into other Latin letters, nor a digit into a digit (``VOLTA`` is not in
 ``VOLTAGE`` nor ``REVOLTA``, but is in ``VOLTA充电宝`` and ``VOLTA2024``); Chinese terms match as substrings; an
 ``i``/``l`` swap only counts when the letter really looks alike (capital ``I`` for ``l``); digit swaps need a term
 of four letters or more; a squeezed match needs real separators between letters (two gaps, or one that is not a
-space: ``VOLT A`` is two words, ``LUMO-RA`` is a disguise). The hit records the kind of disguise and the text
+space: ``LUMO-RA`` is a disguise; one space with two letters or more on each side, ``LUMO RA``, is kind
+``split``, weighed as a plain mention; ``VOLT A`` is two words). The hit records the kind of disguise and the text
 exactly as the seller wrote it (offsets map back to the original title).
 
-A fuzzy hit (one edit away, found through a deletion-neighbourhood index and confirmed with rapidfuzz's
-Levenshtein distance) is a weak signal only: it is looked for when nothing registered is written, and the scorer
-never flags on it alone.
+Two weak kinds are looked for only when nothing registered is written (``find_weak``), and the scorer never
+flags on either alone: a **fuzzy** hit (a one-letter misspelling: one edit or one swap of neighbours, found
+through a deletion-neighbourhood index and confirmed with rapidfuzz's OSA distance) and a **homophone** (a
+Chinese run that sounds like an alias with one character in three written differently: 路莫拉 for 露莫拉; the
+title read as sounds in one ``translate`` and one automaton pass, ``matchers.forms.SoundMatcher``).
 """
 
 from __future__ import annotations

@@ -14,6 +14,7 @@ All of it comes from kept libraries, read once per process:
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -54,12 +55,17 @@ def traditional_to_simplified() -> dict[int, str]:
     return table
 
 
+@lru_cache(maxsize=1)
+def _lazy_pinyin():
+    from pypinyin import lazy_pinyin
+
+    return lazy_pinyin
+
+
 def pinyin_syllables(text: str) -> list[str]:
     """Toneless pinyin of each character of a Chinese alias, read as a phrase (露莫拉 -> lu mo la)."""
-    from pypinyin import Style, lazy_pinyin
-
     out = []
-    for syllable in lazy_pinyin(text, style=Style.NORMAL, errors="ignore"):
+    for syllable in _lazy_pinyin()(text, style=0, errors="ignore"):  # style 0: pypinyin's Style.NORMAL
         plain = "".join(c for c in unicodedata.normalize("NFKD", syllable) if not unicodedata.combining(c))
         out.append(plain.replace("ü", "v").lower())
     return out
@@ -158,10 +164,12 @@ def _chinese_words(candidates: frozenset[str]) -> frozenset[str]:
     """Which of ``candidates`` are ordinary Chinese words in jieba's dictionary (names and places excluded)."""
     if not candidates:
         return frozenset()
-    import jieba
-
+    # the dictionary file only: importing jieba itself costs a second and a tokenizer we do not use
+    spec = importlib.util.find_spec("jieba")
+    if spec is None or not spec.submodule_search_locations:
+        return frozenset()
     found = set()
-    path = Path(jieba.__file__).resolve().parent / "dict.txt"
+    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
     with path.open(encoding="utf-8") as fh:
         for line in fh:
             word, _, rest = line.partition(" ")

@@ -345,7 +345,10 @@ class MarkMatcher:
             if squeezed != canon:
                 add(squeezed, plain)
             letters = [i for i, c in enumerate(term.folded) if c not in _SQUEEZE_CHARS]
-            if len(letters) >= self.MIN_MASKED_LEN or (not term.latin and len(letters) >= 3):
+            # a pinyin spelling is already another form: masking it too would only add noise (and build time)
+            if not term.form and (
+                len(letters) >= self.MIN_MASKED_LEN or (not term.latin and len(letters) >= 3)
+            ):
                 # one masked letter (LUM*RA, 露*拉); from 6 letters also the first or last (*UMORA),
                 # or two neighbours (LU**RA)
                 long_word = len(letters) >= self.MIN_MASKED_LEN + 1

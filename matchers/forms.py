@@ -102,7 +102,8 @@ def _sound_table() -> dict[int, str]:
     syllables: dict[str, str] = {}
     table = {}
     for c, reading in _char_sounds().items():
-        code = syllables.setdefault(reading, chr(0xF0000 + len(syllables)))
+        # private-use characters of the basic plane (about 1,500 readings fit): the output stays compact
+        code = syllables.setdefault(reading, chr(0xE000 + len(syllables)))
         table[ord(c)] = code
     return table
 

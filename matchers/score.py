@@ -361,6 +361,8 @@ class Scorer:
 
     def _shown_marks(self, listing: dict) -> list[tuple[TextHit, ShownText]]:
         """Marks in the text read from the listing's pictures, as ``in_image`` hits (weak forms left out)."""
+        if not listing.get("image_text"):
+            return []
         texts = read_image_text(
             listing.get("image_text"), float(self.thresholds.get("image_text_confidence", 0.6))
         )
@@ -376,7 +378,7 @@ class Scorer:
 
         The word counts as the mark only with product context: one of the product's keywords (a product was
         named), goods of the mark's classes, an image hit, or counterfeit wording on goods not outside them."""
-        if not best or best.kind not in _PLAIN_KINDS:
+        if not self._ordinary or not best or best.kind not in _PLAIN_KINDS:
             return ""
         lang = self._ordinary.get(fold(best.term).strip())
         if not lang or lang != forms.title_language(title):
@@ -415,6 +417,8 @@ class Scorer:
 
     @staticmethod
     def _explain_more(listing, best, shown, store, judgement) -> str:
+        if not shown and not store and not (best and best.kind in WEAK_KINDS):
+            return ""
         parts = []
         for hit, text in shown:
             where = describe_box(text.box)

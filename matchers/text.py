@@ -186,6 +186,11 @@ def canonical(folded: str) -> str:
     return folded.translate(_CANON_TABLE)
 
 
+@lru_cache(maxsize=8)  # ``find_weak`` reads the same title right after ``find``
+def _canonical_cached(folded: str) -> str:
+    return folded.translate(_CANON_TABLE)
+
+
 @lru_cache(maxsize=1)
 def _not_one_to_one() -> frozenset[str]:
     """Characters that fold to nothing or to several characters (offsets shift after them)."""
@@ -381,7 +386,7 @@ class MarkMatcher:
             return []
         if folded is None:
             folded = title.translate(_fold_table())
-        canon = folded.translate(_CANON_TABLE)
+        canon = _canonical_cached(folded)
         squeezed = canon.translate(_SQUEEZE_TABLE)
         raw = list(self._automaton.iter(canon + "\x00" + squeezed))
         if not raw:
@@ -448,7 +453,7 @@ class MarkMatcher:
             return []
         if folded is None:
             folded = title.translate(_fold_table())
-        return self._fuzzy_hits(title, folded.translate(_CANON_TABLE))
+        return self._fuzzy_hits(title, _canonical_cached(folded))
 
     def _verify(
         self, title: str, folded: str, origin: list[int], positions: list[int], pat: _Pattern, squeezed: bool

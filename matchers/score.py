@@ -113,6 +113,7 @@ _KIND_STRENGTH = {
 }
 # Kinds that can be an ordinary word written plainly ("kestrel" the bird); a disguise is never ordinary use.
 _PLAIN_KINDS = frozenset({EXACT, ALIAS, TRADITIONAL, IN_IMAGE})
+_NOTHING_FOUND = "no registered mark, photo or counterfeit wording found"
 _WEAK_NAMES = {FUZZY: "a one-letter misspelling", "homophone": "a sound-alike"}
 
 
@@ -338,7 +339,8 @@ class Scorer:
             platform,
         )
         extra = self._explain_more(listing, best, shown, store, judgement)
-        explanation = "; ".join(p for p in (explanation, extra) if p) if extra else explanation
+        if extra:
+            explanation = extra if explanation == _NOTHING_FOUND else f"{explanation}; {extra}"
         return self._result(points, judgement, product.id if product else "", signals, explanation)
 
     @staticmethod
@@ -660,7 +662,7 @@ class Scorer:
         if judgement.note:
             parts.append(judgement.note)
         if not parts:
-            return "no registered mark, photo or counterfeit wording found"
+            return _NOTHING_FOUND
         return "; ".join(parts)
 
     def _result(

@@ -95,7 +95,10 @@ class StoreCheck:
         folded = fold_seller_name(seller_name)
         if not folded:
             return None
-        claims = tuple(c for c, f in self.claims if f and f in folded)
+        found = [(c, f) for c, f in self.claims if f and f in folded]
+        # "official store" is one claim, not also "official" and "officialstore"
+        longest = {f: c for c, f in found if not any(f != g and f in g for _, g in found)}
+        claims = tuple(longest.values())
         copied = self._near_copy(folded)
         if not claims and copied is None:
             return None

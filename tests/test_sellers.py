@@ -41,6 +41,7 @@ def test_an_official_claim_where_it_cannot_be_true_is_trademark_misuse(scorer, p
 def test_the_store_name_alone_flags_even_with_a_generic_title(scorer):
     result = scorer.score(listing("VOLTA官方旗舰店", "1688", "20000毫安 充电宝 快充", 259))
     assert (result["verdict"], result["ipr_id"]) == ("infringing", "VOLTA-CN-9")
+    assert result["explanation"].startswith("seller 'VOLTA官方旗舰店' calls itself '旗舰店', '官方' on 1688")
 
 
 @pytest.mark.parametrize(

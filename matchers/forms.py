@@ -179,6 +179,13 @@ def _chinese_words(candidates: frozenset[str]) -> frozenset[str]:
     return frozenset(found)
 
 
+def is_english_word(token: str) -> bool:
+    """An ordinary English word, plurals included (Webster's list has few inflections): "volts", "cables"."""
+    words = _english_words()
+    token = token.lower()
+    return token in words or (token.endswith("s") and (token[:-1] in words or token[:-2] in words))
+
+
 def ordinary_words(terms: Iterable[str]) -> dict[str, str]:
     """The terms that are also ordinary words, each with its language ("en" or "zh")."""
     terms = list(terms)

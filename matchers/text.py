@@ -613,7 +613,10 @@ class MarkMatcher:
         return out
 
     def _near_terms(self, token: str) -> tuple[int, ...]:
-        """Terms one edit (or one swap of neighbours) away from ``token``."""
+        """Terms one edit (or one swap of neighbours) away from ``token``; none when the token is itself an
+        ordinary English word ("volts" is not a misspelling of VOLTA)."""
+        if forms.is_english_word(token):
+            return ()
         candidates: set[int] = set()
         for key in _deletions(token):
             candidates |= self._fuzzy_index.get(key, set())

@@ -101,6 +101,11 @@ def test_one_letter_misspellings_and_swaps_are_weak_hits(marks, written):
     assert {k for k, _, _ in kinds(marks, f"{written} 冲锋衣")} == {"fuzzy"}
 
 
+def test_an_ordinary_word_one_letter_off_a_mark_is_no_misspelling(marks, scorer):
+    assert not marks.find("5V VOLTS 充电宝 快充")  # VOLTA's one-letter neighbour is an English word
+    assert scorer.score(listing("VOLTS power bank AAA battery pack", 1.5, "alibaba"))["verdict"] == "clean"
+
+
 def test_a_misspelling_beside_the_registered_photo_cites_the_trademark(scorer):
     photo = {"product_id": "trail-jacket", "registered_image": "images/trail_jacket_1.jpg", "distance": 3,
              "confident": True, "listing_image_url": "https://img.example/main.jpg"}  # fmt: skip

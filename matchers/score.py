@@ -318,8 +318,10 @@ class Scorer:
             judgement = _Judgement(
                 SUSPECT, judgement.reason, judgement.ipr_id, "evidence below the infringing threshold"
             )
-        if judgement.verdict == INFRINGING and listing.get("is_official_store"):
-            # a platform-verified official store the holder did not list: a human decides
+        copied_store = store is not None and bool(store.near_copy_of)
+        if judgement.verdict == INFRINGING and listing.get("is_official_store") and not copied_store:
+            # an official store the holder did not list: a human decides (but a name one character off the
+            # holder's own flagship is a copy, whatever the platform's store badge says)
             judgement = _Judgement(
                 SUSPECT, judgement.reason, judgement.ipr_id, "official store not on the allow-list"
             )

@@ -48,7 +48,8 @@ def test_the_store_name_alone_flags_even_with_a_generic_title(scorer):
     "seller", ["lumora官方旗舰吉", "lumora宫方旗舰店", "lumora官方旗舰店铺", "lumоra官方旗舰店"]
 )
 def test_a_name_one_character_off_the_real_flagship_is_strong(scorer, seller):
-    result = scorer.score(listing(seller, "tmall"))
+    # the crawler marks any Tmall 旗舰店 name official: that badge does not excuse a copied name
+    result = scorer.score(listing(seller, "tmall", official="旗舰店" in seller))
     assert (result["verdict"], result["reason"]) == ("infringing", "trademark_misuse")
     assert result["signals"]["store_claim"]["near_copy_of"] == "lumora官方旗舰店"
     assert "one character off the authorized store 'lumora官方旗舰店'" in result["explanation"]

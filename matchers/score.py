@@ -252,44 +252,7 @@ class Scorer:
         )
         logo_mark = self._logo_mark(image)
 
-        # ---- signals, as the contract lists them
-        if best:
-            signals["brand"] = {**best.as_dict(), "all": [h.as_dict() for h in hits]}
-        elif hits:
-            signals["brand"] = {
-                **_best_hit(hits).as_dict(),
-                "all": [h.as_dict() for h in hits],
-                "citeable": False,
-            }
-        if image:
-            signals["image"] = {
-                "product_id": image.product_id,
-                "registered_image": image.registered_image,
-                "distance": image.distance,
-                "stage": image.stage,
-                "confident": image.confident,
-                "is_logo": image.is_logo,
-            }
-        if price:
-            signals["price"] = price.as_dict()
-        signals["counterfeit_terms"] = [h.text for h in ctx.counterfeit if h.kind == "counterfeit"]
-        signals["lookalike_terms"] = [h.text for h in ctx.counterfeit if h.kind == "lookalike"]
-        signals["accessory_terms"] = [h.text for h in ctx.accessory]
-        signals["resale_terms"] = [h.text for h in ctx.resale]
-        if ctx.price_notes:
-            signals["price_not_for_goods"] = [h.text for h in ctx.price_notes]
-        if goods:
-            signals["goods_classes"] = sorted(goods)
-        if unrelated:
-            signals["unrelated_goods"] = True
-        if expired:
-            signals["expired_marks"] = sorted({h.trademark_id for h in expired})
-        if wrong_office:
-            signals["wrong_office_marks"] = sorted({h.trademark_id for h in wrong_office})
-        if shown:
-            signals["image_text"] = [{**h.as_dict(), **t.as_dict()} for h, t in shown]
-        if store:
-            signals["store_claim"] = store.as_dict()
+        _fill_signals(signals, best, hits, image, price, ctx, unrelated, expired, wrong_office, shown, store)
 
         goods_related = bool(goods) and any(goods & set(tm.classes) for tm in marks_cited)
         ordinary = self._ordinary_use(title, best, product, goods_related, unrelated, image, ctx)
@@ -314,17 +277,7 @@ class Scorer:
         points = self._points(best, image, ctx, price, unrelated, weak_taken)
         if store:
             judgement, points = self._store_judgement(store, judgement, points, platform, unrelated, goods)
-        if judgement.verdict == INFRINGING and points < float(self.thresholds["infringing"]):
-            judgement = _Judgement(
-                SUSPECT, judgement.reason, judgement.ipr_id, "evidence below the infringing threshold"
-            )
-        copied_store = store is not None and bool(store.near_copy_of)
-        if judgement.verdict == INFRINGING and listing.get("is_official_store") and not copied_store:
-            # an official store the holder did not list: a human decides (but a name one character off the
-            # holder's own flagship is a copy, whatever the platform's store badge says)
-            judgement = _Judgement(
-                SUSPECT, judgement.reason, judgement.ipr_id, "official store not on the allow-list"
-            )
+        judgement = self._gate(judgement, points, listing, store)
         explanation = self._explain(
             listing,
             best,
@@ -344,6 +297,23 @@ class Scorer:
         if extra:
             explanation = extra if explanation == _NOTHING_FOUND else f"{explanation}; {extra}"
         return self._result(points, judgement, product.id if product else "", signals, explanation)
+
+    def _gate(
+        self, judgement: _Judgement, points: float, listing: dict, store: StoreClaim | None
+    ) -> _Judgement:
+        """An ``infringing`` rule also needs the score; an official store not on the list goes to a human."""
+        if judgement.verdict == INFRINGING and points < float(self.thresholds["infringing"]):
+            return _Judgement(
+                SUSPECT, judgement.reason, judgement.ipr_id, "evidence below the infringing threshold"
+            )
+        copied_store = store is not None and bool(store.near_copy_of)
+        if judgement.verdict == INFRINGING and listing.get("is_official_store") and not copied_store:
+            # an official store the holder did not list: a human decides (but a name one character off the
+            # holder's own flagship is a copy, whatever the platform's store badge says)
+            return _Judgement(
+                SUSPECT, judgement.reason, judgement.ipr_id, "official store not on the allow-list"
+            )
+        return judgement
 
     @staticmethod
     def needs_image_text(result: dict) -> bool:
@@ -687,6 +657,50 @@ class Scorer:
             "signals": signals,
             "explanation": explanation,
         }
+
+
+def _fill_signals(
+    signals, best, hits, image, price, ctx, unrelated, expired, wrong_office, shown, store
+) -> None:
+    """The signals, as the output contract lists them (and the second generation's: picture text, store claim)."""
+    goods = ctx.goods_classes
+    if best:
+        signals["brand"] = {**best.as_dict(), "all": [h.as_dict() for h in hits]}
+    elif hits:
+        signals["brand"] = {
+            **_best_hit(hits).as_dict(),
+            "all": [h.as_dict() for h in hits],
+            "citeable": False,
+        }
+    if image:
+        signals["image"] = {
+            "product_id": image.product_id,
+            "registered_image": image.registered_image,
+            "distance": image.distance,
+            "stage": image.stage,
+            "confident": image.confident,
+            "is_logo": image.is_logo,
+        }
+    if price:
+        signals["price"] = price.as_dict()
+    signals["counterfeit_terms"] = [h.text for h in ctx.counterfeit if h.kind == "counterfeit"]
+    signals["lookalike_terms"] = [h.text for h in ctx.counterfeit if h.kind == "lookalike"]
+    signals["accessory_terms"] = [h.text for h in ctx.accessory]
+    signals["resale_terms"] = [h.text for h in ctx.resale]
+    if ctx.price_notes:
+        signals["price_not_for_goods"] = [h.text for h in ctx.price_notes]
+    if goods:
+        signals["goods_classes"] = sorted(goods)
+    if unrelated:
+        signals["unrelated_goods"] = True
+    if expired:
+        signals["expired_marks"] = sorted({h.trademark_id for h in expired})
+    if wrong_office:
+        signals["wrong_office_marks"] = sorted({h.trademark_id for h in wrong_office})
+    if shown:
+        signals["image_text"] = [{**h.as_dict(), **t.as_dict()} for h, t in shown]
+    if store:
+        signals["store_claim"] = store.as_dict()
 
 
 def _best_hit(hits: list[TextHit]) -> TextHit | None:

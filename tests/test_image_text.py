@@ -6,6 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from matchers.registry import load_registry
 from matchers.score import Scorer
@@ -86,3 +88,26 @@ def test_needs_image_text_says_when_ocr_could_still_matter(scorer):
     assert Scorer.needs_image_text(authorized) is False
     assert Scorer.needs_image_text(open_case) is True
     assert Scorer.needs_image_text(photo_only) is True  # decided by the picture: a second look may still help
+
+
+JSONISH = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True), st.text(max_size=12)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+ENTRY = st.fixed_dictionaries(
+    {},
+    optional={"text": st.one_of(st.sampled_from(["LUMORA", "露莫拉", "LUM0RA", ""]), JSONISH),
+              "box": JSONISH, "confidence": JSONISH, "image": JSONISH},
+)  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.one_of(JSONISH, st.lists(st.one_of(ENTRY, JSONISH), max_size=5)))
+def test_any_image_text_value_is_scored_without_error(scorer, value):
+    result = scorer.score(listing("户外冲锋衣 男 防水 高仿", 299, value))
+    assert result["verdict"] in ("infringing", "suspect", "clean")
+    for kept in result["signals"].get("image_text", []):
+        assert kept["kind"] == "in_image" and isinstance(kept["text"], str)

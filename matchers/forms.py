@@ -105,6 +105,8 @@ def _sound_table() -> dict[int, str]:
         # private-use characters of the basic plane (about 1,500 readings fit): the output stays compact
         code = syllables.setdefault(reading, chr(0xE000 + len(syllables)))
         table[ord(c)] = code
+    for cp in range(0x80):  # Latin letters and digits stay themselves (no failed lookup per character)
+        table.setdefault(cp, chr(cp))
     return table
 
 

@@ -169,11 +169,25 @@ def _fold_table() -> dict[int, str]:
     # traditional characters read as simplified (沃爾塔 is 沃尔塔), one character for one
     for cp, simple in forms.traditional_to_simplified().items():
         table.setdefault(cp, simple)
+    return _with_identity(table, str)
+
+
+# Where titles spend their characters: ASCII, CJK punctuation, the common ideographs, full-width forms.
+_COMMON_RANGES = ((0x0000, 0x007F), (0x3000, 0x303F), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
+
+
+def _with_identity(table: dict, kind) -> dict:
+    """``table`` plus "maps to itself" for every common character it leaves out. ``str.translate`` pays a
+    failed lookup (an exception inside CPython) for each character missing from its table; for a Chinese title
+    that halves the cost of every fold."""
+    for lo, hi in _COMMON_RANGES:
+        for cp in range(lo, hi + 1):
+            table.setdefault(cp, chr(cp) if kind is str else cp)
     return table
 
 
-_CANON_TABLE = str.maketrans({**_DIGIT_SWAPS, "i": "l", **{m: "*" for m in _MASK_CHARS}})
-_SQUEEZE_TABLE = str.maketrans(dict.fromkeys(_SEPARATORS))
+_CANON_TABLE = _with_identity(str.maketrans({**_DIGIT_SWAPS, "i": "l", **{m: "*" for m in _MASK_CHARS}}), int)
+_SQUEEZE_TABLE = _with_identity(str.maketrans(dict.fromkeys(_SEPARATORS)), int)
 
 
 def fold(text: str) -> str:

@@ -32,7 +32,9 @@ Verdict rules, in order (precision first: IPP drops a rights holder whose compla
    goods not outside them. Otherwise ``clean``, and the explanation says why the word was not taken as the mark.
 4. Only a weak mention (a one-letter misspelling or a sound-alike of an alias) → with copy wording, an absurd
    price, the registered photo or logo: ``infringing``, citing the mark (look-alike wording: ``trademark_misuse``);
-   alone, or on accessory / resale / unrelated goods: ``clean``.
+   alone, or on accessory / resale / unrelated goods, it is not taken as the mark and the listing is judged as
+   if it named none (a photo still counts). Weak forms are looked for only when such a cue could stand beside
+   them (wording, an image, picture text, or a price absurd even for the registry's dearest product).
 5. No brand in the title, a registered product photo: ``infringing`` / ``stolen_image`` citing the product's
    copyright; ``suspect`` when the product has no copyright or the listing is an accessory / resale.
    A logo match with a copy cue or absurd price → ``infringing`` / ``counterfeit``; without → ``suspect``.
@@ -193,6 +195,10 @@ class Scorer:
         }
         self.context = ContextMatcher.default()
         self.price = PriceJudge(rates, **self.config.get("price", {}))
+        # the dearest reference price: a listing not absurdly cheap against it is not absurdly cheap at all
+        references = [p.reference_price for p in registry.products if p.reference_price]
+        in_cny = [(self.price.convert(m.amount, m.currency, "CNY") or 0.0, m) for m in references]
+        self._dearest = max(in_cny, key=lambda pair: pair[0])[1] if in_cny else None
         self.office_rank = {o: i for i, o in enumerate(self.config.get("office_preference", []))}
         self._keywords = {
             p.id: tuple(k for k in {fold(k).strip() for k in p.keywords} if k) for p in registry.products
@@ -233,7 +239,7 @@ class Scorer:
         hits = self.marks.find(title, folded=folded, fuzzy=False)
         spans = _folded_spans(title, hits) if hits else []
         ctx = self.context.find(title, spans, folded=folded)
-        if not hits:
+        if not hits and self._weak_could_count(listing, ctx, image):
             # misspellings and sound-alikes: weak, they only count beside a cue (a price included)
             hits = self.marks.find_weak(title, folded=folded)
         shown = self._shown_marks(listing)
@@ -314,6 +320,16 @@ class Scorer:
                 SUSPECT, judgement.reason, judgement.ipr_id, "official store not on the allow-list"
             )
         return judgement
+
+    def _weak_could_count(self, listing: dict, ctx: Context, image: ImageHit | None) -> bool:
+        """Whether a misspelling or sound-alike could find a cue to stand on: wording, an image, picture text,
+        or a price below the absurd line of even the registry's dearest product. Else it is not looked for."""
+        if ctx.counterfeit or image is not None or listing.get("image_text"):
+            return True
+        if self._dearest is None or ctx.price_notes:
+            return False
+        price = self.price.judge(listing, self._dearest)
+        return price is not None and price.band == "absurd"
 
     @staticmethod
     def needs_image_text(result: dict) -> bool:
@@ -401,7 +417,7 @@ class Scorer:
             parts.append(f"{said} {where}".strip())
         if store:
             parts.append(store.why)
-        if best and best.kind in WEAK_KINDS and judgement.verdict == CLEAN:
+        if best and best.kind in WEAK_KINDS and judgement.verdict != INFRINGING:
             parts.append(f"{_WEAK_NAMES[best.kind]} alone is not taken as the mark")
         return "; ".join(dict.fromkeys(parts))
 
@@ -547,13 +563,13 @@ class Scorer:
                 return _Judgement(INFRINGING, COUNTERFEIT, ipr)
             return _Judgement(SUSPECT, COUNTERFEIT, ipr)
         if best:  # a misspelling or a sound-alike only: it counts as the mark with a cue beside it
-            if unrelated or ctx.accessory or ctx.resale:
-                return _Judgement(CLEAN)
-            if admits_copy or photo or absurd or logo_mark is not None:
-                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
-            if lookalike:
-                return _Judgement(INFRINGING, TRADEMARK_MISUSE, ipr)
-            return _Judgement(CLEAN)
+            if not (unrelated or ctx.accessory or ctx.resale):
+                if admits_copy or photo or absurd or logo_mark is not None:
+                    return _Judgement(INFRINGING, COUNTERFEIT, ipr)
+                if lookalike:
+                    return _Judgement(INFRINGING, TRADEMARK_MISUSE, ipr)
+            # not taken as the mark: the listing is judged as if it named no mark (a photo still counts)
+            hits = [h for h in hits if h.kind not in WEAK_KINDS]
         if hits:  # only expired / wrong-office marks mention the brand
             cue = admits_copy or lookalike or photo or absurd or any(h.kind in EVASIVE_KINDS for h in hits)
             if photo and product and product.copyright and not (ctx.accessory or ctx.resale):

@@ -84,7 +84,15 @@ def test_a_sound_alike_with_one_character_changed_is_found():
 def test_a_sound_alike_alone_never_flags(scorer, title):
     result = scorer.score(listing(title, 1100 if "冲锋衣" in title else 279))
     assert result["verdict"] == "clean"
-    assert result["signals"]["brand"]["kind"] == "homophone"
+    negated = scorer.score(listing(title + " 非高仿", 1100 if "冲锋衣" in title else 279))
+    assert negated["verdict"] == "clean"
+
+
+def test_a_sound_alike_not_taken_leaves_a_photo_to_its_own_rule(scorer):
+    photo = {"product_id": "trail-jacket", "registered_image": "images/trail_jacket_1.jpg", "distance": 3,
+             "confident": True, "listing_image_url": "https://img.example/main.jpg"}  # fmt: skip
+    result = scorer.score(listing("路莫拉冲锋衣 替换拉链头 配件", 29), photo)
+    assert (result["verdict"], result["reason"]) == ("suspect", "stolen_image")
     assert "a sound-alike alone is not taken as the mark" in result["explanation"]
 
 

@@ -3,8 +3,10 @@
 The folder holds ``registry.yaml`` and ``listings.jsonl`` (CONTRACT §4 fields, an optional ``image_hit``, and
 ``label``: {infringing: bool, ipr_id, category}). Printed: precision, recall and F1 of the ``infringing``
 verdict overall and per category, the confusion table (label × verdict), how often the cited IPR is the
-labelled one on true positives, authorized-seller listings flagged, and every miss and false flag with its
-explanation. It only reports; ``tests/test_eval.py`` holds the targets.
+labelled one on true positives, authorized-seller listings flagged, the share of clean listings sent to review as
+``suspect`` (not counting the categories where a human look is the right answer: ``REVIEW_CATEGORIES``), and
+every miss, false flag and needless review with its explanation. It only reports; ``tests/test_eval.py`` holds
+the targets.
 """
 
 from __future__ import annotations

@@ -81,6 +81,14 @@ class StoreCheck:
             folded = fold_seller_name(a.seller)
             ids = tuple(dict.fromkeys(h.trademark_id for h in marks.find(a.seller, fuzzy=False)))
             self.authorized.append((a.seller, folded, ids))
+        # platform -> authorized names of every platform sharing its namespace of shop names
+        groups = [frozenset(str(p) for p in g) for g in data.get("shared_shop_names", [])]
+        self._authorized_names: dict[str, frozenset[str]] = {}
+        for a in registry.authorized_sellers:
+            for group in [g for g in groups if str(a.platform) in g] or [frozenset({str(a.platform)})]:
+                for platform in group:
+                    names = self._authorized_names.get(platform, frozenset())
+                    self._authorized_names[platform] = names | {fold_seller_name(a.seller)}
 
     def check(self, platform: str, seller_name: str) -> StoreClaim | None:
         """The claim a non-authorized seller's name makes, or None when it claims nothing about the brand."""
@@ -93,7 +101,9 @@ class StoreCheck:
 
     def _check(self, platform: str, seller_name: str) -> StoreClaim | None:
         folded = fold_seller_name(seller_name)
-        if not folded:
+        if not folded or folded in self._authorized_names.get(platform, ()):
+            # the holder's own store under another platform label (Taobao search shows Tmall shops, and the
+            # two share one namespace of shop names): never an imposter
             return None
         found = [(c, f) for c, f in self.claims if f and f in folded]
         # "official store" is one claim, not also "official" and "officialstore"

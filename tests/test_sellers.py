@@ -26,7 +26,7 @@ def listing(seller, platform="taobao", title="LUMORA 冲锋衣 男 正品", pric
 
 @pytest.mark.parametrize(
     ("platform", "seller"),
-    [("taobao", "LUMORA官方旗舰店"), ("1688", "露莫拉官方专卖店"), ("alibaba", "Lumora Official Store"),
+    [("taobao", "LUMORA户外官方旗舰店"), ("1688", "露莫拉官方专卖店"), ("alibaba", "Lumora Official Store"),
      ("alibaba", "LUMORA flagship"), ("taobao", "lumora 官方 店")],
 )  # fmt: skip
 def test_an_official_claim_where_it_cannot_be_true_is_trademark_misuse(scorer, platform, seller):
@@ -53,6 +53,14 @@ def test_a_name_one_character_off_the_real_flagship_is_strong(scorer, seller):
     assert (result["verdict"], result["reason"]) == ("infringing", "trademark_misuse")
     assert result["signals"]["store_claim"]["near_copy_of"] == "lumora官方旗舰店"
     assert "one character off the authorized store 'lumora官方旗舰店'" in result["explanation"]
+
+
+def test_the_holders_own_store_name_under_another_platform_label_is_no_imposter(scorer):
+    # Taobao search shows Tmall shops; a label read wrong must never turn the holder's flagship into a target
+    result = scorer.score(listing("lumora官方旗舰店", "taobao"))
+    assert result["verdict"] != "infringing" and "store_claim" not in result["signals"]
+    # 1688 names its shops apart: the flagship's exact name there is someone else's claim
+    assert scorer.score(listing("lumora官方旗舰店", "1688"))["signals"]["store_claim"]["strong"] is True
 
 
 def test_a_flagship_claim_on_tmall_is_for_a_human(scorer):

@@ -26,10 +26,11 @@ Verdict rules, in order (precision first: IPP drops a rights holder whose compla
    On goods outside every matched mark's classes (``data/goods_classes.yaml``): ``suspect`` with a disguise,
    look-alike wording or a registered photo, else ``clean`` (a mark protects only its classes; the same word may
    be someone else's mark there, and copy wording or a low price then speaks of their goods).
-   A platform-verified official store that is not on the allow-list is never more than ``suspect``.
+   An official store (a Tmall 旗舰店 name) that is not on the allow-list is never more than ``suspect``, unless its
+   name is one character off the holder's own store's (an imposter, below).
    A mark that is also an ordinary word in the title's language (KESTREL the bird; ``matchers.forms``) counts
-   only with product context: a product keyword, goods of the mark's classes, an image hit, or copy wording on
-   goods not outside them. Otherwise ``clean``, and the explanation says why the word was not taken as the mark.
+   only with product context: a product keyword, goods of the mark's classes, an image hit or the mark read in a
+   picture, or copy wording on goods not outside them. Otherwise ``clean``, and the explanation says why the word was not taken as the mark.
 4. Only a weak mention (a one-letter misspelling or a sound-alike of an alias) → with copy wording, an absurd
    price, the registered photo or logo: ``infringing``, citing the mark (look-alike wording: ``trademark_misuse``);
    alone, or on accessory / resale / unrelated goods, it is not taken as the mark and the listing is judged as
@@ -261,7 +262,8 @@ class Scorer:
         _fill_signals(signals, best, hits, image, price, ctx, unrelated, expired, wrong_office, shown, store)
 
         goods_related = bool(goods) and any(goods & set(tm.classes) for tm in marks_cited)
-        ordinary = self._ordinary_use(title, best, product, goods_related, unrelated, image, ctx)
+        shown_too = bool(shown) and best is not None and best.kind != IN_IMAGE
+        ordinary = self._ordinary_use(title, best, product, goods_related, unrelated, image or shown_too, ctx)
         if ordinary:
             signals["ordinary_word"] = ordinary
             judgement = _Judgement(CLEAN, note=ordinary)
@@ -335,19 +337,26 @@ class Scorer:
     def needs_image_text(result: dict) -> bool:
         """Whether reading the listing's pictures (OCR) could still change its verdict.
 
-        False when the result is already decided by what the title or the seller says: the seller is on the
-        allow-list, or the verdict is ``infringing`` on a trademark written in the title (or claimed by the
-        store name). True otherwise: a clean or suspect listing, or one flagged only on a photo, may show the
-        mark in its pictures. The image stage calls it to skip OCR where it cannot help, then puts the text on
-        ``listing["image_text"]`` and calls ``Scorer.score`` again."""
+        False when the words already decide: the seller is on the allow-list; the title names a citeable mark
+        plainly or in a disguise (the mark in a picture adds nothing to that: the title is what is cited), unless
+        the word was read in its ordinary sense; or the store name is a strong imposter claim and the verdict
+        is ``infringing``. True otherwise: no mark, a weak form only (a misspelling, a sound-alike), an ordinary
+        word, or a verdict decided by a photo alone: the pictures may show the mark. The image stage calls it
+        to skip OCR where it cannot help, then puts the text on ``listing["image_text"]`` and calls
+        ``Scorer.score`` again."""
         verdict = result.get("verdict")
         if verdict == AUTHORIZED:
             return False
         signals = result.get("signals") or {}
         brand = signals.get("brand") or {}
-        in_title = bool(brand) and brand.get("kind") != IN_IMAGE and brand.get("citeable", True)
-        decided_by_words = in_title or bool((signals.get("store_claim") or {}).get("strong"))
-        return not (verdict == INFRINGING and decided_by_words)
+        plain_in_title = (
+            bool(brand)
+            and brand.get("kind") not in (IN_IMAGE, *WEAK_KINDS)
+            and brand.get("citeable", True)
+            and not signals.get("ordinary_word")
+        )
+        strong_store = verdict == INFRINGING and bool((signals.get("store_claim") or {}).get("strong"))
+        return not (plain_in_title or strong_store)
 
     def _shown_marks(self, listing: dict) -> list[tuple[TextHit, ShownText]]:
         """Marks in the text read from the listing's pictures, as ``in_image`` hits (weak forms left out)."""
@@ -367,14 +376,15 @@ class Scorer:
         """Why a mark that is also an ordinary word was read in its ordinary sense ("" when it was not).
 
         The word counts as the mark only with product context: one of the product's keywords (a product was
-        named), goods of the mark's classes, an image hit, or counterfeit wording on goods not outside them."""
+        named), goods of the mark's classes, an image hit or the mark read in a picture (``image``), or
+        counterfeit wording on goods not outside them."""
         if not self._ordinary or not best or best.kind not in _PLAIN_KINDS:
             return ""
         lang = self._ordinary.get(fold(best.term).strip())
         if not lang or lang != forms.title_language(title):
             return ""
         admits_copy = ctx.counterfeit_weight >= self.thresholds["counterfeit_term"]
-        if product is not None or goods_related or image is not None or (admits_copy and not unrelated):
+        if product is not None or goods_related or image or (admits_copy and not unrelated):
             return ""
         language = {"en": "English", "zh": "Chinese"}[lang]
         tm = self.registry.trademark(best.trademark_id)

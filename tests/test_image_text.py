@@ -77,6 +77,13 @@ def test_weak_or_malformed_readings_are_not_used(scorer, texts):
     assert result["verdict"] == "clean" and "image_text" not in result["signals"]
 
 
+def test_the_mark_in_a_picture_is_product_context_for_an_ordinary_word(scorer):
+    title, price = "Kestrel EDC tool 3 in 1", 20.0
+    assert scorer.score(listing(title, price, None, "alibaba"))["verdict"] == "clean"
+    result = scorer.score(listing(title, price, [shown("KESTREL")], "alibaba"))
+    assert result["verdict"] != "clean" and "ordinary_word" not in result["signals"]
+
+
 def test_needs_image_text_says_when_ocr_could_still_matter(scorer):
     decided = scorer.score(listing("LUMORA 冲锋衣 高仿", 299, None))
     open_case = scorer.score(listing("户外冲锋衣 男 防水 高仿", 299, None))
@@ -88,6 +95,12 @@ def test_needs_image_text_says_when_ocr_could_still_matter(scorer):
     assert Scorer.needs_image_text(authorized) is False
     assert Scorer.needs_image_text(open_case) is True
     assert Scorer.needs_image_text(photo_only) is True  # decided by the picture: a second look may still help
+    suspect_in_title = scorer.score(listing("LUMORA 冲锋衣 男", 1199, None))
+    weak_only = scorer.score(listing("LUMOORA 冲锋衣 男", 1199, None))
+    ordinary = scorer.score(listing("Kestrel EDC tool 3 in 1", 20.0, None, "alibaba"))
+    assert Scorer.needs_image_text(suspect_in_title) is False  # the title already names the mark
+    assert Scorer.needs_image_text(weak_only) is True
+    assert Scorer.needs_image_text(ordinary) is True
 
 
 JSONISH = st.recursive(

@@ -30,7 +30,8 @@ Verdict rules, in order (precision first: IPP drops a rights holder whose compla
    name is one character off the holder's own store's (an imposter, below).
    A mark that is also an ordinary word in the title's language (KESTREL the bird; ``matchers.forms``) counts
    only with product context: a product keyword, goods of the mark's classes, an image hit or the mark read in a
-   picture, or copy wording on goods not outside them. Otherwise ``clean``, and the explanation says why the word was not taken as the mark.
+   picture, or copy wording on goods not outside them. Otherwise ``clean``, and the explanation says why the word
+   was not taken as the mark.
 4. Only a weak mention (a one-letter misspelling or a sound-alike of an alias) → with copy wording, an absurd
    price, the registered photo or logo: ``infringing``, citing the mark (look-alike wording: ``trademark_misuse``);
    alone, or on accessory / resale / unrelated goods, it is not taken as the mark and the listing is judged as

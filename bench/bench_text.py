@@ -4,6 +4,10 @@
 
 For each registry size it measures, on the same synthetic listings:
 
+The listings: 30 % name a mark plainly, 10 % spaced or digit-swapped, 10 % by its Chinese alias, 10 % in one
+of the second generation's forms (a letter dropped, a symbol or space inside, an alias character changed,
+pinyin-like words), a third carry copy / resale / accessory wording, the rest are generic.
+
 * ``score``: the whole text+price judgement (``matchers.score.Scorer.score`` without an image hit);
 * ``find``: the brand search alone (``matchers.text.MarkMatcher.find``: one automaton pass);
 * ``naive``: a per-mark loop over the same folded title (for each mark and alias: ``in`` and, for Latin
@@ -105,6 +109,20 @@ def make_registry(n_marks: int, seed: int = 7) -> Registry:
     )
 
 
+def _other_form(rng: random.Random, tm: Trademark) -> str:
+    mark, alias = tm.mark, tm.aliases[0]
+    i = rng.randrange(1, len(mark) - 1)
+    return rng.choice(
+        [
+            mark[:i] + mark[i + 1 :],  # one letter dropped
+            mark[:i] + rng.choice("🔥★⚡") + mark[i:],
+            mark[:i] + " " + mark[i:],
+            alias[0] + rng.choice(CJK) + alias[2:],  # one character changed (a sound-alike, at times)
+            "".join(rng.choice(("lu", "mo", "la", "wo", "er", "ta")) for _ in range(3)),  # pinyin-like
+        ]
+    )
+
+
 def make_listings(registry: Registry, n: int, seed: int = 11) -> list[dict]:
     rng = random.Random(seed)
     marks = registry.trademarks
@@ -119,6 +137,8 @@ def make_listings(registry: Registry, n: int, seed: int = 11) -> list[dict]:
             words.insert(0, " ".join(mark) if i % 2 else mark.replace("O", "0"))
         elif r < 0.5:
             words.insert(0, rng.choice(marks).aliases[0])
+        elif r < 0.6:  # the second generation's forms: a misspelling, a symbol inside, a sound-alike, pinyin
+            words.insert(0, _other_form(rng, rng.choice(marks)))
         if rng.random() < 0.3:
             words.append(rng.choice(CUES))
         out.append(

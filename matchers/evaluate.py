@@ -3,8 +3,10 @@
 The folder holds ``registry.yaml`` and ``listings.jsonl`` (CONTRACT §4 fields, an optional ``image_hit``, and
 ``label``: {infringing: bool, ipr_id, category}). Printed: precision, recall and F1 of the ``infringing``
 verdict overall and per category, the confusion table (label × verdict), how often the cited IPR is the
-labelled one on true positives, authorized-seller listings flagged, and every miss and false flag with its
-explanation. It only reports; ``tests/test_eval.py`` holds the targets.
+labelled one on true positives, authorized-seller listings flagged, the share of clean listings sent to review as
+``suspect`` (not counting the categories where a human look is the right answer: ``REVIEW_CATEGORIES``), and
+every miss, false flag and needless review with its explanation. It only reports; ``tests/test_eval.py`` holds
+the targets.
 """
 
 from __future__ import annotations
@@ -19,6 +21,12 @@ from matchers.registry import load_registry
 from matchers.score import AUTHORIZED, CLEAN, INFRINGING, SUSPECT, Scorer
 
 VERDICTS = (INFRINGING, SUSPECT, AUTHORIZED, CLEAN)
+# Not-infringing categories where a human look is the right answer (the brand is named or shown, but a complaint
+# could not be sure: a possible reseller, a weak photo resemblance, a photo without a copyright to cite, a mark
+# that cannot be cited). Every other not-infringing listing is "clean": sending it to review is noise.
+REVIEW_CATEGORIES = frozenset(
+    {"brand_no_cue", "image_near", "photo_only_no_copyright", "not_citeable", "image_text_no_cue"}
+)
 
 
 @dataclass
@@ -62,6 +70,12 @@ class Evaluation:
     authorized_total: int = 0
     mistakes: list[str] = field(default_factory=list)
     listings: int = 0
+    clean_total: int = 0  # not infringing, not authorized, not a review category
+    clean_to_review: int = 0  # of those, sent to review as suspect
+
+    @property
+    def review_share(self) -> float:
+        return self.clean_to_review / self.clean_total if self.clean_total else 0.0
 
     @property
     def ipr_accuracy(self) -> float:
@@ -93,6 +107,13 @@ def evaluate(folder: str | Path) -> Evaluation:
             if category == "authorized":
                 ev.authorized_total += 1
                 ev.authorized_flagged += flagged
+            elif not truth and category not in REVIEW_CATEGORIES:
+                ev.clean_total += 1
+                if result["verdict"] == SUSPECT:
+                    ev.clean_to_review += 1
+                    ev.mistakes.append(
+                        f"line {line_no} sent to review [{category}]: {row['title']!r} — {result['explanation']}"
+                    )
             if truth and flagged:
                 if result["ipr_id"] == label.get("ipr_id"):
                     ev.ipr_right += 1
@@ -116,6 +137,8 @@ def report(ev: Evaluation) -> str:
         f"(tp {o.tp}, fp {o.fp}, fn {o.fn}, tn {o.tn})",
         f"ipr_id right on true positives: {ev.ipr_accuracy:.3f} ({ev.ipr_right}/{o.tp})",
         f"authorized-seller listings flagged infringing: {ev.authorized_flagged} of {ev.authorized_total}",
+        f"clean listings sent to review as suspect: {ev.review_share:.3f} ({ev.clean_to_review}/{ev.clean_total}; "
+        f"review categories {', '.join(sorted(REVIEW_CATEGORIES))} not counted)",
         "",
         "per category:",
         f"  {'category':32} {'n':>4} {'prec':>6} {'recall':>6} {'F1':>6}  tp/fp/fn/tn",

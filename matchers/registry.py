@@ -8,7 +8,6 @@ the whole file in one go. See CONTRACT §2 for the format.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -19,6 +18,7 @@ import yaml
 
 from matchers.registry_photos import document_problem, photo_problem
 from matchers.registry_yaml import DuplicateKeys, NotADate, RegistryLoader
+from matchers.sellers import fold_seller_name
 
 PLATFORMS: tuple[str, ...] = ("taobao", "tmall", "1688", "alibaba")
 # Taobao, Tmall and 1688 accept only marks registered in mainland China (CNIPA) in IPP complaints.
@@ -138,8 +138,9 @@ class Watch:
 
 @lru_cache(maxsize=4096)  # the same shops come back page after page
 def normalize_seller(name: str) -> str:
-    """Seller names compare after NFKC, casefolding and whitespace removal ("Lumora  官方旗舰店" == "lumora官方旗舰店")."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", name or "").casefold())
+    """Seller names compare folded: NFKC, casefold, simplified characters, no spaces or punctuation
+    ("Lumora  官方旗舰店" == "lumora官方旗舰店"); see matchers.sellers.fold_seller_name."""
+    return fold_seller_name(name)
 
 
 @dataclass

@@ -7,26 +7,32 @@ How a title is read:
    confusables (Cyrillic ``LUМОRА``) mapped to the Latin letter they imitate. The confusables come from Unicode's
    UTS #39 ``confusables.txt`` as shipped by the ``confusable-homoglyphs`` package; only letters of alphabetic
    scripts (Latin, Greek, Cyrillic, Armenian, Coptic, Cherokee, Lisu) are mapped, never CJK, so Chinese text is
-   left as it is.
+   left as it is, except that traditional characters are read as simplified (沃爾塔 is 沃尔塔; OpenCC's
+   one-character table, ``matchers.forms``), so offsets still map one to one.
 2. **Canonical form** (a second 1:1 ``translate``): digit and symbol swaps folded to the letter they stand for
    (``0→o 1→l 2→z 3→e 4→a 5→s 6→g 7→t 8→b 9→g @→a $→s``; ``i`` and ``l`` share one symbol because
    ``I``/``l``/``1`` look alike), mask characters (``* ? × ● …``) unified to ``*``.
-3. **Squeezed form**: the canonical form without spaces, punctuation and symbols, so ``L U M O R A`` /
-   ``L-U-M-O-R-A`` / ``L*U*M*O*R*A`` / ``露【莫】拉`` read as the mark.
+3. **Squeezed form**: the canonical form without spaces, punctuation, symbols and emoji (skin tones, keycaps and
+   variation selectors included), so ``L U M O R A`` / ``L-U-M-O-R-A`` / ``LUM🔥ORA`` / ``露【莫】拉`` read as
+   the mark.
 
 Canonical and squeezed forms are joined and searched in **one pass** of a pyahocorasick automaton that holds every
-mark and alias (plus masked variants: one inner letter, from six letters also the first or last or two neighbours),
+mark and alias, the pinyin of every Chinese alias joined and spaced (``lumola``, ``lu mo la``: kind ``pinyin``),
+(plus masked variants: one inner letter, from six letters also the first or last or two neighbours),
 so the cost per title does not grow with the number of marks. Each raw match is then verified against the title as
 written: Latin terms must not run into other Latin letters, nor a digit into a digit (``VOLTA`` is not in
 ``VOLTAGE`` nor ``REVOLTA``, but is in ``VOLTA充电宝`` and ``VOLTA2024``); Chinese terms match as substrings; an
 ``i``/``l`` swap only counts when the letter really looks alike (capital ``I`` for ``l``); digit swaps need a term
 of four letters or more; a squeezed match needs real separators between letters (two gaps, or one that is not a
-space: ``VOLT A`` is two words, ``LUMO-RA`` is a disguise). The hit records the kind of disguise and the text
+space: ``LUMO-RA`` is a disguise; one space with two letters or more on each side, ``LUMO RA``, is kind
+``split``, weighed as a plain mention; ``VOLT A`` is two words). The hit records the kind of disguise and the text
 exactly as the seller wrote it (offsets map back to the original title).
 
-A fuzzy hit (one edit away, found through a deletion-neighbourhood index and confirmed with rapidfuzz's
-Levenshtein distance) is a weak signal only: it is looked for when nothing registered is written, and the scorer
-never flags on it alone.
+Two weak kinds are looked for only when nothing registered is written (``find_weak``), and the scorer never
+flags on either alone: a **fuzzy** hit (a one-letter misspelling: one edit or one swap of neighbours, found
+through a deletion-neighbourhood index and confirmed with rapidfuzz's OSA distance) and a **homophone** (a
+Chinese run that sounds like an alias with one character in three written differently: 路莫拉 for 露莫拉; the
+title read as sounds in one ``translate`` and one automaton pass, ``matchers.forms.SoundMatcher``).
 """
 
 from __future__ import annotations
@@ -39,7 +45,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import ahocorasick
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA
+
+from matchers import forms
 
 # Kinds, from the plainest to the most deliberately disguised.
 EXACT, ALIAS, FULLWIDTH, FUZZY, HOMOGLYPH, DIGIT, SPACED, MASKED = (
@@ -52,9 +60,13 @@ EXACT, ALIAS, FULLWIDTH, FUZZY, HOMOGLYPH, DIGIT, SPACED, MASKED = (
     "spaced",
     "masked",
 )
+# Other ways of writing a mark (matchers.forms): the pinyin of an alias, the alias in traditional characters,
+# the mark split once by a space ("LUMO RA"), a sound-alike of an alias (weak, like a one-edit misspelling).
+PINYIN, TRADITIONAL, SPLIT, HOMOPHONE = forms.PINYIN, forms.TRADITIONAL, "split", forms.HOMOPHONE
+WEAK_KINDS = frozenset({FUZZY, HOMOPHONE})  # never decide alone: the scorer needs another cue beside them
 # Disguises a seller only uses to slip past brand filters.
 EVASIVE_KINDS = frozenset({HOMOGLYPH, DIGIT, SPACED, MASKED})
-_KIND_PRIORITY = {MASKED: 5, SPACED: 4, HOMOGLYPH: 3, DIGIT: 2, FULLWIDTH: 1}
+_KIND_PRIORITY = {MASKED: 5, SPACED: 4, HOMOGLYPH: 3, DIGIT: 2, SPLIT: 1, FULLWIDTH: 1, TRADITIONAL: 1}
 
 _CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "COPTIC", "CHEROKEE", "LISU")
 _ACCENTED_SCRIPTS = (
@@ -81,13 +93,19 @@ _DIGIT_SWAPS = {
 _MASK_CHARS = "*?×●○■□※☆★✱✲✳∗"
 
 
+# Where punctuation, symbols and emoji live (emoji and their skin-tone, keycap and variation marks included).
+_SEPARATOR_RANGES = ((0x0000, 0xFFFF), (0x1F000, 0x1FAFF), (0xE0020, 0xE007F))
+
+
 def _separator_chars() -> str:
-    """Spaces, punctuation, symbols and control characters (CJK punctuation included), except '@'/'$' swaps."""
+    """Spaces, punctuation, symbols, emoji and control characters (CJK punctuation included), except the
+    '@'/'$' swaps: every one of them is a separator inside a mark ("LUM🔥ORA", "LUM★ORA")."""
     chars = []
-    for lo, hi in ((0x0000, 0x2FFF), (0x3000, 0x303F), (0xFE30, 0xFE4F), (0xFF00, 0xFF65)):
+    for lo, hi in _SEPARATOR_RANGES:
         for cp in range(lo, hi + 1):
             ch = chr(cp)
-            if unicodedata.category(ch)[0] in "PSZ" or unicodedata.category(ch) == "Cc":
+            category = unicodedata.category(ch)
+            if category[0] in "PSZ" or category in ("Cc", "Me") or 0xFE00 <= cp <= 0xFE0F:
                 chars.append(ch)
     return "".join(c for c in chars if c not in _DIGIT_SWAPS)
 
@@ -148,11 +166,28 @@ def _fold_table() -> dict[int, str]:
             folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
             if folded != ch:
                 table[cp] = folded
+    # traditional characters read as simplified (沃爾塔 is 沃尔塔), one character for one
+    for cp, simple in forms.traditional_to_simplified().items():
+        table.setdefault(cp, simple)
+    return _with_identity(table, str)
+
+
+# Where titles spend their characters: ASCII, CJK punctuation, the common ideographs, full-width forms.
+_COMMON_RANGES = ((0x0000, 0x007F), (0x3000, 0x303F), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
+
+
+def _with_identity(table: dict, kind) -> dict:
+    """``table`` plus "maps to itself" for every common character it leaves out. ``str.translate`` pays a
+    failed lookup (an exception inside CPython) for each character missing from its table; for a Chinese title
+    that halves the cost of every fold."""
+    for lo, hi in _COMMON_RANGES:
+        for cp in range(lo, hi + 1):
+            table.setdefault(cp, chr(cp) if kind is str else cp)
     return table
 
 
-_CANON_TABLE = str.maketrans({**_DIGIT_SWAPS, "i": "l", **{m: "*" for m in _MASK_CHARS}})
-_SQUEEZE_TABLE = str.maketrans(dict.fromkeys(_SEPARATORS))
+_CANON_TABLE = _with_identity(str.maketrans({**_DIGIT_SWAPS, "i": "l", **{m: "*" for m in _MASK_CHARS}}), int)
+_SQUEEZE_TABLE = _with_identity(str.maketrans(dict.fromkeys(_SEPARATORS)), int)
 
 
 def fold(text: str) -> str:
@@ -162,6 +197,11 @@ def fold(text: str) -> str:
 
 def canonical(folded: str) -> str:
     """Digit/symbol swaps and mask characters folded; same length as ``folded``."""
+    return folded.translate(_CANON_TABLE)
+
+
+@lru_cache(maxsize=8)  # ``find_weak`` reads the same title right after ``find``
+def _canonical_cached(folded: str) -> str:
     return folded.translate(_CANON_TABLE)
 
 
@@ -192,6 +232,8 @@ def _char_disguise(original: str, folded_char: str) -> str | None:
         return None
     if unicodedata.normalize("NFKC", original).casefold() == folded_char:
         return FULLWIDTH
+    if forms.traditional_to_simplified().get(ord(original)) == folded_char:
+        return TRADITIONAL
     return HOMOGLYPH
 
 
@@ -212,32 +254,36 @@ class TextHit:
     is_alias: bool = False
     tricks: tuple[str, ...] = ()  # every disguise seen in this mention
     mark: str = ""  # the registered word mark (differs from ``term`` for an alias)
+    source: str = ""  # for a pinyin or sound-alike form: the registered alias it stands for
 
     @property
     def evasive(self) -> bool:
         return self.kind in EVASIVE_KINDS
 
     def describe(self) -> str:
+        """How the mention reads for a reviewer: the text as written and, unless plain, the form it takes."""
         labels = {
-            EXACT: "",
             ALIAS: "alias of",
             FULLWIDTH: "full-width",
             HOMOGLYPH: "look-alike letters for",
             DIGIT: "digit-swapped",
             SPACED: "spaced-out",
             MASKED: "masked",
-            FUZZY: "near-spelling of",
+            FUZZY: "one-letter misspelling of",
+            PINYIN: "pinyin of",
+            TRADITIONAL: "traditional characters for",
+            SPLIT: "split by a space:",
+            HOMOPHONE: "sounds like",
         }
         label = labels.get(self.kind, self.kind)
         mark = self.mark or self.term
         if self.kind == EXACT:
             return f"'{self.text}'"
-        if self.kind == ALIAS or (self.is_alias and self.kind != FUZZY):
-            return (
-                f"'{self.text}' ({label} {mark})"
-                if self.kind == ALIAS
-                else f"'{self.text}' ({label} {mark} alias {self.term})"
-            )
+        if self.kind == ALIAS:
+            return f"'{self.text}' ({label} {mark})"
+        alias = self.source or (self.term if self.is_alias else "")
+        if alias and self.kind != FUZZY:
+            return f"'{self.text}' ({label} {mark} alias {alias})"
         return f"'{self.text}' ({label} {self.term})"
 
     def as_dict(self) -> dict:
@@ -249,6 +295,7 @@ class TextHit:
             "text": self.text,
             "start": self.start,
             "end": self.end,
+            **({"source": self.source} if self.source else {}),
         }
 
 
@@ -268,6 +315,8 @@ class _Term:
     is_alias: bool
     latin: bool  # word boundaries apply
     mark: str
+    form: str = ""  # another way of writing the mark (PINYIN), else ""
+    source: str = ""  # the alias a form was made from
 
 
 class MarkMatcher:
@@ -284,14 +333,20 @@ class MarkMatcher:
             folded = fold(text).strip()
             if not folded:
                 continue
-            entry = by_text.setdefault(folded, [text, [], is_alias, rest[0] if rest else text])
+            mark, form, source = (*rest, "", "")[:3] if rest else (text, "", "")
+            entry = by_text.setdefault(folded, [text, [], is_alias, mark, form, source])
             if tm_id not in entry[1]:
                 entry[1].append(tm_id)
             entry[2] = entry[2] and is_alias
+            if not form:  # a registered spelling is not "another form", whatever else it also is
+                entry[4] = entry[5] = ""
         self.terms: list[_Term] = [
-            _Term(text, folded, tuple(ids), is_alias, not _is_cjk_term(folded), mark)
-            for folded, (text, ids, is_alias, mark) in by_text.items()
+            _Term(text, folded, tuple(ids), is_alias, not _is_cjk_term(folded), mark, form, source)
+            for folded, (text, ids, is_alias, mark, form, source) in by_text.items()
         ]
+        cjk_aliases = [i for i, t in enumerate(self.terms) if not t.latin and not t.form]
+        self._sound_terms = cjk_aliases
+        self._sounds = forms.SoundMatcher(self.terms[i].folded for i in cjk_aliases)
         self._automaton = ahocorasick.Automaton()
         patterns: dict[str, list[_Pattern]] = {}
 
@@ -300,6 +355,7 @@ class MarkMatcher:
                 patterns.setdefault(key, []).append(pattern)
 
         self._fuzzy_index: dict[str, set[int]] = {}
+        self._near_cache: dict[str, tuple[int, ...]] = {}
         for idx, term in enumerate(self.terms):
             canon = canonical(term.folded)
             plain = _Pattern(idx, term.folded, -1, any(c in _SQUEEZE_CHARS for c in term.folded))
@@ -308,7 +364,10 @@ class MarkMatcher:
             if squeezed != canon:
                 add(squeezed, plain)
             letters = [i for i, c in enumerate(term.folded) if c not in _SQUEEZE_CHARS]
-            if len(letters) >= self.MIN_MASKED_LEN or (not term.latin and len(letters) >= 3):
+            # a pinyin spelling is already another form: masking it too would only add noise (and build time)
+            if not term.form and (
+                len(letters) >= self.MIN_MASKED_LEN or (not term.latin and len(letters) >= 3)
+            ):
                 # one masked letter (LUM*RA, 露*拉); from 6 letters also the first or last (*UMORA),
                 # or two neighbours (LU**RA)
                 long_word = len(letters) >= self.MIN_MASKED_LEN + 1
@@ -319,7 +378,7 @@ class MarkMatcher:
                 for ks in variants:
                     masked = "".join("*" if i in ks else c for i, c in enumerate(term.folded))
                     add(canonical(masked), _Pattern(idx, masked, ks[0]))
-            if term.latin and canon.isalpha() and len(canon) >= self.MIN_FUZZY_LEN:
+            if term.latin and not term.form and canon.isalpha() and len(canon) >= self.MIN_FUZZY_LEN:
                 for key in _deletions(canon):
                     self._fuzzy_index.setdefault(key, set()).add(idx)
         for key, pats in patterns.items():
@@ -330,9 +389,8 @@ class MarkMatcher:
 
     @classmethod
     def from_registry(cls, registry) -> MarkMatcher:
-        return cls(
-            (tm.id, term, i > 0, tm.mark) for tm in registry.trademarks for i, term in enumerate(tm.terms)
-        )
+        """Every mark and alias of the registry, plus the pinyin spellings of its Chinese aliases."""
+        return cls(terms_of(registry.trademarks))
 
     # -----------------------------------------------------------------------------------------
     def find(self, title: str, *, fuzzy: bool = True, folded: str | None = None) -> list[TextHit]:
@@ -342,11 +400,11 @@ class MarkMatcher:
             return []
         if folded is None:
             folded = title.translate(_fold_table())
-        canon = folded.translate(_CANON_TABLE)
+        canon = _canonical_cached(folded)
         squeezed = canon.translate(_SQUEEZE_TABLE)
         raw = list(self._automaton.iter(canon + "\x00" + squeezed))
         if not raw:
-            return self._fuzzy_hits(title, canon) if fuzzy and self._fuzzy_index else []
+            return self._fuzzy_hits(title, canon) if fuzzy else []
         _, origin = fold_with_origin(title)
         squeeze_map: list[int] | None = None
         hits: dict[tuple[int, int, str], TextHit] = {}
@@ -377,7 +435,7 @@ class MarkMatcher:
                     continue
                 term = self.terms[pat.term_index]
                 tricks, o_start, o_end = verified
-                kind = tricks[0] if tricks else (ALIAS if term.is_alias else EXACT)
+                kind = tricks[0] if tricks else (term.form or (ALIAS if term.is_alias else EXACT))
                 for tm_id in term.trademark_ids:
                     key = (o_start, o_end, tm_id)
                     previous = hits.get(key)
@@ -394,12 +452,22 @@ class MarkMatcher:
                             term.is_alias,
                             tricks,
                             term.mark,
+                            term.source,
                         )
-        if not hits and fuzzy and self._fuzzy_index:
+        if not hits and fuzzy:
             return self._fuzzy_hits(title, canon)
         return _drop_overlapped(
             sorted(hits.values(), key=lambda h: (h.start, -(h.end - h.start), h.trademark_id))
         )
+
+    def find_weak(self, title: str, *, folded: str | None = None) -> list[TextHit]:
+        """Only the weak forms (one-letter misspellings, sound-alikes of an alias): for a title in which
+        ``find(title, fuzzy=False)`` found nothing, without searching the registered forms again."""
+        if not title or self._empty:
+            return []
+        if folded is None:
+            folded = title.translate(_fold_table())
+        return self._fuzzy_hits(title, _canonical_cached(folded))
 
     def _verify(
         self, title: str, folded: str, origin: list[int], positions: list[int], pat: _Pattern, squeezed: bool
@@ -473,7 +541,10 @@ class MarkMatcher:
                 # a multi-word term written together or with other separators ("BLUEPEAK", "Blue-Peak"):
                 # a plain mention (the plain pass's hit for the same span, if any, wins)
             elif extra < 2 and not nonspace_gap:
-                return None  # "VOLT A" is two words, not a disguise
+                # one space inside: "LUMO RA" is the mark split in two, "VOLT A" is two words
+                if not self._split_in_halves(folded, positions, pat):
+                    return None
+                tricks.add(SPLIT)
             else:
                 tricks.add(SPACED)
         o_start, o_end = origin[start], origin[last] + 1
@@ -483,13 +554,22 @@ class MarkMatcher:
                 tricks.add(SPACED)  # invisible characters inside the mark
         return tuple(sorted(tricks, key=lambda k: -_KIND_PRIORITY.get(k, 0))), o_start, o_end
 
+    @staticmethod
+    def _split_in_halves(folded: str, positions: list[int], pat: _Pattern) -> bool:
+        """Both sides of the one space hold at least two letters, and the term itself has no space there."""
+        for i, (a, b) in enumerate(itertools.pairwise(positions)):
+            if b - a > 1:
+                return pat.masked_at < 0 and min(i + 1, len(positions) - i - 1) >= 2
+        return False
+
     def _fuzzy_hits(self, title: str, canon: str) -> list[TextHit]:
-        """Near-spellings: a weak signal, looked for only when nothing registered is written in the title."""
-        candidates = self._fuzzy_candidates(canon)
-        if not candidates:
+        """Near-spellings and sound-alikes: weak signals, looked for only when nothing registered is written."""
+        candidates = self._fuzzy_candidates(canon) if self._fuzzy_index else []
+        sound_hits = self._sounds.find(canon)
+        if not candidates and not sound_hits:
             return []
         _, origin = fold_with_origin(title)
-        hits = []
+        hits = self._homophone_hits(title, origin, sound_hits) if sound_hits else []
         for start, end, idx in candidates:
             term = self.terms[idx]
             o_start, o_end = origin[start], origin[end - 1] + 1
@@ -509,22 +589,69 @@ class MarkMatcher:
                 )
         return hits
 
+    def _homophone_hits(self, title: str, origin: list[int], sound_hits) -> list[TextHit]:
+        hits = []
+        for sh in sound_hits:
+            term = self.terms[self._sound_terms[sh.index]]
+            o_start, o_end = origin[sh.start], origin[sh.end - 1] + 1
+            for tm_id in term.trademark_ids:
+                hits.append(
+                    TextHit(
+                        tm_id,
+                        term.text,
+                        HOMOPHONE,
+                        title[o_start:o_end],
+                        o_start,
+                        o_end,
+                        term.is_alias,
+                        (HOMOPHONE,),
+                        term.mark,
+                        term.text,
+                    )
+                )
+        return hits
+
     def _fuzzy_candidates(self, canon: str) -> list[tuple[int, int, int]]:
         out = []
         for m in _WORD.finditer(canon):
             token = m.group()
             if len(token) < self.MIN_FUZZY_LEN or len(token) > 24:
                 continue
-            candidates: set[int] = set()
-            for key in _deletions(token):
-                candidates |= self._fuzzy_index.get(key, set())
-            for idx in candidates:
-                if Levenshtein.distance(token, canonical(self.terms[idx].folded)) == 1:
-                    out.append((m.start(), m.end(), idx))
+            near = self._near_cache.get(token)
+            if near is None:
+                near = self._near_terms(token)
+                if len(self._near_cache) > 100_000:  # titles share a vocabulary: words come back
+                    self._near_cache.clear()
+                self._near_cache[token] = near
+            out.extend((m.start(), m.end(), idx) for idx in near)
         return out
+
+    def _near_terms(self, token: str) -> tuple[int, ...]:
+        """Terms one edit (or one swap of neighbours) away from ``token``; none when the token is itself an
+        ordinary English word ("volts" is not a misspelling of VOLTA)."""
+        if forms.is_english_word(token):
+            return ()
+        candidates: set[int] = set()
+        for key in _deletions(token):
+            candidates |= self._fuzzy_index.get(key, set())
+        return tuple(
+            i for i in sorted(candidates) if OSA.distance(token, canonical(self.terms[i].folded)) == 1
+        )
 
 
 _SQUEEZE_CHARS = frozenset(_SEPARATORS)
+
+
+def terms_of(trademarks) -> Iterable[tuple]:
+    """(trademark_id, term, is_alias, mark[, form, source]) for every mark, alias and alias pinyin."""
+    for tm in trademarks:
+        for i, term in enumerate(tm.terms):
+            yield (tm.id, term, i > 0, tm.mark)
+        for alias in tm.aliases:
+            for spelling in forms.pinyin_forms(alias):
+                yield (tm.id, spelling, True, tm.mark, PINYIN, alias)
+
+
 _DIGIT_CHARS = frozenset("0123456789")
 
 

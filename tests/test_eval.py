@@ -35,7 +35,35 @@ def test_eval_set_is_big_enough_and_covers_every_category(result):
         "embedded_or_near",
         "unrelated",
         "not_citeable",
+        "form_pinyin",
+        "form_traditional",
+        "form_homophone",
+        "form_misspelling",
+        "form_symbol_split",
+        "form_space_split",
+        "form_weak_alone",
+        "imposter_store",
+        "store_claim_clean",
+        "ordinary_word",
+        "ordinary_word_mark",
+        "image_text",
     } <= set(result.per_category)
+
+
+def test_every_infringing_class_has_recall_of_at_least_80_percent(result):
+    for category, counts in result.per_category.items():
+        if counts.tp + counts.fn:
+            assert counts.recall >= 0.80, category
+
+
+def test_clean_listings_sent_to_review_are_at_most_3_percent(result):
+    assert result.clean_total >= 80
+    assert result.review_share <= 0.03
+
+
+def test_weak_forms_alone_and_ordinary_words_are_never_flagged(result):
+    for category in ("form_weak_alone", "ordinary_word", "store_claim_clean", "image_text_no_cue"):
+        assert result.per_category[category].fp == 0, category
 
 
 def test_precision_of_infringing_is_at_least_97_percent(result):
@@ -71,5 +99,6 @@ def test_make_eval_prints_the_figures(capsys):
         "authorized-seller",
         "confusion",
         "per category",
+        "clean listings sent to review",
     ):
         assert text in out

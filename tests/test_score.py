@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import date
 from pathlib import Path
 
@@ -210,8 +211,9 @@ def test_near_spelling_alone_is_never_infringing_and_with_a_cue_cites_the_mark(s
 
 def registry_with_expired_mark(tmp_path: Path) -> Path:
     data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
-    # a registry's photos must lie in its own folder: the logo is copied beside it
+    # a registry's photos and certificates must lie in its own folder: they are copied beside it
     (tmp_path / "lumora_logo.png").write_bytes((DEMO.parent / "images" / "lumora_logo.png").read_bytes())
+    shutil.copytree(DEMO.parent / "certs", tmp_path / "certs", dirs_exist_ok=True)
     data["trademarks"][0]["logo"] = "lumora_logo.png"
     for p in data["products"]:
         p["images"] = []
@@ -262,6 +264,7 @@ def test_non_cnipa_mark_is_not_cited_on_chinese_platforms_but_is_on_alibaba(tmp_
     for p in data["products"]:
         p["trademarks"] = ["LUMORA-US-25"]
         p["images"] = []
+    shutil.copytree(DEMO.parent / "certs", tmp_path / "certs", dirs_exist_ok=True)
     path = tmp_path / "us.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     scorer = Scorer(load_registry(path))

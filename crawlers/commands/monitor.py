@@ -94,6 +94,11 @@ class Command(ScrapyCommand):
             if not Path(opts.replay).is_dir():
                 raise UsageError(f"--replay {opts.replay}: folder not found")
             settings.set("REPLAY_DIR", opts.replay, priority="cmdline")
+        # --- sessions (crawlers/sessions/report.py): a platform without a usable sign-in is skipped now
+        from crawlers.sessions.report import preflight
+
+        platforms, self.session_skipped = preflight(settings, platforms)
+        # --- end sessions
         store = Store(store_url)
         lock_name, lock_token = f"monitor:{registry.path}", run_id
         acquired, holder = store.acquire_lock(lock_name, lock_token)
@@ -167,6 +172,11 @@ class Command(ScrapyCommand):
         all_blocked = all(
             (s.get("search/blocked", 0) > 0 and s.get("search/listings", 0) == 0) for s in stats.values()
         ) and bool(stats)
+        # --- sessions: no platform could crawl (skipped without a sign-in, session expired, paused): exit 3
+        from crawlers.sessions.report import none_could_crawl
+
+        all_blocked = all_blocked or none_could_crawl(stats, getattr(self, "session_skipped", {}))
+        # --- end sessions
         failed = any(s.get("finish_reason") not in (None, "finished") for s in stats.values())
         self.exitcode = 3 if all_blocked else (1 if failed or getattr(process, "bootstrap_failed", False) else 0)
         summary.update(exit_code=self.exitcode, finished_at=utc_now(),
@@ -174,6 +184,12 @@ class Command(ScrapyCommand):
         (out_dir / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8")
         store.finish_run(run_id, "blocked" if all_blocked else "finished", {p: _plain(s) for p, s in stats.items()})
         _print_summary(summary, out_dir)
+        # --- sessions: which platform was skipped or whose session failed, and how to renew it
+        from crawlers.sessions.report import messages
+
+        for line in messages(summary["platforms"]):
+            print(line, file=sys.stderr)
+        # --- end sessions
 
     def _platforms(self, opts, registry) -> list[str]:
         watched = list(registry.watch.platforms)
@@ -259,6 +275,19 @@ class Command(ScrapyCommand):
                 "unrecognized": s.get("format/unrecognized", 0),
                 "crawled": platform in stats,
             }
+        # --- sessions: "skipped" (why) and "session" (profile, state, how to renew) per platform
+        from crawlers.sessions.report import session_summary
+
+        for platform, entry in getattr(self, "session_skipped", {}).items():
+            row = per_platform.setdefault(platform, {key: 0 for key in ("pages", "listings", "new", "flagged",
+                                                                        "removed", "blocked", "replay_misses",
+                                                                        "errors", "unrecognized")})
+            row.update(entry, crawled=False)
+        for platform, platform_stats in stats.items():
+            session = session_summary(platform_stats, platform)
+            if session is not None and platform in per_platform:
+                per_platform[platform]["session"] = session
+        # --- end sessions
         return {
             "run_id": run_id,
             "registry": str(registry.path),

@@ -23,6 +23,7 @@ BACKGROUND_HOSTS = (
     "*.gvt1.com",
     "*.gvt2.com",
 )
+RESOLVER_RULES_FLAG = "--host-resolver-rules="
 BROWSER_ARGS = (
     "--no-sandbox",
     "--disable-gpu",
@@ -30,8 +31,33 @@ BROWSER_ARGS = (
     "--disable-component-update",
     "--no-first-run",
     "--disable-sync",
-    "--host-resolver-rules=" + ", ".join(f"MAP {host} ~NOTFOUND" for host in BACKGROUND_HOSTS),
+    RESOLVER_RULES_FLAG + ", ".join(f"MAP {host} ~NOTFOUND" for host in BACKGROUND_HOSTS),
 )
+
+
+def host_resolver_rules(host_map: dict[str, str]) -> str:
+    """chromium's ``--host-resolver-rules`` for a host map, Google's background names kept unresolvable.
+
+    chromium reads one such flag only, so the rules are merged into one; ``EXCLUDE localhost`` keeps
+    DevTools and local pages on the loopback name.
+    """
+    rules = [f"MAP {host} ~NOTFOUND" for host in BACKGROUND_HOSTS]
+    rules += [f"MAP {glob} {address}" for glob, address in host_map.items()]
+    if host_map:
+        rules.append("EXCLUDE localhost")
+    return RESOLVER_RULES_FLAG + ", ".join(rules)
+
+
+def browser_args(args=BROWSER_ARGS, host_map: dict[str, str] | None = None,
+                 trusted_spki: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """``args`` with their resolver rule replaced by one that also applies ``host_map``, and chromium told
+    to accept the certificates whose public-key hashes are in ``trusted_spki`` (a local stand-in's)."""
+    merged = [arg for arg in args if not arg.startswith(RESOLVER_RULES_FLAG)
+              and not arg.startswith("--ignore-certificate-errors-spki-list=")]
+    merged.append(host_resolver_rules(host_map or {}))
+    if trusted_spki:
+        merged.append("--ignore-certificate-errors-spki-list=" + ",".join(trusted_spki))
+    return merged
 
 
 def chromium_executable(settings=None) -> str | None:

@@ -100,6 +100,14 @@ EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsF
 STATS_FILE = None  # write the final stats here as JSON
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+# HOST_MAP (this setting, or the environment variable, as JSON): host globs resolved to given addresses,
+# e.g. a local stand-in for the platforms; the rendering browser gets the same map. Without one the
+# resolver below is Scrapy's own (crawlers/resolver.py).
+HOST_MAP = {}
+TWISTED_DNS_RESOLVER = "crawlers.resolver.HostMapResolver"
+# base64 SHA-256 public-key hashes of certificates the rendering browser accepts although no authority
+# vouches for them: only for a local stand-in's self-signed certificate. Empty: chromium checks as usual.
+BROWSER_TRUSTED_SPKI = []
 
 # mtop calls carry their whole query as URL-encoded JSON; browsers send them at 2.5-4 kB.
 URLLENGTH_LIMIT = 16384

@@ -26,7 +26,8 @@ import logging
 
 from scrapy.settings import SETTINGS_PRIORITIES
 
-from crawlers.browser import BROWSER_ARGS, DEBIAN_CHROMIUM, chromium_executable  # noqa: F401 - re-exported
+from crawlers.browser import BROWSER_ARGS, DEBIAN_CHROMIUM, browser_args, chromium_executable  # noqa: F401
+from crawlers.resolver import host_map_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,9 @@ def chromium_launch_options(settings) -> dict:
     options = dict(settings.getdict("PLAYWRIGHT_LAUNCH_OPTIONS"))
     options.setdefault("headless", True)
     options.setdefault("args", list(BROWSER_ARGS))
+    host_map, trusted = host_map_from_settings(settings), settings.getlist("BROWSER_TRUSTED_SPKI")
+    if host_map or trusted:  # the browser resolves and trusts as the crawl's own downloader does
+        options["args"] = browser_args(options["args"], host_map, trusted)
     if not options.get("executable_path"):
         executable = chromium_executable(settings)
         if executable:

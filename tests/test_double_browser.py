@@ -52,7 +52,7 @@ def test_qr_sign_in_in_chromium_sets_the_session_cookies_on_three_domains_and_re
         assert names <= {c["name"] for c in cookies if c["domain"] == domain}, domain
     assert {c["value"] for c in cookies if c["name"] == "_nk_"} == {"lumora_ip"}
     landed = double.requests(host="s.taobao.com")
-    assert [r.outcome for r in landed][0] == "login-wall" and landed[-1].session is not None
+    assert landed[0].outcome == "login-wall" and landed[-1].session is not None
     assert landed[-1].outcome in ("served", "missing")  # past the wall, with the session
 
 

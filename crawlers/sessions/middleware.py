@@ -122,7 +122,7 @@ class SessionMiddleware:
 
     def _use(self, live: _Live, spider) -> None:
         session = live.session
-        self._record("in use", session, renew_command(self.platform, session.profile))
+        self._record("in use", session, renew_command(session.sign_in, session.profile))
         logger.info("%s: using the session %s (%d req/min, ±%.0f %% jitter)", self.platform, session.key,
                     live.pacer.per_minute, live.pacer.jitter * 100)
         client = getattr(spider, "mtop", None)
@@ -142,7 +142,13 @@ class SessionMiddleware:
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
     async def process_request(self, request):
-        if self.proxy and "proxy" not in request.meta:
+        if self.proxy and "proxy" not in request.meta and not request.meta.get("playwright"):
+            if self.proxy.startswith("socks5:"):
+                # Scrapy's own downloader speaks http(s) proxies only; chromium takes socks5 (render, login)
+                self._stop("proxy", f"{self.platform or 'crawl'}: a socks5 proxy ({redact_url(self.proxy)}) works for "
+                                    "rendered pages and `scrapy login` only; give Scrapy's requests an http:// "
+                                    "or https:// proxy, or crawl with -a render=1")
+                raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
             request.meta["proxy"] = self.proxy
         if self.stopped and (not self.domains or self._mine(request)):
             raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
@@ -212,7 +218,7 @@ class SessionMiddleware:
         moment = utc_iso()
         self.stats.inc_value(f"session/expired/{self.platform}")
         session.note(last_failure=f"{moment} expired ({why})")
-        renew = renew_command(self.platform, session.profile)
+        renew = renew_command(session.sign_in, session.profile)
         logger.error("%s: the session %s expired at %s (%s); renew it: `%s`", self.platform, session.key, moment,
                      why, renew)
         self._record("expired", session, renew, at=moment)

@@ -51,7 +51,7 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if not parts.password:
         return url
-    return url.replace(f":{parts.password}@", ":***@", 1)
+    return url.replace(f":{parts.password}@", ":<redacted>@", 1)
 
 
 def playwright_proxy(url: str) -> dict:

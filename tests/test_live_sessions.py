@@ -1,0 +1,270 @@
+"""Live crawling against the platform double (fixtures/double): headless QR sign-in, crawls that carry the
+session, a missing session, expiry mid-run, pacing counted at the double, the pause at a punish page and a
+proxy that counts what passes (RELIABILITY.md, "Live crawling")."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from crawlers.sessions.store import SessionStore
+from fixtures.double import PlatformDouble
+from fixtures.double.proxy import CountingProxy
+from tests.conftest import DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+
+QUERY = "LUMORA 冲锋衣"
+SEARCH_API_PATH = "/h5/mtop.relationrecommend.wirelessrecommend.recommend/"
+
+
+@pytest.fixture
+def double():
+    with PlatformDouble() as running:
+        yield running
+
+
+def live_settings(double: PlatformDouble, tmp_path: Path, **extra) -> dict:
+    """A live crawl (no REPLAY_DIR) pointed at the double; pacing fast unless a test slows it."""
+    settings = {
+        "HOST_MAP": json.dumps(double.host_map),
+        "BROWSER_TRUSTED_SPKI": ",".join(double.scrapy_settings()["BROWSER_TRUSTED_SPKI"]),
+        "SESSIONS_DIR": str(tmp_path / "sessions"),
+        "SESSION_REQUESTS_PER_MINUTE": 6000,
+        "DOWNLOAD_DELAY": 0,
+        "AUTOTHROTTLE_ENABLED": False,
+        "BLOCK_BACKOFF_BASE": 0,
+        "ITEM_PIPELINES": "{}",
+        "STATS_FILE": str(tmp_path / "stats.json"),
+        "STORE_URL": "",
+        "FORMAT_DIAG_DIR": str(tmp_path / "diag"),
+    }
+    settings.update(extra)
+    return settings
+
+
+def scrapy(tmp_path: Path, *args: str, settings: dict, timeout: int = 120) -> subprocess.CompletedProcess:
+    command = [SCRAPY, *args]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    env = scrapy_env()
+    env.pop("DISPLAY", None)
+    env.pop("WAYLAND_DISPLAY", None)
+    return subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def crawl(double, tmp_path, spider: str, *args: str, **settings) -> tuple[subprocess.CompletedProcess, dict]:
+    result = scrapy(tmp_path, "crawl", spider, "-a", f"query={QUERY}", *args, "-O", str(tmp_path / "items.jsonl"),
+                    settings=live_settings(double, tmp_path, **settings))
+    stats_file = tmp_path / "stats.json"
+    return result, json.loads(stats_file.read_text()) if stats_file.exists() else {}
+
+
+def plant_session(double, tmp_path, platform: str = "all", profile: str = "default", extra: dict | None = None):
+    """A signed-in session from the double, saved as `scrapy session import` or `scrapy login` would."""
+    store = SessionStore(tmp_path / "sessions")
+    session = store.create("taobao", profile)
+    session.cookies = double.signed_in_cookies(platform)
+    for name, value in (extra or {}).items():
+        session.cookies.append({"name": name, "value": value, "domain": ".taobao.com", "path": "/",
+                                "expires": time.time() + 86400})
+    session.save()
+    return session
+
+
+def items(tmp_path: Path) -> list[dict]:
+    path = tmp_path / "items.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+# --- signing in ----------------------------------------------------------------------------------
+@pytest.mark.browser
+def test_headless_login_shows_the_qr_code_as_png_and_in_the_terminal_and_saves_the_signed_in_state(double,
+                                                                                                  tmp_path):
+    settings = live_settings(double, tmp_path)
+    command = [SCRAPY, "login", "taobao", "--timeout", "60"]
+    for name, value in settings.items():
+        command += ["-s", f"{name}={value}"]
+    env = scrapy_env()
+    env.pop("DISPLAY", None)
+    process = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    shown, picture_seen = [], False
+    try:
+        for line in process.stdout:
+            shown.append(line)
+            match = re.search(r"\(picture: (.+\.png)\)", line)
+            if match:
+                picture = Path(match.group(1))
+                picture_seen = picture.is_file() and oct(picture.stat().st_mode & 0o777) == "0o600" and \
+                    picture.read_bytes().startswith(b"\x89PNG")
+            if line.startswith("waiting up to"):
+                assert double.scan_qr(account="lumora_ip") == 1
+                break
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    shown.append(out)
+    text = "".join(shown)
+    assert process.returncode == 0, err[-2000:]
+    assert picture_seen
+    drawing = [line for line in text.splitlines() if "█" in line]
+    assert len(drawing) >= 12  # the code, two module rows per line
+    assert "taobao/default: signed in as lu*****ip" in text
+    saved = json.loads((tmp_path / "sessions" / "taobao" / "default" / "state.json").read_text())
+    domains = {c["domain"] for c in saved["cookies"] if c["name"] == "unb"}
+    assert domains == {".taobao.com", ".tmall.com", ".1688.com"}  # one sign-in, all three sites
+    assert not (tmp_path / "sessions" / "taobao" / "default" / "login-qr.png").exists()
+    assert "Traceback" not in err
+
+
+@pytest.mark.browser
+def test_a_login_nobody_scans_times_out_with_a_message_not_a_trace(double, tmp_path):
+    result = scrapy(tmp_path, "login", "taobao", "--timeout", "3", settings=live_settings(double, tmp_path))
+    assert result.returncode == 1
+    assert "no sign-in within 3 s" in result.stderr and "nothing was saved" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "sessions" / "taobao" / "default" / "state.json").exists()
+
+
+# --- crawling with a session --------------------------------------------------------------------------
+def test_a_live_crawl_carries_the_session_and_writes_refreshed_cookies_back(double, tmp_path):
+    session = plant_session(double, tmp_path, "taobao")
+    result, stats = crawl(double, tmp_path, "taobao", "-a", "pages=2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert stats["search/listings"] > 0 and stats["search/pages"] == 2
+    calls = double.requests(host="h5api.m.taobao.com")
+    assert calls and {call.session for call in calls} == {session.cookies[0]["value"]}  # cookie2: the session id
+    assert stats["session/state/taobao"] == "in use"
+    saved = SessionStore(tmp_path / "sessions").load("taobao")
+    assert "_m_h5_tk" in {c["name"] for c in saved.cookies}  # the token the gateway set was kept
+    assert saved.meta["last_good_use"] and saved.meta["pages_today"] == len(calls)
+
+
+def test_a_platform_without_a_session_is_skipped_with_a_message_before_any_request(double, tmp_path):
+    result, stats = crawl(double, tmp_path, "tmall")
+    assert "tmall needs a sign-in: run `scrapy login tmall`; skipped" in result.stderr
+    assert stats["session/missing/tmall"] == 1 and stats["finish_reason"] == "session_missing"
+    assert double.requests() == []  # not one request reached the platform
+
+
+def test_monitor_skips_platforms_without_a_session_and_exits_3_when_none_could_crawl(double, tmp_path):
+    result = scrapy(tmp_path, "monitor", "--registry", str(DEMO_REGISTRY), "--platforms", "taobao,1688",
+                    "--out", str(tmp_path / "reports"), "--store", f"sqlite:///{tmp_path / 'm.db'}", "--no-progress",
+                    settings=live_settings(double, tmp_path))
+    assert result.returncode == 3, result.stderr[-3000:]
+    summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text())
+    assert summary["exit_code"] == 3
+    for platform in ("taobao", "1688"):
+        row = summary["platforms"][platform]
+        assert row["skipped"] == f"{platform} needs a sign-in: run `scrapy login {platform}`"
+        assert row["session"] == {"profile": "default", "state": "missing", "renew": f"scrapy login {platform}"}
+    assert "taobao: skipped: taobao needs a sign-in: run `scrapy login taobao`" in result.stderr
+    assert double.requests() == []
+
+
+def test_a_session_that_expires_mid_run_stops_its_platform_at_once_and_says_how_to_renew(double, tmp_path):
+    plant_session(double, tmp_path, "taobao")
+    double.set(expire_after_requests=3)  # token dance, page 1, page 2; page 3 finds the session expired
+    result, stats = crawl(double, tmp_path, "taobao", "-a", "pages=5")
+    assert stats["session/expired/taobao"] == 1
+    assert stats["finish_reason"] == "session_expired"
+    assert re.search(r"the session taobao/default expired at \S+Z \(FAIL_SYS_SESSION_EXPIRED\); renew it: "
+                     r"`scrapy login taobao`", result.stderr)
+    calls = double.requests(host="h5api.m.taobao.com")
+    assert [call.outcome for call in calls] == ["token", "served", "served", "session-expired"]  # nothing after
+    assert len(items(tmp_path)) > 0  # what came before is kept
+    saved = SessionStore(tmp_path / "sessions").load("taobao")
+    assert "expired (FAIL_SYS_SESSION_EXPIRED)" in saved.meta["last_failure"]
+
+
+def test_monitor_summary_names_the_expired_session_and_the_exit_code_says_so(double, tmp_path):
+    plant_session(double, tmp_path, "taobao")
+    double.set(expire_after_requests=0)  # expired before the first search
+    result = scrapy(tmp_path, "monitor", "--registry", str(DEMO_REGISTRY), "--platforms", "taobao",
+                    "--out", str(tmp_path / "reports"), "--store", f"sqlite:///{tmp_path / 'm.db'}", "--no-progress",
+                    settings=live_settings(double, tmp_path))
+    summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text())
+    session = summary["platforms"]["taobao"]["session"]
+    assert session["state"] == "expired" and session["profile"] == "taobao/default"
+    assert session["renew"] == "scrapy login taobao" and session["at"].endswith("Z")
+    assert result.returncode == 3 and summary["exit_code"] == 3  # no platform could crawl
+    assert "taobao: session taobao/default expired at" in result.stderr
+
+
+def test_the_next_profile_takes_over_when_one_session_expires(double, tmp_path):
+    first = plant_session(double, tmp_path, "taobao", profile="default")
+    second = plant_session(double, tmp_path, "taobao", profile="spare")
+    double.set(expire_after_requests=3)
+    result, stats = crawl(double, tmp_path, "taobao", "-a", "pages=3")
+    assert stats["session/expired/taobao"] == 1
+    assert "continuing with the session taobao/spare" in result.stderr
+    used = [call.session for call in double.requests(host="h5api.m.taobao.com")]
+    assert used[0] == first.cookies[0]["value"] and used[-1] == second.cookies[0]["value"]
+    assert stats["search/pages"] == 3
+
+
+# --- pacing ------------------------------------------------------------------------------------------
+def test_requests_per_minute_per_session_are_kept_as_counted_at_the_double(double, tmp_path):
+    plant_session(double, tmp_path, "taobao")
+    result, stats = crawl(double, tmp_path, "taobao", "-a", f"query={QUERY}|露莫拉", "-a", "pages=3",
+                          SESSION_REQUESTS_PER_MINUTE=120, SESSION_JITTER=0.3)
+    assert result.returncode == 0, result.stderr[-2000:]
+    times = sorted(call.time for call in double.requests(host="h5api.m.taobao.com"))
+    assert len(times) >= 6  # the token dance and the pages of two queries, sent concurrently by Scrapy
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert min(gaps) >= 0.5 * 0.7 - 0.05  # 120 a minute: 0.5 s apart, less 30 % jitter at most
+    per_minute = 60 * (len(times) - 1) / (times[-1] - times[0])
+    assert 120 / 1.4 <= per_minute <= 120 / 0.7
+
+
+def test_a_punish_page_pauses_the_platform_for_the_run_with_the_time(double, tmp_path):
+    plant_session(double, tmp_path, "taobao")
+    double.set(rate_limit_per_minute=1)  # the session's second search page gets the slider page
+    result, stats = crawl(double, tmp_path, "taobao", "-a", f"query={QUERY}|露莫拉|LUMORA", "-a", "source=html",
+                          CONCURRENT_REQUESTS=1)
+    assert stats["finish_reason"] == "session_paused"
+    assert re.match(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$", stats["pace/paused/taobao"])
+    assert re.search(r"taobao: slider/punish page for the session taobao/default at \S+Z .*taobao is paused for "
+                     r"this run", result.stderr)
+    pages = double.requests(host="s.taobao.com")
+    assert len(pages) == 2 and pages[-1].outcome == "rate-limited"  # no retry, nothing after the slider
+    assert "blocked_retry" not in json.dumps(stats)
+
+
+# --- proxy -------------------------------------------------------------------------------------------
+def test_every_request_goes_through_the_proxy_with_its_credentials_never_logged(double, tmp_path):
+    plant_session(double, tmp_path, "taobao")
+    with CountingProxy(username="ops", password="Pr0xyPassw0rd") as proxy:
+        result, stats = crawl(double, tmp_path, "taobao", "-a", "pages=2", PROXY_URL=proxy.url, LOG_LEVEL="DEBUG")
+        assert result.returncode == 0, result.stderr[-2000:]
+        assert stats["search/pages"] == 2
+        # one CONNECT tunnel per connection: Scrapy keeps it open for the token dance and both pages
+        assert proxy.count >= 1 and set(proxy.hosts) == {"h5api.m.taobao.com"} and len(double.requests()) == 3
+        assert proxy.refused == 0
+    assert "Pr0xyPassw0rd" not in result.stdout + result.stderr
+    assert "requests go through the proxy http://ops:<redacted>@127.0.0.1" in result.stderr
+
+
+@pytest.mark.browser
+def test_chromium_uses_the_same_proxy_for_login(double, tmp_path):
+    with CountingProxy() as proxy:
+        result = scrapy(tmp_path, "login", "taobao", "--timeout", "2",
+                        settings=live_settings(double, tmp_path, PROXY_URL_TAOBAO=proxy.url))
+        assert "login.taobao.com" in proxy.hosts
+    assert result.returncode == 1 and "no sign-in within 2 s" in result.stderr
+
+
+def test_a_per_platform_proxy_applies_only_to_its_platform(double, tmp_path):
+    plant_session(double, tmp_path, "taobao")
+    with CountingProxy() as proxy:
+        result, stats = crawl(double, tmp_path, "taobao", **{"PROXY_URL_TMALL": proxy.url})
+        assert stats["search/pages"] == 1 and proxy.count == 0
+
+
+def test_a_live_crawl_does_not_touch_the_real_environment(tmp_path):
+    assert "HOST_MAP" not in os.environ and "PROXY_URL" not in os.environ

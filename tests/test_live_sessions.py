@@ -4,6 +4,7 @@ proxy that counts what passes (RELIABILITY.md, "Live crawling")."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import pytest
 from crawlers.sessions.store import SessionStore
 from fixtures.double import PlatformDouble
 from fixtures.double.proxy import CountingProxy
-from tests.conftest import DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+from tests.conftest import DEMO_REGISTRY, SCRAPY, scrapy_env
 
 QUERY = "LUMORA 冲锋衣"
 SEARCH_API_PATH = "/h5/mtop.relationrecommend.wirelessrecommend.recommend/"
@@ -211,12 +212,12 @@ def test_the_next_profile_takes_over_when_one_session_expires(double, tmp_path):
 # --- pacing ------------------------------------------------------------------------------------------
 def test_requests_per_minute_per_session_are_kept_as_counted_at_the_double(double, tmp_path):
     plant_session(double, tmp_path, "taobao")
-    result, stats = crawl(double, tmp_path, "taobao", "-a", f"query={QUERY}|露莫拉", "-a", "pages=3",
+    result, _stats = crawl(double, tmp_path, "taobao", "-a", f"query={QUERY}|露莫拉", "-a", "pages=3",
                           SESSION_REQUESTS_PER_MINUTE=120, SESSION_JITTER=0.3)
     assert result.returncode == 0, result.stderr[-2000:]
     times = sorted(call.time for call in double.requests(host="h5api.m.taobao.com"))
     assert len(times) >= 6  # the token dance and the pages of two queries, sent concurrently by Scrapy
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert min(gaps) >= 0.5 * 0.7 - 0.05  # 120 a minute: 0.5 s apart, less 30 % jitter at most
     per_minute = 60 * (len(times) - 1) / (times[-1] - times[0])
     assert 120 / 1.4 <= per_minute <= 120 / 0.7
@@ -262,7 +263,7 @@ def test_chromium_uses_the_same_proxy_for_login(double, tmp_path):
 def test_a_per_platform_proxy_applies_only_to_its_platform(double, tmp_path):
     plant_session(double, tmp_path, "taobao")
     with CountingProxy() as proxy:
-        result, stats = crawl(double, tmp_path, "taobao", **{"PROXY_URL_TMALL": proxy.url})
+        _result, stats = crawl(double, tmp_path, "taobao", **{"PROXY_URL_TMALL": proxy.url})
         assert stats["search/pages"] == 1 and proxy.count == 0
 
 

@@ -3,6 +3,7 @@ private files, pacing, proxies and log redaction (RELIABILITY.md, "Live crawling
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import os
@@ -176,7 +177,7 @@ def test_pacing_spaces_one_sessions_requests_with_jitter_and_queues_concurrent_o
     now = [1000.0]
     pacer = Pacer(per_minute=6, jitter=0.3, clock=lambda: now[0])
     waits = [pacer.reserve() for _ in range(50)]  # fifty requests asked for at the same instant
-    gaps = [b - a for a, b in zip(waits, waits[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(waits)]
     assert waits[0] == 0
     assert all(7.0 <= gap <= 13.0 for gap in gaps)  # 10 s ± 30 %
     assert len({round(gap, 3) for gap in gaps}) > 10  # not a machine's even beat

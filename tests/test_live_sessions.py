@@ -269,3 +269,49 @@ def test_a_per_platform_proxy_applies_only_to_its_platform(double, tmp_path):
 
 def test_a_live_crawl_does_not_touch_the_real_environment(tmp_path):
     assert "HOST_MAP" not in os.environ and "PROXY_URL" not in os.environ
+
+
+# --- the analyst's own browser over CDP ------------------------------------------------------------------
+@pytest.mark.browser
+def test_login_can_drive_an_already_running_chrome_over_cdp(double, tmp_path):
+    from crawlers.browser import DEBIAN_CHROMIUM, browser_args
+
+    flags = browser_args(host_map=double.host_map, trusted_spki=double.scrapy_settings()["BROWSER_TRUSTED_SPKI"])
+    chrome = subprocess.Popen([DEBIAN_CHROMIUM, "--headless=new", "--remote-debugging-address=127.0.0.1",
+                               "--remote-debugging-port=0", f"--user-data-dir={tmp_path / 'own-chrome'}", *flags,
+                               "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        port = None
+        deadline = time.monotonic() + 30
+        while port is None and time.monotonic() < deadline:
+            match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", chrome.stderr.readline())
+            port = match.group(1) if match else None
+        assert port, "chromium did not open its DevTools port"
+        settings = live_settings(double, tmp_path)
+        command = [SCRAPY, "login", "taobao", "--cdp-url", f"http://127.0.0.1:{port}", "--timeout", "60"]
+        for name, value in settings.items():
+            command += ["-s", f"{name}={value}"]
+        env = scrapy_env()
+        env.pop("DISPLAY", None)
+        login = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        shown = []
+        try:
+            for line in login.stdout:
+                shown.append(line)
+                if line.startswith("waiting up to"):
+                    double.scan_qr()
+                    break
+            out, err = login.communicate(timeout=60)
+        finally:
+            login.kill()
+        text = "".join(shown) + out
+        assert login.returncode == 0, err[-2000:]
+        assert "taobao/default: opening the sign-in page in your Chrome over CDP" in text
+        assert "taobao/default: signed in as lu*****ip" in text
+        assert chrome.poll() is None  # the analyst's browser is left running
+    finally:
+        chrome.kill()
+        chrome.wait(timeout=10)
+    saved = SessionStore(tmp_path / "sessions").load("taobao")
+    assert {c["name"] for c in saved.cookies} >= {"unb", "tracknick", "cookie2"}

@@ -315,3 +315,16 @@ def test_login_can_drive_an_already_running_chrome_over_cdp(double, tmp_path):
         chrome.wait(timeout=10)
     saved = SessionStore(tmp_path / "sessions").load("taobao")
     assert {c["name"] for c in saved.cookies} >= {"unb", "tracknick", "cookie2"}
+
+
+@pytest.mark.browser
+def test_1688_with_a_session_searches_from_inside_the_signed_in_page_by_default(double, tmp_path):
+    session = plant_session(double, tmp_path, "all")
+    result, stats = crawl(double, tmp_path, "1688", "-a", "pages=1")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert stats["playwright/request_count/navigation"] >= 1  # the browser loaded the search page
+    pages = double.requests(host="s.1688.com")
+    assert pages and {page.session for page in pages} == {session.cookies[0]["value"]}  # signed in, in the page
+    assert double.requests(host="h5api.m.1688.com") == []  # Scrapy signed no mtop call of its own
+    assert stats["search/listings"] > 0
+    assert stats["session/profile/1688"] == "taobao/default"  # the shared Taobao sign-in opens 1688

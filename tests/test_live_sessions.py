@@ -272,29 +272,59 @@ def test_a_live_crawl_does_not_touch_the_real_environment(tmp_path):
 
 
 # --- the analyst's own browser over CDP ------------------------------------------------------------------
-@pytest.mark.browser
-def test_login_can_drive_an_already_running_chrome_over_cdp(double, tmp_path):
+def _own_chrome(double, tmp_path) -> tuple[subprocess.Popen, str]:
+    """An analyst's chromium with its DevTools port open on loopback, resolving the platforms to the double."""
     from crawlers.browser import DEBIAN_CHROMIUM, browser_args
 
     flags = browser_args(host_map=double.host_map, trusted_spki=double.scrapy_settings()["BROWSER_TRUSTED_SPKI"])
     chrome = subprocess.Popen([DEBIAN_CHROMIUM, "--headless=new", "--remote-debugging-address=127.0.0.1",
                                "--remote-debugging-port=0", f"--user-data-dir={tmp_path / 'own-chrome'}", *flags,
                                "about:blank"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    port = None
+    deadline = time.monotonic() + 30
+    while port is None and time.monotonic() < deadline:
+        match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", chrome.stderr.readline())
+        port = match.group(1) if match else None
+    if port is None:
+        chrome.kill()
+        pytest.fail("chromium did not open its DevTools port")
+    return chrome, f"http://127.0.0.1:{port}"
+
+
+def _login_over_cdp(double, tmp_path, cdp_url: str) -> subprocess.Popen:
+    command = [SCRAPY, "login", "taobao", "--cdp-url", cdp_url, "--timeout", "60"]
+    for name, value in live_settings(double, tmp_path).items():
+        command += ["-s", f"{name}={value}"]
+    env = scrapy_env()
+    env.pop("DISPLAY", None)
+    return subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@pytest.mark.browser
+def test_a_browser_closed_before_the_sign_in_is_a_message_not_a_trace(double, tmp_path):
+    chrome, cdp_url = _own_chrome(double, tmp_path)
+    login = _login_over_cdp(double, tmp_path, cdp_url)
     try:
-        port = None
-        deadline = time.monotonic() + 30
-        while port is None and time.monotonic() < deadline:
-            match = re.search(r"DevTools listening on ws://127\.0\.0\.1:(\d+)/", chrome.stderr.readline())
-            port = match.group(1) if match else None
-        assert port, "chromium did not open its DevTools port"
-        settings = live_settings(double, tmp_path)
-        command = [SCRAPY, "login", "taobao", "--cdp-url", f"http://127.0.0.1:{port}", "--timeout", "60"]
-        for name, value in settings.items():
-            command += ["-s", f"{name}={value}"]
-        env = scrapy_env()
-        env.pop("DISPLAY", None)
-        login = subprocess.Popen(command, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                 text=True)
+        for line in login.stdout:
+            if line.startswith("waiting up to"):
+                chrome.kill()  # the analyst closes the browser instead of scanning
+                break
+        _out, err = login.communicate(timeout=60)
+    finally:
+        login.kill()
+        chrome.kill()
+        chrome.wait(timeout=10)
+    assert login.returncode == 1
+    assert "the browser window was closed before the sign-in finished; nothing was saved" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "sessions" / "taobao" / "default" / "state.json").exists()
+
+
+@pytest.mark.browser
+def test_login_can_drive_an_already_running_chrome_over_cdp(double, tmp_path):
+    chrome, cdp_url = _own_chrome(double, tmp_path)
+    try:
+        login = _login_over_cdp(double, tmp_path, cdp_url)
         shown = []
         try:
             for line in login.stdout:

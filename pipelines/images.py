@@ -23,7 +23,7 @@ Settings:
 ``IMAGE_ALLOW_PRIVATE_ADDRESSES`` (default False)
     In live mode (no ``REPLAY_DIR``) a host that resolves to a loopback, private, link-local,
     reserved or multicast address is never fetched (SSRF guard), counted as
-    ``images/refused_private_address``. Tests that serve images from 127.0.0.1 turn this on.
+    ``images/refused_private_address``. A name in ``HOST_MAP`` is checked at the address it maps to. Tests that serve images from 127.0.0.1 turn this on.
     In replay mode (``REPLAY_DIR`` set) nothing is resolved: the replay handler serves the bytes.
 ``REGISTRY_PATH`` / ``spider.registry`` / ``spider.registry_path``
     The registry whose product photos and logos are matched: a loaded ``matchers.registry.Registry``
@@ -61,6 +61,7 @@ from scrapy.pipelines.media import FileException
 from scrapy.utils.defer import ensure_awaitable
 from scrapy.utils.python import to_bytes
 
+from crawlers.resolver import host_map_from_settings, mapped_address
 from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
 
 logger = logging.getLogger(__name__)
@@ -105,6 +106,7 @@ class ListingImagesPipeline(ImagesPipeline):
         self.max_pixels = settings.getint("IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
         self.replay = bool(settings.get("REPLAY_DIR"))
         self.allow_private = settings.getbool("IMAGE_ALLOW_PRIVATE_ADDRESSES", False)
+        self.host_map = host_map_from_settings(settings)  # the names the crawl resolves from HOST_MAP
         self.registry_path = settings.get("REGISTRY_PATH")
         cache = settings.get("IMAGE_HASH_CACHE_DIR")
         if not cache and isinstance(self.store, FSFilesStore):
@@ -158,6 +160,11 @@ class ListingImagesPipeline(ImagesPipeline):
                 ipaddress.ip_address(host)
                 addresses = [host]
             except ValueError:
+                addresses = []
+            mapped = mapped_address(self.host_map, host)
+            if mapped is not None:  # where the download will really go, not what DNS says
+                addresses = [mapped]
+            elif not addresses:
                 try:
                     addresses = [info[4][0] for info in socket.getaddrinfo(host, None)]
                 except (OSError, UnicodeError):

@@ -6,6 +6,7 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -15,8 +16,10 @@ import pytest
 
 from crawlers.mtop import MtopClient, read_reply, sign
 from crawlers.platforms import alibaba1688, taobao
+from crawlers.resolver import mapped_address
 from fixtures.double import PlatformDouble
 from fixtures.double.client import DoubleClient
+from tests.conftest import run_crawl
 
 ROOT = Path(__file__).resolve().parents[1]
 TAOBAO_QUERY = "LUMORA 冲锋衣"
@@ -171,3 +174,95 @@ def test_start_and_stop_leave_no_thread_and_no_listening_port():
     assert set(threading.enumerate()) == before
     with socket.socket() as probe:
         probe.bind((address, 443))  # free again
+
+
+def test_running_the_double_standalone_prints_how_to_point_scrapy_and_chromium_at_it(tmp_path):
+    process = subprocess.Popen([sys.executable, "-m", "fixtures.double", "--seconds", "30"], cwd=ROOT,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lines = []
+        while not lines or lines[-1] != "ready (Ctrl-C stops)":
+            line = process.stdout.readline()
+            assert line, process.stderr.read()
+            lines.append(line.rstrip("\n"))
+        printed = dict(line.split(": ", 1) for line in lines if ": " in line)
+        host_map = json.loads(printed["HOST_MAP"])
+        assert "-s HOST_MAP=" in printed["scrapy"]
+        assert "--host-resolver-rules=" in printed["chromium"]
+        assert "--ignore-certificate-errors-spki-list=" in printed["chromium"]
+
+        class Standalone:  # what a user of the printed lines knows: the map and the authority's file
+            ca_path = printed["certificate authority (for clients that verify)"]
+
+            @staticmethod
+            def resolve(host):
+                return mapped_address(host_map, host)
+
+        answer = DoubleClient(Standalone).get(ALIBABA_SEARCH)
+        assert answer.status == 200
+        scanned = DoubleClient(Standalone).get("https://s.taobao.com/__double__/scan?account=x")
+        assert json.loads(scanned.text) == {"confirmed": 0}
+    finally:
+        process.terminate()
+        assert process.wait(10) == 0
+
+
+def test_images_and_detail_pages_are_served_with_their_recorded_bytes(double):
+    client = DoubleClient(double)
+    image = client.get("https://g-search1.alicdn.com/img/bao/uploaded/i4/i1/2108359103/"
+                       "O1CN01xTnYVt2nBtJbfNB15TR1K2_!!2108359103.jpg")
+    assert image.status == 200 and image.header("Content-Type") == "image/jpeg"
+    assert image.body[:3] == b"\xff\xd8\xff"  # a JPEG, byte for byte from the cassette
+    detail = client.get("https://item.taobao.com/item.htm?id=394096041694&spm=a230r.1.14.1")  # spm is volatile
+    assert detail.status == 200 and detail.body
+
+
+def test_a_live_taobao_crawl_without_a_session_does_the_token_dance_and_is_reported_blocked(double, tmp_path):
+    result = run_crawl(tmp_path, "taobao", "-a", "query=LUMORA 冲锋衣", replay=None,
+                       settings={"HOST_MAP": json.dumps(double.host_map), "AUTOTHROTTLE_ENABLED": "0",
+                                 "DOWNLOAD_DELAY": "0", "ITEM_PIPELINES": "{}", "BLOCK_BACKOFF_BASE": "0"})
+    assert result.items == []
+    assert result.stats["mtop/token_refresh"] == 1 and result.stats["search/blocked"] == 1
+    assert "search/no_results" not in result.stats
+    outcomes = [r.outcome for r in double.requests(host="h5api.m.taobao.com")]
+    assert outcomes[0] == "token" and set(outcomes[1:]) == {"login-wall"}
+
+
+def test_two_doubles_run_side_by_side_on_their_own_addresses_and_a_taken_address_is_refused():
+    with PlatformDouble() as first, PlatformDouble() as second:
+        assert first.address != second.address
+        assert DoubleClient(second).get(ALIBABA_SEARCH).status == 200
+        with pytest.raises(OSError, match=f"could not listen on {first.address}"), \
+                PlatformDouble(address=first.address):
+            pass
+        assert DoubleClient(first).get(ALIBABA_SEARCH).status == 200
+
+
+def test_listing_images_come_from_the_double_only_when_the_crawl_allows_its_loopback_address(double, tmp_path):
+    base = {"HOST_MAP": json.dumps(double.host_map), "AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0"}
+    (tmp_path / "guarded").mkdir()
+    (tmp_path / "allowed").mkdir()
+    guarded = run_crawl(tmp_path / "guarded", "alibaba", "-a", "query=LUMORA 冲锋衣", replay=None, settings=base)
+    assert guarded.stats["images/refused_private_address"] >= 1  # HOST_MAP's loopback address, not DNS
+    assert not double.requests(host="*.alicdn.com")
+    allowed = {**base, "IMAGE_ALLOW_PRIVATE_ADDRESSES": str(double.scrapy_settings()["IMAGE_ALLOW_PRIVATE_ADDRESSES"])}
+    result = run_crawl(tmp_path / "allowed", "alibaba", "-a", "query=LUMORA 冲锋衣", replay=None, settings=allowed)
+    assert result.returncode == 0, result.log[-2000:]
+    assert result.stats["images/hashed"] >= 1
+    assert {r.outcome for r in double.requests(host="*.alicdn.com")} == {"served"}
+
+
+def test_a_head_request_gets_the_headers_without_the_body_and_the_connection_stays_usable(double):
+    context = ssl.create_default_context(cafile=str(double.ca_path))
+    raw = socket.create_connection((double.address, 443), 5)
+    with context.wrap_socket(raw, server_hostname="www.alibaba.com") as connection:
+        path = ALIBABA_SEARCH.split("alibaba.com", 1)[1]
+        connection.sendall(f"HEAD {path} HTTP/1.1\r\nHost: www.alibaba.com\r\n\r\n"
+                           f"GET {path} HTTP/1.1\r\nHost: www.alibaba.com\r\nConnection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    head, rest = received.split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: " in head
+    assert rest.startswith(b"HTTP/1.1 200")  # the GET's answer follows at once: no body after the HEAD
+    assert b"__page__data" in rest

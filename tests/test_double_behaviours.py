@@ -157,3 +157,82 @@ def test_signed_in_cookie_sets_carry_the_markers_per_platform():
         only_cookie2.add_cookies([c for c in double.signed_in_cookies("taobao") if c["name"] == "cookie2"])
         assert only_cookie2.get(PAST_THE_WALL).status == 302  # cookie2 alone is not a signed-in visitor
         assert read_reply(only_cookie2.get(TIMESTAMP).text).code == "FAIL_SYS_TOKEN_EMPTY"
+
+
+def test_mtop_tokens_expire_after_their_lifetime():
+    with PlatformDouble(token_lifetime_seconds=0.3) as double:
+        client = DoubleClient(double)
+        client.get(TIMESTAMP)
+        assert double.requests()[0].outcome == "token"
+        time.sleep(0.4)
+        assert read_reply(client.get(TIMESTAMP + "?t=1&sign=x").text).code == "FAIL_SYS_TOKEN_EXOIRED"
+
+
+def test_stopping_closes_idle_keep_alive_connections_at_once():
+    import socket
+    import ssl
+
+    double = PlatformDouble().start()
+    context = ssl.create_default_context(cafile=str(double.ca_path))
+    raw = socket.create_connection((double.address, 443), 5)
+    connection = context.wrap_socket(raw, server_hostname="www.alibaba.com")
+    connection.sendall(b"GET /trade/search?SearchText=x HTTP/1.1\r\nHost: www.alibaba.com\r\n\r\n")
+    assert connection.recv(12) == b"HTTP/1.1 404"
+    started = time.monotonic()
+    double.stop()  # the client keeps its connection open and idle
+    assert time.monotonic() - started < 2.0
+    connection.settimeout(5)
+    while connection.recv(65536):  # the rest of the answer, then the end of the connection
+        pass
+    connection.close()
+
+
+def _live_alibaba_crawl(double, workdir, *args, **settings):
+    from tests.conftest import run_crawl
+
+    return run_crawl(workdir, "alibaba", "-a", "query=LUMORA 冲锋衣", *args, replay=None,
+                     settings={"HOST_MAP": json.dumps(double.host_map), "AUTOTHROTTLE_ENABLED": "0",
+                               "DOWNLOAD_DELAY": "0", "ITEM_PIPELINES": "{}", **settings})
+
+
+def test_a_live_crawl_gets_every_page_although_every_second_connection_is_dropped(tmp_path):
+    with PlatformDouble(drop_every=2) as double:
+        result = _live_alibaba_crawl(double, tmp_path, "-a", "pages=3")
+        outcomes = [r.outcome for r in double.requests()]
+    assert result.stats["search/pages"] == 3 and len(result.items) == 18
+    assert outcomes.count("dropped") == 2 and outcomes.count("served") == 3
+
+
+def test_a_double_slower_than_the_download_timeout_fails_the_page_with_a_message_naming_it(tmp_path):
+    with PlatformDouble(slow_seconds=2) as double:
+        result = _live_alibaba_crawl(double, tmp_path, DOWNLOAD_TIMEOUT="1", RETRY_TIMES="1")
+    assert result.items == [] and result.stats["search/failed"] == 1
+    assert "search page failed for query 'LUMORA 冲锋衣' page 1" in result.log
+    assert "took longer than 1.0 seconds" in result.log
+
+
+def test_the_qr_code_holds_the_phone_url_and_opening_it_signs_that_page_in():
+    import io
+
+    import qrcode
+    from PIL import Image, ImageChops
+
+    from fixtures.double.signin import PHONE_URL
+
+    with PlatformDouble() as double:
+        client = DoubleClient(double)
+        page = client.get("https://login.1688.com/member/signin.htm?Done=https%3A%2F%2Fs.1688.com%2F")
+        token = page.text.split('var lgToken = "', 1)[1].split('"', 1)[0]
+        png = client.get(f"https://login.1688.com/qrcodelogin/qrcode.png?lgToken={token}")
+        assert png.header("Content-Type") == "image/png"
+        shown = Image.open(io.BytesIO(png.body)).convert("1")
+        expected = qrcode.make(PHONE_URL.format(token=token)).get_image().convert("1")
+        assert ImageChops.difference(shown, expected).getbbox() is None
+        phone = DoubleClient(double)  # the phone is another client
+        assert phone.get(PHONE_URL.format(token=token) + "&account=lumora_ip").status == 200
+        assert phone.get(PHONE_URL.format(token=token)).status == 410  # a code is scanned once
+        poll = client.get(f"https://login.1688.com/qrcodelogin/qrcodeLoginCheck.do?lgToken={token}")
+        landed = client.get(json.loads(poll.text)["url"], follow=True)
+        assert landed.url == "https://s.1688.com/"
+        assert client.cookies_for("s.1688.com")["__cn_logon_id__"] == "lumora_ip"
+        assert client.cookies_for("s.taobao.com")["_nk_"] == client.cookies_for("list.tmall.com")["_nk_"]

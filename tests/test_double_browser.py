@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -9,6 +10,7 @@ from playwright.sync_api import sync_playwright
 
 from crawlers.browser import DEBIAN_CHROMIUM
 from fixtures.double import PlatformDouble
+from tests.conftest import run_crawl
 
 pytestmark = pytest.mark.browser
 
@@ -61,3 +63,16 @@ def test_chromium_with_the_double_args_keeps_google_background_names_unresolvabl
     assert rules.startswith("--host-resolver-rules=MAP accounts.google.com ~NOTFOUND")
     assert f"MAP *.taobao.com {double.address}" in rules and rules.endswith("EXCLUDE localhost")
     assert spki == f"--ignore-certificate-errors-spki-list={double.certificates.spki_sha256}"
+
+
+def test_a_rendered_live_crawl_resolves_and_trusts_the_double_through_the_settings(double, tmp_path):
+    """HOST_MAP and BROWSER_TRUSTED_SPKI reach the rendering browser: page, script, XHR and images all
+    come from the double, and the rendered cards become listings."""
+    result = run_crawl(tmp_path, "alibaba", "-a", "query=LUMORA trail jacket", "-a", "render=1", replay=None,
+                       settings={"HOST_MAP": json.dumps(double.host_map),
+                                 "BROWSER_TRUSTED_SPKI": double.certificates.spki_sha256,
+                                 "AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0", "ITEM_PIPELINES": "{}"})
+    assert result.returncode == 0, result.log[-2000:]
+    assert len(result.items) == 5
+    hosts = {r.host for r in double.requests() if r.outcome == "served"}
+    assert {"www.alibaba.com", "s.alicdn.com", "open-s.alibaba.com"} <= hosts

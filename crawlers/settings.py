@@ -40,6 +40,7 @@ BLOCK_BACKOFF_MAX = 600.0
 # Sign-in sessions for live crawls (crawlers/sessions/; off in replay). Made by `scrapy login PLATFORM` or
 # `scrapy session import PLATFORM FILE`; one folder per sign-in and profile, private to the user.
 SESSIONS_DIR = os.environ.get("SESSIONS_DIR", "data/sessions")
+SESSIONS_ENABLED = True  # False: live crawls go out anonymous, as before sessions existed (no skip, no pacing)
 SESSION_PROFILES = {}  # platform -> profiles used in turn, e.g. {"taobao": ["main", "spare"]}; default: all stored
 SESSION_REQUESTS_PER_MINUTE = 6.0  # per session (account); each gap jittered by SESSION_JITTER
 SESSION_JITTER = 0.3

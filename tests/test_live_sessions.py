@@ -358,3 +358,30 @@ def test_1688_with_a_session_searches_from_inside_the_signed_in_page_by_default(
     assert double.requests(host="h5api.m.1688.com") == []  # Scrapy signed no mtop call of its own
     assert stats["search/listings"] > 0
     assert stats["session/profile/1688"] == "taobao/default"  # the shared Taobao sign-in opens 1688
+
+
+@pytest.mark.browser
+def test_the_render_context_is_signed_in_with_the_sessions_browser_state_and_uses_the_proxy(double, tmp_path):
+    from playwright.sync_api import sync_playwright
+    from scrapy.settings import Settings
+
+    from crawlers.sessions.browser import render_context_options
+    from crawlers.spiders.render import chromium_launch_options
+
+    session = plant_session(double, tmp_path, "all")
+    with CountingProxy() as proxy:
+        settings = Settings({"SESSIONS_DIR": str(tmp_path / "sessions"), "PROXY_URL_1688": proxy.url,
+                             "HOST_MAP": json.dumps(double.host_map),
+                             "BROWSER_TRUSTED_SPKI": double.scrapy_settings()["BROWSER_TRUSTED_SPKI"]})
+        options = render_context_options(settings, "1688")
+        assert options["proxy"] == {"server": proxy.url}
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(**chromium_launch_options(settings))
+            try:
+                page = browser.new_context(**options).new_page()  # no Cookie header from Scrapy here
+                page.goto("https://s.1688.com/selloffer/offer_search.htm?keywords=LUMORA", wait_until="commit")
+            finally:
+                browser.close()
+        assert "s.1688.com" in proxy.hosts
+    (visit,) = [r for r in double.requests(host="s.1688.com") if r.path.startswith("/selloffer/")]
+    assert visit.session == session.cookies[0]["value"]  # the browser was signed in by the stored state

@@ -385,3 +385,19 @@ def test_the_render_context_is_signed_in_with_the_sessions_browser_state_and_use
         assert "s.1688.com" in proxy.hosts
     (visit,) = [r for r in double.requests(host="s.1688.com") if r.path.startswith("/selloffer/")]
     assert visit.session == session.cookies[0]["value"]  # the browser was signed in by the stored state
+
+
+@pytest.mark.parametrize("broken", ["session file", "proxy"])
+def test_a_broken_session_file_or_proxy_stops_the_crawl_instead_of_going_out_without_it(double, tmp_path, broken):
+    session = plant_session(double, tmp_path, "taobao")
+    extra = {}
+    if broken == "session file":
+        session.state_path.write_text("{not json", encoding="utf-8")
+    else:
+        extra["PROXY_URL"] = "ftp://ops:hunter2hunter2@proxy.example:21"
+    result, stats = crawl(double, tmp_path, "taobao", **extra)
+    assert stats["finish_reason"] == "session_invalid"
+    expected = "unreadable session file" if broken == "session file" else "PROXY_URL: a proxy is"
+    assert expected in result.stderr and "nothing was crawled" in result.stderr
+    assert double.requests() == []
+    assert "hunter2hunter2" not in result.stderr

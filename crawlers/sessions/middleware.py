@@ -26,6 +26,7 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
+from scrapy.http.cookies import CookieJar
 from scrapy.utils.defer import deferred_from_coro
 
 from crawlers.blocks import classify_block
@@ -39,9 +40,17 @@ from crawlers.sessions.pacing import (
     Pacer,
     spend_daily_page,
 )
-from crawlers.sessions.proxy import proxy_url, redact_url
+from crawlers.sessions.proxy import ProxyError, proxy_url, redact_url
 from crawlers.sessions.state import readiness, renew_command
-from crawlers.sessions.store import Session, SessionStore, sign_in_data, sign_in_for, sign_in_spec, utc_iso
+from crawlers.sessions.store import (
+    Session,
+    SessionError,
+    SessionStore,
+    sign_in_data,
+    sign_in_for,
+    sign_in_spec,
+    utc_iso,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,7 +68,7 @@ class _Live:
     """A session in use: its jar and pacer."""
 
     session: Session
-    jar: object
+    jar: CookieJar
     pacer: Pacer
     dirty: bool = False
     written: float = 0.0
@@ -94,12 +103,20 @@ class SessionMiddleware:
     def spider_opened(self, spider) -> None:
         platform = getattr(spider, "platform", "") or spider.name
         known = platform in sign_in_data()["platform_sign_in"]
+        self.platform = platform if known else ""
+        try:
+            self._open(spider, platform, known)
+        except (SessionError, ProxyError) as exc:
+            # a broken session file or proxy must not let the crawl go out anonymous or unproxied
+            self.domains = []
+            self._stop("invalid", f"{platform}: {exc}; nothing was crawled")
+
+    def _open(self, spider, platform: str, known: bool) -> None:
         self.proxy, source = proxy_url(self.settings, platform if known else "")
         if self.proxy:
             logger.info("%s: requests go through the proxy %s (%s)", spider.name, redact_url(self.proxy), source)
         if not known:
             return  # not a platform's search spider (check_removed…): the proxy only
-        self.platform = platform
         profiles = self.settings.getdict("SESSION_PROFILES").get(self.platform) or None
         ready = readiness(self.store, self.platform, profiles)
         if not ready.can_crawl:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -31,7 +32,7 @@ class Pacer:
 
     per_minute: float = DEFAULT_RATE
     jitter: float = DEFAULT_JITTER
-    clock: callable = time.monotonic
+    clock: Callable[[], float] = time.monotonic
     _next_slot: float = field(default=0.0, init=False)
 
     def interval(self) -> float:

@@ -401,3 +401,17 @@ def test_a_broken_session_file_or_proxy_stops_the_crawl_instead_of_going_out_wit
     assert expected in result.stderr and "nothing was crawled" in result.stderr
     assert double.requests() == []
     assert "hunter2hunter2" not in result.stderr
+
+
+def test_taobao_and_tmall_in_one_monitor_run_share_their_sign_ins_pacing(double, tmp_path):
+    session = plant_session(double, tmp_path, "tmall")  # .tmall.com and .taobao.com: both platforms' cookies
+    result = scrapy(tmp_path, "monitor", "--registry", str(DEMO_REGISTRY), "--platforms", "taobao,tmall",
+                    "--out", str(tmp_path / "reports"), "--store", f"sqlite:///{tmp_path / 'm.db'}", "--no-progress",
+                    settings=live_settings(double, tmp_path, SESSION_REQUESTS_PER_MINUTE=60, SESSION_JITTER=0.2))
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads(next((tmp_path / "reports").glob("*/summary.json")).read_text())
+    assert summary["platforms"]["taobao"]["pages"] > 0 and summary["platforms"]["tmall"]["pages"] > 0
+    mine = sorted(r.time for r in double.requests() if r.session == session.cookies[0]["value"])
+    assert len(mine) >= 6
+    # one account: one beat for both platforms, 60 a minute less 20 % jitter at most
+    assert min(b - a for a, b in itertools.pairwise(mine)) >= 0.8 - 0.05

@@ -72,6 +72,19 @@ class _Live:
     pacer: Pacer
     dirty: bool = False
     written: float = 0.0
+    expired: str = ""  # why, once a platform found it expired (the others then stop using it too)
+
+
+# One entry per session for the whole process: a monitor run crawls Taobao and Tmall side by side on one
+# sign-in, and they must share its cookie jar, its pacing and its daily budget.
+_IN_USE: dict[str, _Live] = {}
+
+
+def _shared(session: Session, rate: float, jitter: float) -> _Live:
+    key = str(session.folder.resolve())
+    if key not in _IN_USE:
+        _IN_USE[key] = _Live(session, jar_from(session.cookies), Pacer(rate, jitter))
+    return _IN_USE[key]
 
 
 def live_crawl(settings) -> bool:
@@ -131,7 +144,7 @@ class SessionMiddleware:
         jitter = self.settings.getfloat("SESSION_JITTER", DEFAULT_JITTER)
         for session in ready.sessions:
             register_secret_values(session.secret_values())
-            self.live.append(_Live(session, jar_from(session.cookies), Pacer(rate, jitter)))
+            self.live.append(_shared(session, rate, jitter))
         if self.live:
             self._use(self.live[0], spider)
         else:
@@ -171,16 +184,40 @@ class SessionMiddleware:
             raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
         if not self.live or not self._mine(request):
             return None
-        live = self._spend_budget()
-        await live.pacer.wait()
+        paced = request.meta.pop("session_paced", False)  # re-signed just now: its slot and page are spent
+        live = self.live[0] if paced else self._spend_budget()
+        if live.expired:  # another platform of this run found the shared sign-in expired
+            return self._on_expired(live, request, live.expired)
+        if not paced:
+            await live.pacer.wait()
         if self.stopped:
             raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
+        resigned = self._signed_with_current_token(request, live)
+        if resigned is not None:
+            return resigned
         request.meta["session"] = live.session.key
         request.meta["dont_merge_cookies"] = True  # this jar, not Scrapy's shared one
         request.headers.pop("Cookie", None)
         live.jar.add_cookie_header(request)
         self.stats.inc_value(f"session/requests/{self.platform}")
         return None
+
+    def _signed_with_current_token(self, request, live: _Live):
+        """An mtop call re-signed with the token the session's jar holds now, or None when it already is.
+
+        As in a browser, the platforms sharing a sign-in share its token cookie: a call is signed when it
+        leaves, with the token of that moment, not with one another platform's token dance has replaced."""
+        spec, client = request.meta.get("mtop"), getattr(self.crawler.spider, "mtop", None)
+        if not spec or client is None:
+            return None
+        site = ".".join((urlsplit(request.url).hostname or "").split(".")[-2:])
+        token = next((c.value.split("_", 1)[0] for c in live.jar.jar
+                      if c.name == "_m_h5_tk" and c.domain.lstrip(".").endswith(site) and c.value), "")
+        if not token or client.tokens.get(site) == token:
+            return None
+        client.tokens[site] = token
+        meta = {**request.meta, "session_paced": True}
+        return request.replace(url=client.url(spec["api"], spec["v"], spec["data"]), meta=meta, dont_filter=True)
 
     def _spend_budget(self) -> _Live:
         budget = self.settings.getint("SESSION_DAILY_PAGES", DEFAULT_DAILY_PAGES)
@@ -205,15 +242,19 @@ class SessionMiddleware:
     # --- each response --------------------------------------------------------------------
     def process_response(self, request, response):
         key = request.meta.get("session")
-        live = next((entry for entry in self.live if entry.session.key == key), None)
+        live = next((entry for entry in _IN_USE.values() if entry.session.key == key), None) if key else None
         if live is not None:
             live.jar.extract_cookies(response, request)
             live.dirty = True
         block = classify_block(response)
-        expired = self._expired(response, block) if key else ""
-        if expired and live is not None:
-            return self._on_expired(live, request, expired)
-        if block is not None and block.kind in SLIDER_KINDS and self.platform:
+        if block is not None and self.stopped:  # answers still in flight when the platform stopped
+            raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
+        expired = self._expired(response, block) if live is not None else ""
+        if expired:
+            if live in self.live:
+                return self._on_expired(live, request, expired)
+            return self._again(request)  # sent before its session was retired: once more with the next one
+        if block is not None and block.kind in SLIDER_KINDS and self.platform and not self._expired(response, None):
             self._on_slider(live, request, block)
         if live is not None:
             if block is None and response.status < 300:
@@ -233,6 +274,7 @@ class SessionMiddleware:
     def _on_expired(self, live: _Live, request, why: str):
         session = live.session
         moment = utc_iso()
+        live.expired = why
         self.stats.inc_value(f"session/expired/{self.platform}")
         session.note(last_failure=f"{moment} expired ({why})")
         renew = renew_command(session.sign_in, session.profile)
@@ -242,11 +284,15 @@ class SessionMiddleware:
         self._retire(live)
         if self.live:
             logger.warning("%s: continuing with the session %s", self.platform, self.live[0].session.key)
-            return request.replace(dont_filter=True, meta={k: v for k, v in request.meta.items()
-                                                           if k not in ("session", "redirect_urls", "redirect_times")})
+            return self._again(request)
         self._stop("expired", f"{self.platform} stopped: the session {session.key} expired at {moment}; "
                               f"renew it: `{renew}`")
         raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
+
+    @staticmethod
+    def _again(request):
+        meta = {k: v for k, v in request.meta.items() if k not in ("session", "redirect_urls", "redirect_times")}
+        return request.replace(dont_filter=True, meta=meta)
 
     def _on_slider(self, live: _Live | None, request, block) -> None:
         moment = utc_iso()

@@ -67,12 +67,14 @@ def test_a_client_that_does_not_trust_the_double_is_refused(double):
         pass
 
 
-def test_taobao_search_page_without_a_session_redirects_to_the_login_page(double):
-    answer = DoubleClient(double).get("https://s.taobao.com/search?q=LUMORA&tab=all")
+@pytest.mark.parametrize("url", ["https://s.taobao.com/search?q=LUMORA&tab=all",
+                                 "https://list.tmall.com/search_product.htm?q=LUMORA"])
+def test_taobao_and_tmall_search_pages_without_a_session_redirect_to_the_login_page(double, url):
+    answer = DoubleClient(double).get(url)
     assert answer.status == 302
     assert answer.header("Location") == ("https://login.taobao.com/member/login.jhtml?redirectURL="
-                                         + quote("https://s.taobao.com/search?q=LUMORA&tab=all", safe=""))
-    assert double.requests(host="s.taobao.com")[0].outcome == "login-wall"
+                                         + quote(url, safe=""))
+    assert double.requests()[0].outcome == "login-wall"
 
 
 def test_taobao_mtop_search_without_a_session_is_answered_session_expired(double):

@@ -181,6 +181,15 @@ def test_a_session_that_expires_mid_run_stops_its_platform_at_once_and_says_how_
     assert len(items(tmp_path)) > 0  # what came before is kept
     saved = SessionStore(tmp_path / "sessions").load("taobao")
     assert "expired (FAIL_SYS_SESSION_EXPIRED)" in saved.meta["last_failure"]
+    status = scrapy(tmp_path, "session", "status", settings={"SESSIONS_DIR": str(tmp_path / "sessions")})
+    row = next(line for line in status.stdout.splitlines() if line.startswith("taobao,tmall"))
+    assert "expired (FAIL_SYS_SESSION_EXPIRED)" in row and re.search(r"\d{4}-\d\d-\d\dT\S+Z", row)  # last use
+    assert " NO " in row  # and it no longer counts as signed in
+    sent = len(double.requests())
+    again, _stats = crawl(double, tmp_path, "taobao")  # the next run does not try it again
+    assert re.search(r"taobao needs a sign-in \(the stored session taobao/default: the platform signed it out at "
+                     r"\S+Z\): run `scrapy login taobao`; skipped", again.stderr)
+    assert len(double.requests()) == sent
 
 
 def test_monitor_summary_names_the_expired_session_and_the_exit_code_says_so(double, tmp_path):

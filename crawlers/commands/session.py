@@ -76,7 +76,7 @@ def _import(store: SessionStore, platform: str, path: Path, profile: str) -> int
     session = store.create(sign_in, profile)
     session.cookies = cookies
     session.meta.update(imported=utc_iso(), source=found_format)
-    session.meta.pop("last_failure", None)
+    session.meta.pop("signed_out_at", None)  # fresh cookies
     session.save()
     verdict = assess(session)
     where = f"{sign_in}/{profile}"

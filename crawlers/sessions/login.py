@@ -82,7 +82,7 @@ async def login(session: Session, options: LoginOptions) -> Session:
                 await (page.close() if options.cdp_url else context.close())
     session.cookies, session.origins = state.get("cookies", []), state.get("origins", [])
     session.meta.update(signed_in=utc_iso(), source="scrapy login")
-    session.meta.pop("last_failure", None)
+    session.meta.pop("signed_out_at", None)  # a fresh sign-in
     session.save()
     return session
 

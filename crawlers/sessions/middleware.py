@@ -276,7 +276,7 @@ class SessionMiddleware:
         moment = utc_iso()
         live.expired = why
         self.stats.inc_value(f"session/expired/{self.platform}")
-        session.note(last_failure=f"{moment} expired ({why})")
+        session.note(last_failure=f"{moment} expired ({why})", signed_out_at=moment)
         renew = renew_command(session.sign_in, session.profile)
         logger.error("%s: the session %s expired at %s (%s); renew it: `%s`", self.platform, session.key, moment,
                      why, renew)

@@ -69,6 +69,10 @@ def assess(session: Session, now: float | None = None) -> Assessment:
     expiries = [float(by_name[n]["expires"]) for n in spec["key_cookies"]
                 if n in by_name and float(by_name[n].get("expires") or -1) > 0]
     expires_at = min(expiries) if expiries else None
+    if alive and session.meta.get("signed_out_at"):
+        # the cookies look alive, but the platform said otherwise: using them again would only fail again
+        return Assessment(False, mask(account), expires_at,
+                          f"the platform signed it out at {session.meta['signed_out_at']}")
     if alive:
         return Assessment(True, mask(account), expires_at, "")
     if present:

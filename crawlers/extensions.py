@@ -41,8 +41,10 @@ class StatsFile:
 SECRET_NAMES = (
     *SECRET_PARAMS,
     *("x5step", "cookie17", "sgcookie", "unb", "_tb_token_", "lgc", "tracknick"),  # login cookies too
-    # the rest of a signed-in Taobao/Tmall, 1688 and Alibaba.com cookie set (crawlers/sessions/signins.yaml)
-    *("t", "dnk", "_nk_", "uc1", "cna", "enc", "cookie1", "__cn_logon__", "__cn_logon_id__", "__last_loginid__",
+    # the rest of a signed-in Taobao/Tmall, 1688 and Alibaba.com cookie set (crawlers/sessions/signins.yaml).
+    # Not the cookie ``t``: as a query parameter it is mtop's timestamp; its cookie value is redacted by value
+    # (register_secret_values, done for every loaded session).
+    *("dnk", "_nk_", "uc1", "cna", "enc", "cookie1", "__cn_logon__", "__cn_logon_id__", "__last_loginid__",
       "__last_memberid__", "xman_us_t", "xman_us_f", "xman_t", "xman_f", "intl_common_forever", "ali_apache_id"),
 )
 _SECRET_VALUE = re.compile(

@@ -211,7 +211,7 @@ def test_log_lines_never_show_login_cookies_tokens_or_proxy_passwords(caplog, mo
 
     install_log_redaction()
     proxy_url(Settings({"PROXY_URL": "http://ops:S3cretProxyPw@proxy.example:3128"}), "taobao")
-    names = ["t", "_nk_", "dnk", "uc1", "cna", "enc", "unb", "lgc", "tracknick", "cookie2", "_tb_token_", "sgcookie",
+    names = ["_nk_", "dnk", "uc1", "cna", "enc", "unb", "lgc", "tracknick", "cookie2", "_tb_token_", "sgcookie",
              "_m_h5_tk", "_m_h5_tk_enc", "__cn_logon_id__", "__last_loginid__", "__last_memberid__"]
     line = "; ".join(f"{name}=V{index}planted" for index, name in enumerate(names))
     with caplog.at_level(logging.DEBUG):
@@ -244,3 +244,17 @@ def test_replayed_crawls_need_no_session(tmp_path):
     assert result.stats.get("search/listings", 0) > 0
     assert not any(key.startswith("session/") for key in result.stats)
     assert not os.path.exists(tmp_path / "no-sessions")
+
+
+def test_a_loaded_sessions_values_are_redacted_whatever_name_they_appear_under(tmp_path, caplog):
+    from crawlers.extensions import register_secret_values
+
+    install_log_redaction()
+    session = SessionStore(tmp_path).create("taobao")
+    session.cookies, _ = parse_cookies("t=9f8e7d6c5b4a39281706f5e4d3c2b1a0; unb=2200012345", "taobao.com")
+    register_secret_values(session.secret_values())  # what the session middleware does when it loads one
+    with caplog.at_level(logging.DEBUG):
+        logging.getLogger("test").debug("echoed: 9f8e7d6c5b4a39281706f5e4d3c2b1a0 and uid 2200012345")
+        logging.getLogger("test").debug("mtop ?t=1764582000000&sign=abc")
+    assert "9f8e7d6c5b4a39281706f5e4d3c2b1a0" not in caplog.text and "2200012345" not in caplog.text
+    assert "t=1764582000000" in caplog.text  # mtop's timestamp parameter stays readable

@@ -122,6 +122,8 @@ class SessionMiddleware:
         except (SessionError, ProxyError) as exc:
             # a broken session file or proxy must not let the crawl go out anonymous or unproxied
             self.domains = []
+            if known:
+                self._record("invalid", None, "scrapy session clear, then sign in again (or fix the proxy setting)")
             self._stop("invalid", f"{platform}: {exc}; nothing was crawled")
 
     def _open(self, spider, platform: str, known: bool) -> None:

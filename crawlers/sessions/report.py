@@ -17,7 +17,7 @@ from crawlers.sessions.store import SessionError, SessionStore
 
 logger = logging.getLogger(__name__)
 
-STOPPED_STATES = ("missing", "expired", "paused", "budget")
+STOPPED_STATES = ("missing", "expired", "paused", "budget", "invalid", "proxy")
 
 
 def preflight(settings, platforms: list[str]) -> tuple[list[str], dict[str, dict]]:
@@ -86,8 +86,8 @@ def messages(summary_platforms: dict[str, dict]) -> list[str]:
         session = row.get("session") or {}
         if row.get("skipped"):
             lines.append(f"{platform}: skipped: {row['skipped']}")
-        elif session.get("state") in ("expired", "paused", "budget"):
+        elif session.get("state") in ("expired", "paused", "budget", "invalid"):
             when = f" at {session['at']}" if session.get("at") else ""
-            lines.append(f"{platform}: session {session.get('profile')} {session['state']}{when}; "
+            lines.append(f"{platform}: session {session.get('profile') or '(unreadable)'} {session['state']}{when}; "
                          f"{session.get('renew')}")
     return lines

@@ -227,7 +227,7 @@ def test_requests_per_minute_per_session_are_kept_as_counted_at_the_double(doubl
     times = sorted(call.time for call in double.requests(host="h5api.m.taobao.com"))
     assert len(times) >= 6  # the token dance and the pages of two queries, sent concurrently by Scrapy
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.5 * 0.7 - 0.05  # 120 a minute: 0.5 s apart, less 30 % jitter at most
+    assert min(gaps) >= 0.25  # 120 a minute: 0.5 s apart, less 30 % jitter at most, less a loaded machine's delay
     per_minute = 60 * (len(times) - 1) / (times[-1] - times[0])
     assert 120 / 1.4 <= per_minute <= 120 / 0.7
 
@@ -422,5 +422,7 @@ def test_taobao_and_tmall_in_one_monitor_run_share_their_sign_ins_pacing(double,
     assert summary["platforms"]["taobao"]["pages"] > 0 and summary["platforms"]["tmall"]["pages"] > 0
     mine = sorted(r.time for r in double.requests() if r.session == session.cookies[0]["value"])
     assert len(mine) >= 6
-    # one account: one beat for both platforms, 60 a minute less 20 % jitter at most
-    assert min(b - a for a, b in itertools.pairwise(mine)) >= 0.8 - 0.05
+    # one account: one beat for both platforms, 60 a minute less 20 % jitter at most (0.8 s); the slack is for
+    # a loaded machine delaying one request more than the next. Two unshared pacers would send pairs at once.
+    assert min(b - a for a, b in itertools.pairwise(mine)) >= 0.5
+    assert 60 * (len(mine) - 1) / (mine[-1] - mine[0]) <= 60 / 0.8

@@ -41,16 +41,35 @@ class StatsFile:
 SECRET_NAMES = (
     *SECRET_PARAMS,
     *("x5step", "cookie17", "sgcookie", "unb", "_tb_token_", "lgc", "tracknick"),  # login cookies too
+    # the rest of a signed-in Taobao/Tmall, 1688 and Alibaba.com cookie set (crawlers/sessions/signins.yaml).
+    # Not the cookie ``t``: as a query parameter it is mtop's timestamp; its cookie value is redacted by value
+    # (register_secret_values, done for every loaded session).
+    *("dnk", "_nk_", "uc1", "cna", "enc", "cookie1", "__cn_logon__", "__cn_logon_id__", "__last_loginid__",
+      "__last_memberid__", "xman_us_t", "xman_us_f", "xman_t", "xman_f", "intl_common_forever", "ali_apache_id"),
 )
 _SECRET_VALUE = re.compile(
     r"(?<![A-Za-z0-9_])(" + "|".join(re.escape(name) for name in sorted(SECRET_NAMES, key=len, reverse=True))
     + r")(=|%3D)[^&;\s'\"<>,)]+"
 )
+# user:password@ in any URL (proxies, stores)
+_URL_PASSWORD = re.compile(r"(://[^:/@\s]+:)[^@/\s]+@")
+# Values known to be secret in this process: the loaded sessions' cookies, proxy passwords.
+_SECRET_VALUES: set[str] = set()
+
+
+def register_secret_values(values) -> None:
+    """Redact these exact values from every later log line, whatever name they appear under."""
+    _SECRET_VALUES.update(v for v in values if v and len(v) >= 4)
 
 
 def redact(text: str) -> str:
-    """``x5secdata=abc&q=1`` -> ``x5secdata=<redacted>&q=1``, for every name in :data:`SECRET_NAMES`."""
-    return _SECRET_VALUE.sub(r"\1\2<redacted>", text)
+    """``x5secdata=abc&q=1`` -> ``x5secdata=<redacted>&q=1``, for every name in :data:`SECRET_NAMES`; proxy
+    and store passwords in URLs; and every value given to :func:`register_secret_values`."""
+    text = _URL_PASSWORD.sub(r"\1<redacted>@", _SECRET_VALUE.sub(r"\1\2<redacted>", text))
+    for value in sorted(_SECRET_VALUES, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, "<redacted>")
+    return text
 
 
 def _redacting_factory(make_record):

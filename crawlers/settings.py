@@ -29,11 +29,30 @@ REPLAY_ALLOW_REPEATS = True  # once a key's recordings are used up the last one 
 DOWNLOADER_MIDDLEWARES = {
     "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": 620,
     "crawlers.middlewares.BlockMiddleware": 610,
+    # live crawls: the sign-in session's cookies, pacing and proxy; expiry and sliders (crawlers/sessions/)
+    "crawlers.sessions.middleware.SessionMiddleware": 615,
 }
 # Blocks: retries with exponential back-off, then give up on that request (crawlers/middlewares.py).
 BLOCK_RETRY_TIMES = 2
 BLOCK_BACKOFF_BASE = 20.0
 BLOCK_BACKOFF_MAX = 600.0
+
+# Sign-in sessions for live crawls (crawlers/sessions/; off in replay). Made by `scrapy login PLATFORM` or
+# `scrapy session import PLATFORM FILE`; one folder per sign-in and profile, private to the user.
+SESSIONS_DIR = os.environ.get("SESSIONS_DIR", "data/sessions")
+SESSIONS_ENABLED = True  # False: live crawls go out anonymous, as before sessions existed (no skip, no pacing)
+SESSION_PROFILES = {}  # platform -> profiles used in turn, e.g. {"taobao": ["main", "spare"]}; default: all stored
+SESSION_REQUESTS_PER_MINUTE = 6.0  # per session (account); each gap jittered by SESSION_JITTER
+SESSION_JITTER = 0.3
+SESSION_DAILY_PAGES = 300  # requests per account per UTC day, shared by the day's runs
+# Platforms whose signed API calls are refused from outside a browser: live crawls with a session make
+# them from inside the signed-in search page (render mode), through the page's own scripts.
+SESSION_IN_PAGE_PLATFORMS = ["1688"]
+LOGIN_TIMEOUT = 300  # seconds `scrapy login` waits for the sign-in
+# Proxies (http, https, socks5; credentials in the URL): PROXY_URL for all, PROXY_URL_<PLATFORM> or
+# PROXY_URLS={"taobao": …} per platform. Scrapy's requests and chromium use the same one.
+PROXY_URL = os.environ.get("PROXY_URL") or None
+PROXY_URLS = {}
 
 # Politeness and limits for scheduled monitoring.
 AUTOTHROTTLE_ENABLED = True

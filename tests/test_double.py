@@ -221,7 +221,9 @@ def test_images_and_detail_pages_are_served_with_their_recorded_bytes(double):
 
 def test_a_live_taobao_crawl_without_a_session_does_the_token_dance_and_is_reported_blocked(double, tmp_path):
     result = run_crawl(tmp_path, "taobao", "-a", "query=LUMORA 冲锋衣", replay=None,
-                       settings={"HOST_MAP": json.dumps(double.host_map), "AUTOTHROTTLE_ENABLED": "0",
+                       # the session layer off: with it, Taobao is skipped before any request (test_live_sessions.py)
+                       settings={"SESSIONS_ENABLED": "0", "HOST_MAP": json.dumps(double.host_map),
+                                 "AUTOTHROTTLE_ENABLED": "0",
                                  "DOWNLOAD_DELAY": "0", "ITEM_PIPELINES": "{}", "BLOCK_BACKOFF_BASE": "0"})
     assert result.items == []
     assert result.stats["mtop/token_refresh"] == 1 and result.stats["search/blocked"] == 1

@@ -116,6 +116,11 @@ class Command(ScrapyCommand):
             if not Path(opts.replay).is_dir():
                 raise UsageError(f"--replay {opts.replay}: folder not found")
             settings.set("REPLAY_DIR", opts.replay, priority="cmdline")
+        # --- sessions (crawlers/sessions/report.py): a platform without a usable sign-in is skipped now
+        from crawlers.sessions.report import preflight
+
+        platforms, self.session_skipped = preflight(settings, platforms)
+        # --- end sessions
         store = Store(store_url)
         from pipelines.store import new_run_id
 
@@ -164,6 +169,11 @@ class Command(ScrapyCommand):
         summary = write_run_reports(store, registry, run_id, out_dir, images_store, stats, complained, removed,
                                     failures)
         summary.update(replay=self.settings.get("REPLAY_DIR"), store=_redact(self.settings.get("STORE_URL")))
+        from crawlers.sessions.report import (
+            add_to_summary,  # skipped platforms and what became of each session
+        )
+
+        add_to_summary(summary["platforms"], stats, getattr(self, "session_skipped", {}))
         self._finish(store, summary, stats, failures, out_dir, started, log_file)
 
     def _start_log_file(self, out_dir: Path) -> Path | None:
@@ -222,10 +232,16 @@ class Command(ScrapyCommand):
     def _finish(self, store, summary: dict, stats: dict, failures, out_dir: Path, started: float,
                 log_file: Path | None) -> None:
         """The verdict: exit code, errors and problems in summary.json, the run's status in the store."""
+        from crawlers.sessions.report import messages, none_could_crawl
         from exports.run_report import all_blocked, assess, print_summary, write_summary
 
         errors, problems, interrupted = assess(stats, failures)
-        blocked = all_blocked(stats)
+        skipped = getattr(self, "session_skipped", {})
+        # a platform skipped for want of a sign-in, or stopped by its session, is missing data: said, and counted
+        session_lines = messages(summary["platforms"])
+        problems.extend(session_lines)
+        errors += len(session_lines)
+        blocked = all_blocked(stats) or none_could_crawl(stats, skipped)
         self.exitcode = 3 if blocked else (1 if problems else 0)
         summary.update(errors=errors, problems=problems, exit_code=self.exitcode, finished_at=utc_now(),
                        elapsed_seconds=round(time.monotonic() - started, 1))

@@ -104,8 +104,13 @@ class RenderedSearch:
         spider = super().from_crawler(crawler, *args, **kwargs)
         platforms = {name.strip() for name in crawler.settings.getlist("RENDER_PLATFORMS") if name.strip()}
         spider.render = bool(spider.render or spider.platform in platforms)
+        # sessions: in-page API calls where the platform refuses them from outside a browser
+        from crawlers.sessions.browser import apply_to_render_context, in_page
+
+        spider.render = spider.render or in_page(crawler.settings, spider.platform)
         if spider.render:
             enable_browser(crawler.settings)
+            apply_to_render_context(crawler.settings, spider.platform, RENDER_CONTEXT)  # storage state, proxy
         return spider
 
     def render_meta(self) -> dict:

@@ -1,0 +1,1 @@
+"""Sign-in sessions for live crawls: storage, cookie formats, readiness, pacing and their middleware."""

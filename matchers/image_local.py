@@ -17,9 +17,13 @@ it wherever it is and at whatever size:
    placement a copier would use: the photo's outline mostly inside the picture (``min_inside``: a
    crop of another shot of the same scene puts it largely outside) and not a speck
    (``min_area_share``).
+   The inliers must also spread over the photo (``min_spread``: the convex hull of the inliers, as a
+   share of the photo; unrelated pairs' inliers bunch on one texture or line of text).
 4. The picture is warped back onto the photo and compared where it lies inside the picture: a
-   normalised cross-correlation (``min_ncc``) and the pHash distance (``max_phash``), so a few
-   repeated corners (text, a logo, a texture) never decide alone.
+   normalised cross-correlation of the two at 64 px (``min_ncc``), or a lower one (``strong_ncc``)
+   when ``strong_inliers`` inliers spread over ``strong_spread`` of the photo, so a few repeated
+   corners (text, a logo, a texture) never decide alone. The pHash distance of the aligned region is
+   the hit's ``distance``.
 
 Thresholds are data: ``matchers/data/image_local_thresholds.json``, calibrated by
 ``python -m matchers.evaluate_images --calibrate`` on a draw independent of the reported one.
@@ -72,13 +76,16 @@ class LocalThresholds:
     min_good: int
     min_inliers: int
     min_inlier_share: float
+    min_spread: float
     min_scale: float
     max_scale: float
     max_rotation_deg: float
     min_inside: float
     min_area_share: float
     min_ncc: float
-    max_phash: int
+    strong_inliers: int
+    strong_spread: float
+    strong_ncc: float
     candidates: int
 
     @classmethod
@@ -237,16 +244,18 @@ def good_pairs(reference: Features, listing: Features, ratio: float) -> list:
 
 def accepted(a: Alignment, th: LocalThresholds) -> bool:
     """The rules of the module docstring's steps 3 and 4."""
-    return (
+    placed = (
         a.inliers >= th.min_inliers
         and a.inliers >= th.min_inlier_share * a.good
+        and a.spread >= th.min_spread
         and th.min_scale <= a.scale <= th.max_scale
         and abs(a.rotation_deg) <= th.max_rotation_deg
         and a.inside >= th.min_inside
         and a.area_share >= th.min_area_share
-        and a.ncc >= th.min_ncc
-        and a.phash <= th.max_phash
     )
+    # many inliers spread over the photo are evidence enough for a lower correlation (a big sticker, heavy text)
+    strong = a.inliers >= th.strong_inliers and a.spread >= th.strong_spread and a.ncc >= th.strong_ncc
+    return placed and (a.ncc >= th.min_ncc or strong)
 
 
 def _compare_aligned(ref_grey: np.ndarray, listing_grey: np.ndarray, matrix: np.ndarray) -> tuple[float, int]:

@@ -366,6 +366,8 @@ class LocalFeatureIndex:
 
     def match(self, listing: Features | bytes | str | Path) -> LocalMatch | None:
         """The best accepted placement of a registered photo in the picture, or None."""
+        if not self.references:
+            return None  # a registry without photos: nothing to look for, the picture is not decoded
         start = time.perf_counter()
         try:
             return self._match(listing if isinstance(listing, Features) else listing_features(listing))

@@ -152,6 +152,8 @@ class ScoringPipeline:
             self._local_index = LocalFeatureIndex.from_registry(self.scorer.registry)
             for error in self._local_index.errors:
                 logger.error("Registered image not usable for the local-feature stage: %s", error)
+        if not len(self._local_index):
+            return None  # no registered photos or logos
         self._inc("images/local/checked")
         start = time.perf_counter()
         try:

@@ -456,7 +456,7 @@ def evaluate(
     examples: list[str] = []
     misses: list[str] = []
     shared: list[str] = []
-    shared_pairs = queries = queries_total = 0
+    shared_pairs = positive_queries = queries_total = 0
     with tempfile.TemporaryDirectory() as tmp:
         index = build_index(corpus, Path(tmp))
         n_refs = len(corpus.references)
@@ -478,7 +478,7 @@ def evaluate(
                     false_pairs += len(wrong)
                     pairs += n_refs - same
                     shared_pairs += same - 1
-                    queries += 1
+                    positive_queries += 1
                     examples += [f"{tname}:{pid} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
             recall[tname] = (ok, total)
             stages[tname] = st
@@ -509,7 +509,7 @@ def evaluate(
 
         local = _INDEXES.get(index)
     return Report(recall, stages, false_pairs, pairs, examples, time.perf_counter() - start, misses, shared,
-                  shared_pairs, queries + queries_total, local.seconds if local else 0.0, local.calls if local else 0)
+                  shared_pairs, positive_queries + queries_total, local.seconds if local else 0.0, local.calls if local else 0)
 
 
 def format_report(report: Report, corpus: Corpus) -> str:

@@ -469,7 +469,8 @@ def evaluate(
                     total += 1
                     if hits and hits[0].product_id == pid:
                         ok += 1
-                        st[hits[0].stage] = st.get(hits[0].stage, 0) + 1
+                        stage = hits[0].stage.split(":")[0]  # "local features: photo at ..." -> the stage
+                        st[stage] = st.get(stage, 0) + 1
                     else:
                         misses.append(f"{tname}:{pid}")
                     # every registered product from another source is an unrelated pair for this query

@@ -37,7 +37,7 @@ def test_cjk_and_latin_text_is_read_with_boxes_in_the_stored_pictures_pixels():
     first = next(t for t in texts if "露莫拉" in t["text"])
     xs = [x for x, _ in first["box"]]
     ys = [y for _, y in first["box"]]
-    # drawn at x=140, y=140 (plus the font's ascent) on a 1600 px picture decoded at 1280 for OCR
+    # drawn at x=140, y=140 (plus the font's ascent) on a 1600 px picture decoded at 960 for OCR
     assert 110 <= min(xs) <= 180 and 130 <= min(ys) <= 200 and max(xs) > 700
     assert first["confidence"] >= 0.6 and first["image"] == "full/a.jpg"
 

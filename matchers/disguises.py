@@ -49,7 +49,8 @@ def _grid(a: np.ndarray, rng: np.random.Generator, c: Any, cells: list[tuple[flo
     bg = (255, 255, 255) if rng.random() < 0.6 else tuple(int(v) for v in rng.integers(0, 256, 3))
     canvas = Image.new("RGB", (side, side), bg)
     where = int(rng.integers(0, len(cells)))
-    others = rng.choice(len(c.distractors), len(cells), replace=False)
+    fillers = c.cell_fillers
+    others = rng.choice(len(fillers), len(cells), replace=False)
     for i, (x0, y0, x1, y1) in enumerate(cells):
         left, top = int(x0 * side) + gap // 2, int(y0 * side) + gap // 2
         w, h = int((x1 - x0) * side) - gap, int((y1 - y0) * side) - gap
@@ -57,7 +58,7 @@ def _grid(a: np.ndarray, rng: np.random.Generator, c: Any, cells: list[tuple[flo
             pic = _fit_within(_pic(a), w, h)
             canvas.paste(pic, (left + (w - pic.width) // 2, top + (h - pic.height) // 2))
         else:
-            canvas.paste(_fit_into(_pic(c.distractors[int(others[i])][1]), w, h), (left, top))
+            canvas.paste(_fit_into(_pic(fillers[int(others[i])][1]), w, h), (left, top))
     return base._jpeg(np.asarray(canvas), 85)
 
 

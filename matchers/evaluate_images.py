@@ -175,7 +175,13 @@ def photo(src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class Corpus:
     references: list[tuple[str, np.ndarray]]  # (product id, image)
     distractors: list[tuple[str, np.ndarray]]  # unrelated images (never registered)
+    scenes: list[tuple[str, np.ndarray]] = field(default_factory=list)  # registered, but not disguised as positives
     scene_shots: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (scene product id, other region)
+    fillers: list[tuple[str, np.ndarray]] = field(default_factory=list)  # unrelated pictures for grid cells
+
+    @property
+    def cell_fillers(self) -> list[tuple[str, np.ndarray]]:
+        return self.fillers or self.distractors
 
 
 def source_of(product_id: str) -> str:
@@ -201,13 +207,16 @@ def build_corpus(seed: int = 7, products_per_source: int = 2, photos_per_source:
         for i in range(products_per_source + 1):
             dis.append((f"{name}-white{i}", product_on_white(src, rng)))
     corpus = Corpus(refs, dis)
-    if scene_shots:  # same-scene shots: one side of each source registered, its other side queried
+    if scene_shots:  # same-scene shots: one side of a distractor source registered, its other side queried
         from matchers.disguises import same_scene
 
-        for name, load in REFERENCE_SOURCES.items():
-            scene, shots = same_scene(load(), rng, scene_shots)
-            corpus.references.append((f"{name}-scene", scene))
+        scene_sources = list(DISTRACTOR_SOURCES)[:SCENE_SOURCES]
+        for name in scene_sources:
+            scene, shots = same_scene(DISTRACTOR_SOURCES[name](), rng, scene_shots)
+            corpus.scenes.append((f"{name}-scene", scene))
             corpus.scene_shots += [(f"{name}-scene", shot) for shot in shots]
+        # the other cells of grids and collages come from the other sources, or a grid would hold the scene itself
+        corpus.fillers = [d for d in dis if source_of(d[0]) not in scene_sources]
     return corpus
 
 
@@ -333,10 +342,10 @@ def t_collage(a: np.ndarray, rng: np.random.Generator, c: Corpus) -> np.ndarray:
     gap = int(rng.integers(0, 12))
     canvas = Image.new("RGB", (2 * cell + gap, 2 * cell + gap), (255, 255, 255))
     where = int(rng.integers(0, 4))
-    others = rng.choice(len(c.distractors), 3, replace=False)
+    others = rng.choice(len(c.cell_fillers), 3, replace=False)
     k = 0
     for pos in range(4):
-        img = a if pos == where else c.distractors[int(others[k])][1]
+        img = a if pos == where else c.cell_fillers[int(others[k])][1]
         k += pos != where
         pic = Image.fromarray(img)
         pic.thumbnail((cell, cell), Image.Resampling.LANCZOS)
@@ -373,6 +382,7 @@ TARGETS = {
     "2x2 collage": 0.5,
 }
 FALSE_MATCH_TARGET = 0.001
+SCENE_SOURCES = 7  # distractor sources that also give a registered scene and same-scene shots
 
 
 # --------------------------------------------------------------------------------------------------
@@ -387,7 +397,7 @@ def encode_jpeg(arr: np.ndarray, quality: int = 92) -> bytes:
 
 def build_index(corpus: Corpus, directory: Path) -> RegistryImageIndex:
     entries = []
-    for pid, arr in corpus.references:
+    for pid, arr in corpus.references + corpus.scenes:
         path = directory / f"{pid}.jpg"
         path.write_bytes(encode_jpeg(arr))
         entries.append((pid, path))
@@ -459,7 +469,8 @@ def evaluate(
     shared_pairs = positive_queries = queries_total = 0
     with tempfile.TemporaryDirectory() as tmp:
         index = build_index(corpus, Path(tmp))
-        n_refs = len(corpus.references)
+        n_refs = len(corpus.references) + len(corpus.scenes)
+        registered = [pid for pid, _ in corpus.references + corpus.scenes]
         for tname, fn in transforms.items():
             ok = total = 0
             st: dict[str, int] = {}
@@ -475,7 +486,7 @@ def evaluate(
                         misses.append(f"{tname}:{pid}")
                     # every registered product from another source is an unrelated pair for this query
                     wrong = _split_wrong(f"{tname}:{pid}", pid, hits, shared)
-                    same = sum(source_of(r) == source_of(pid) for r, _ in corpus.references)
+                    same = sum(source_of(r) == source_of(pid) for r in registered)
                     false_pairs += len(wrong)
                     pairs += n_refs - same
                     shared_pairs += same - 1
@@ -490,18 +501,22 @@ def evaluate(
                 tname = names[int(rng.integers(0, len(names)))]
                 queries.append((f"{tname}:{did}", transforms[tname](arr, rng, corpus)))
             queries_total += len(queries)
+            same = sum(source_of(r) == source_of(did) for r in registered)  # its source's registered scene
             for qname, q in queries:
                 hits = [h for h in _query(index, qname, q) if h.confident]
-                false_pairs += len(hits)
-                pairs += n_refs
-                examples += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in hits]
+                wrong = [h for h in hits if source_of(h.product_id) != source_of(did)]
+                shared += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in hits if h not in wrong]
+                false_pairs += len(wrong)
+                pairs += n_refs - same
+                shared_pairs += same
+                examples += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
         for k, (sid, arr) in enumerate(corpus.scene_shots):  # another region of a registered photo's scene
             tname = names[int(rng.integers(0, len(names)))] if k % 2 else ""
             qname = f"scene:{tname}:{sid}" if tname else f"scene:{sid}"
             queries_total += 1
             hits = [h for h in _query(index, qname, transforms[tname](arr, rng, corpus) if tname else arr) if h.confident]
             wrong = _split_wrong(qname, sid, hits, shared)
-            same = sum(source_of(r) == source_of(sid) for r, _ in corpus.references)
+            same = sum(source_of(r) == source_of(sid) for r in registered)
             false_pairs += len(wrong)
             pairs += n_refs - same + 1  # its own scene is an unrelated pair too
             shared_pairs += same - 1

@@ -394,6 +394,10 @@ class LocalFeatureIndex:
                 best = LocalMatch(ref.product_id, ref.registered_image, ref.is_logo, alignment)
         return best
 
+    def _same_product(self, i: int, j: int) -> bool:
+        a, b = self.references[i], self.references[j]
+        return i == j or (bool(a.product_id) and a.product_id == b.product_id)
+
     def _shortlist(self, listing: Features) -> list[_Reference]:
         """The ``candidates`` registered photos most of the picture's keypoints are nearest to.
 
@@ -411,9 +415,16 @@ class LocalFeatureIndex:
             self._lsh.add([ref.features.descriptors for ref in self.references])
             self._lsh.train()
         votes = np.zeros(len(self.references), dtype=np.int64)
-        for pair in self._lsh.knnMatch(listing.descriptors, k=1):
-            if pair and pair[0].distance <= SHORTLIST_DISTANCE:
-                votes[pair[0].imgIdx] += 1
+        for pair in self._lsh.knnMatch(listing.descriptors, k=2):
+            # a vote needs a distinctive nearest neighbour: clearly nearer than the next one, unless that
+            # one is in the same photo (a repeated pattern) or another photo of the same product
+            if not pair or pair[0].distance > SHORTLIST_DISTANCE:
+                continue
+            if len(pair) == 2 and pair[0].distance >= th.ratio * pair[1].distance and not self._same_product(
+                pair[0].imgIdx, pair[1].imgIdx
+            ):
+                continue
+            votes[pair[0].imgIdx] += 1
         order = np.argsort(-votes, kind="stable")[: th.candidates]
         return [self.references[i] for i in order if votes[i] >= th.min_good]
 

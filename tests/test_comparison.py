@@ -123,8 +123,8 @@ def test_a_photo_found_inside_the_picture_is_outlined_where_it_sits(tmp_path):
     ys, xs = np.nonzero(red[:, : 16 + PANEL])  # on the listing's panel only
     assert xs.size > 200, "the outline is drawn"
     # the photo (its white margin trimmed) covers 450..750 of 900 px: 0.5..0.83 of the panel
-    assert 16 + 0.5 * PANEL - 12 <= xs.min() and xs.max() <= 16 + 0.84 * PANEL + 12
-    assert 16 + 0.5 * PANEL - 12 <= ys.min() and ys.max() <= 16 + 0.84 * PANEL + 12  # pictures start at y=16
+    assert xs.min() >= 16 + 0.5 * PANEL - 12 and xs.max() <= 16 + 0.84 * PANEL + 12
+    assert ys.min() >= 16 + 0.5 * PANEL - 12 and ys.max() <= 16 + 0.84 * PANEL + 12  # pictures start at y=16
 
 
 def test_no_outline_when_the_stage_is_a_whole_picture_hash(tmp_path):

@@ -40,7 +40,7 @@ import math
 import time
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -448,24 +448,70 @@ def _relative(path: Path, base: Path | None) -> str:
 
 
 _INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # RegistryImageIndex -> its local index
+GRID_CELLS = 3  # the grid-cell lookup: each cell of a 3x3 split of the picture, trimmed, hashed
+GRID_SIDE = 3 * 256  # the picture is decoded so that a cell is about the hash stages' working size
+GRID_STAGE = "grid cell"
 
 
 def look_inside(index: Any, images: Iterable[Any], hits: list[ImageHit]) -> list[ImageHit]:
-    """The hash stages' ``hits`` with a local-stage hit first, when one of the listing ``images``
+    """The hash stages' ``hits`` with a hit inside the picture first, when one of the listing ``images``
     (``ListingImage`` with its bytes or file as ``source``) contains a registered photo. Called by
     ``RegistryImageIndex.match_all`` only when the hash stages found nothing confident."""
-    local = _INDEXES.get(index)
-    if local is None:
-        local = _INDEXES[index] = LocalFeatureIndex.from_entries(index.sources)
     for image in images:
         if image.source is None:
             continue
-        try:
-            match = local.match(image.source)
-        except ImageError:
-            continue  # the hash stages already decoded it; a file gone since is not this stage's to report
-        if match is not None:
-            found = match.hit(image.url, image.path)
+        found = find_inside(index, image.source, image.url, image.path)
+        if found is not None:
             rest = [h for h in hits if (h.product_id, h.is_logo) != (found.product_id, found.is_logo)]
             return [found, *rest]
     return hits
+
+
+def local_index_of(index: Any) -> LocalFeatureIndex:
+    """The local-feature index of a ``RegistryImageIndex``'s photos, built on first use."""
+    local = _INDEXES.get(index)
+    if local is None:
+        local = _INDEXES[index] = LocalFeatureIndex.from_entries(index.sources)
+    return local
+
+
+def find_inside(index: Any, source: bytes | str | Path, url: str, path: str | None) -> ImageHit | None:
+    """A registered photo inside the picture: first one cell of a 3x3 grid, by its hashes (cheap), then
+    anywhere, by local features. None when the picture cannot be read (the hash stages report that)."""
+    try:
+        data, where = _read(source, "listing image")
+        cell = _grid_cell_hit(index, data, where)
+        if cell is not None:
+            return replace(cell, listing_image_url=url, listing_image_path=path)
+        match = local_index_of(index).match(data)
+    except ImageError:
+        return None
+    return match.hit(url, path) if match is not None else None
+
+
+def _grid_cell_hit(index: Any, data: bytes, where: str) -> ImageHit | None:
+    """Each cell of a 3x3 split, its border trimmed, looked up like a 2x2 collage's quadrants (the
+    stricter rule: nine more lookups are nine more chances to collide)."""
+    from matchers.images import hashes_of_rgb, int64
+
+    rgb = np.asarray(decode_image(data, source=where, side=GRID_SIDE))
+    h, w = rgb.shape[:2]
+    if min(h, w) < 48 or not len(index):
+        return None
+    th = index.thresholds
+    best: tuple[int, int, int] | None = None  # (sum, pHash, row)
+    for i in range(GRID_CELLS):
+        for j in range(GRID_CELLS):
+            cell = np.ascontiguousarray(rgb[i * h // 3 : (i + 1) * h // 3, j * w // 3 : (j + 1) * w // 3])
+            hashes = hashes_of_rgb(cell)
+            dp = np.bitwise_count(index._phash ^ np.uint64(int64(hashes.phash)))
+            rows = np.flatnonzero(dp <= th.quadrant_phash)
+            for r in rows:
+                total = int(dp[r]) + int(np.bitwise_count(index._dhash[r] ^ np.uint64(int64(hashes.dhash))))
+                if total <= th.quadrant_sum and (best is None or total < best[0]):
+                    best = (total, int(dp[r]), int(r))
+    if best is None:
+        return None
+    entry = index._entries[best[2]]
+    return ImageHit(entry.product_id, entry.registered_image, "", None, best[1],
+                    GRID_STAGE + ("+mirror" if entry.mirrored else ""), True, entry.is_logo)

@@ -9,8 +9,9 @@ Two second looks at the listing's downloaded main image (``images[0]`` under ``I
 where it can still change the verdict:
 
 - **the photo inside the picture** (``matchers.image_local``): when the image stage found no confident
-  hit, the registered photos are looked for as one part of the picture (a grid tile, inside a frame or
-  an app screenshot, under a sticker). A hit replaces ``image_hit``. ``IMAGE_LOCAL_STAGE`` (default on).
+  hit, the registered photos are looked for as one part of the picture (a cell of a 3x3 grid by its
+  hashes, then anywhere by local features: a grid tile, inside a frame or an app screenshot, under a
+  sticker). A hit replaces ``image_hit``. ``IMAGE_LOCAL_STAGE`` (default on).
   Stats: ``images/local/checked``, ``images/local/matched``, ``images/local/seconds``.
 - **the text inside the picture** (``matchers.ocr``): when the scorer says image text could change the
   verdict (no decisive text hit yet), the picture is read (cached by its checksum under
@@ -145,28 +146,23 @@ class ScoringPipeline:
     # ---- the photo inside the picture
 
     def _look_inside(self, main: dict) -> Any:
-        from matchers.image_local import LocalFeatureIndex
-        from matchers.images import ImageError
+        from matchers.image_local import find_inside
+        from matchers.images import RegistryImageIndex
 
         if self._local_index is None:
-            self._local_index = LocalFeatureIndex.from_registry(self.scorer.registry)
-            for error in self._local_index.errors:
-                logger.error("Registered image not usable for the local-feature stage: %s", error)
+            cache = self.images_store / ".hashes" if self.images_store is not None else None
+            self._local_index = RegistryImageIndex.from_registry(self.scorer.registry, cache_dir=cache)
         if not len(self._local_index):
             return None  # no registered photos or logos
         self._inc("images/local/checked")
         start = time.perf_counter()
         try:
-            match = self._local_index.match(main["file"])
-        except ImageError as exc:
-            logger.warning("Local-feature stage skipped: %s", exc)
-            return None
+            hit = find_inside(self._local_index, main["file"], main["url"], main["path"])
         finally:
             self._inc("images/local/seconds", time.perf_counter() - start)
-        if match is None:
-            return None
-        self._inc("images/local/matched")
-        return match.hit(main["url"], main["path"])
+        if hit is not None:
+            self._inc("images/local/matched")
+        return hit
 
     # ---- the text inside the picture
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from matchers.image_local import GRID_STAGE, locate, locate_cell
 from matchers.image_local import STAGE as LOCAL_STAGE
-from matchers.image_local import locate
 from matchers.images import ImageError, decode_image
 from matchers.signals import describe_image_stage
 
@@ -94,16 +94,21 @@ def _as_bytes_or_path(source: ImageSource) -> bytes | str | Path:
 
 
 def _outline_photo(panel: Image.Image, listing: Image.Image, listing_source: ImageSource,
-                   registered_source: ImageSource) -> None:
-    """Draw where the registered photo sits in the listing picture (the local stage's alignment, found
-    again for this one pair) on the listing's panel; nothing when it is not found again."""
-    alignment = locate(_as_bytes_or_path(listing_source), _as_bytes_or_path(registered_source))
-    if alignment is None:
+                   registered_source: ImageSource, *, grid: bool = False) -> None:
+    """Draw where the registered photo sits in the listing picture (the local stage's alignment or grid
+    cell, found again for this one pair) on the listing's panel; nothing when it is not found again."""
+    listing_data, registered_data = _as_bytes_or_path(listing_source), _as_bytes_or_path(registered_source)
+    if grid:
+        quad = locate_cell(listing_data, registered_data)
+    else:
+        alignment = locate(listing_data, registered_data)
+        quad = alignment.quad if alignment is not None else None
+    if quad is None:
         return
     k = min(PANEL / listing.width, PANEL / listing.height, 1.0)  # as _fit's thumbnail: never enlarged
     w, h = listing.width * k, listing.height * k
     ox, oy = (PANEL - int(w)) // 2, (PANEL - int(h)) // 2
-    points = [(ox + x * w, oy + y * h) for x, y in alignment.quad]
+    points = [(ox + x * w, oy + y * h) for x, y in quad]
     draw = ImageDraw.Draw(panel)
     draw.line([*points, points[0]], fill=(230, 0, 0), width=4)
 
@@ -149,8 +154,8 @@ def make_comparison(
     """
     listing_img = _open(listing_image, "listing image")
     left = _fit(listing_img)
-    if stage.startswith(LOCAL_STAGE):
-        _outline_photo(left, listing_img, listing_image, registered_image)
+    if stage.startswith((LOCAL_STAGE, GRID_STAGE)):
+        _outline_photo(left, listing_img, listing_image, registered_image, grid=stage.startswith(GRID_STAGE))
     right = _registered_panel(registered_image)
     font = caption_font()
     scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))

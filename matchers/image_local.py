@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 import time
 import weakref
 from collections.abc import Iterable
@@ -489,29 +490,61 @@ def find_inside(index: Any, source: bytes | str | Path, url: str, path: str | No
     return match.hit(url, path) if match is not None else None
 
 
-def _grid_cell_hit(index: Any, data: bytes, where: str) -> ImageHit | None:
-    """Each cell of a 3x3 split, its border trimmed, looked up like a 2x2 collage's quadrants (the
-    stricter rule: nine more lookups are nine more chances to collide)."""
-    from matchers.images import hashes_of_rgb, int64
+def _cells(data: bytes, where: str) -> list[tuple[tuple[tuple[float, float], ...], Any]]:
+    """(the cell's corners as fractions of the picture, its ImageHashes) for each cell of a 3x3 split."""
+    from matchers.images import hashes_of_rgb
 
     rgb = np.asarray(decode_image(data, source=where, side=GRID_SIDE))
     h, w = rgb.shape[:2]
-    if min(h, w) < 48 or not len(index):
+    if min(h, w) < 48:
+        return []
+    out = []
+    n = GRID_CELLS
+    for i in range(n):
+        for j in range(n):
+            cell = np.ascontiguousarray(rgb[i * h // n : (i + 1) * h // n, j * w // n : (j + 1) * w // n])
+            quad = ((j / n, i / n), ((j + 1) / n, i / n), ((j + 1) / n, (i + 1) / n), (j / n, (i + 1) / n))
+            out.append((quad, hashes_of_rgb(cell)))
+    return out
+
+
+def _grid_cell_hit(index: Any, data: bytes, where: str) -> ImageHit | None:
+    """Each cell of a 3x3 split, its border trimmed, looked up like a 2x2 collage's quadrants (the
+    stricter rule: nine more lookups are nine more chances to collide)."""
+    from matchers.images import int64
+
+    if not len(index):
         return None
     th = index.thresholds
-    best: tuple[int, int, int] | None = None  # (sum, pHash, row)
-    for i in range(GRID_CELLS):
-        for j in range(GRID_CELLS):
-            cell = np.ascontiguousarray(rgb[i * h // 3 : (i + 1) * h // 3, j * w // 3 : (j + 1) * w // 3])
-            hashes = hashes_of_rgb(cell)
-            dp = np.bitwise_count(index._phash ^ np.uint64(int64(hashes.phash)))
-            rows = np.flatnonzero(dp <= th.quadrant_phash)
-            for r in rows:
-                total = int(dp[r]) + int(np.bitwise_count(index._dhash[r] ^ np.uint64(int64(hashes.dhash))))
-                if total <= th.quadrant_sum and (best is None or total < best[0]):
-                    best = (total, int(dp[r]), int(r))
+    best: tuple[int, int, int, tuple] | None = None  # (sum, pHash, row, cell corners)
+    for quad, hashes in _cells(data, where):
+        dp = np.bitwise_count(index._phash ^ np.uint64(int64(hashes.phash)))
+        for r in np.flatnonzero(dp <= th.quadrant_phash):
+            total = int(dp[r]) + int(np.bitwise_count(index._dhash[r] ^ np.uint64(int64(hashes.dhash))))
+            if total <= th.quadrant_sum and (best is None or total < best[0]):
+                best = (total, int(dp[r]), int(r), quad)
     if best is None:
         return None
     entry = index._entries[best[2]]
-    return ImageHit(entry.product_id, entry.registered_image, "", None, best[1],
-                    GRID_STAGE + ("+mirror" if entry.mirrored else ""), True, entry.is_logo)
+    stage = f"{GRID_STAGE}{'+mirror' if entry.mirrored else ''}: photo at {describe_location(best[3])}"
+    return ImageHit(entry.product_id, entry.registered_image, "", None, best[1], stage, True, entry.is_logo)
+
+
+def locate_cell(listing: bytes | str | Path, registered: bytes | str | Path) -> tuple | None:
+    """The corners (fractions of the picture) of the 3x3 cell that holds ``registered``, for the
+    comparison picture of a grid-cell hit; None when no cell matches it."""
+    from matchers.images import RegistryImageIndex
+
+    data, _ = _read(registered, "registered image")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "registered"
+        path.write_bytes(data)
+        index = RegistryImageIndex.from_images([("", path)])
+    listing_data, listing_where = _read(listing, "listing image")
+    hit = _grid_cell_hit(index, listing_data, listing_where)
+    if hit is None:
+        return None
+    for quad, _ in _cells(listing_data, listing_where):
+        if describe_location(quad) in hit.stage:
+            return quad
+    return None

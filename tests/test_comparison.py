@@ -132,3 +132,23 @@ def test_no_outline_when_the_stage_is_a_whole_picture_hash(tmp_path):
                           stage="phash")
     arr = np.asarray(Image.open(out).convert("RGB")).astype(int)
     assert not ((arr[:, :, 0] > 200) & (arr[:, :, 1] < 40) & (arr[:, :, 2] < 40))[:, : 16 + PANEL].any()
+
+
+def test_a_photo_found_in_a_grid_cell_is_outlined_on_that_cell(tmp_path):
+    from pathlib import Path
+
+    import skimage.data
+
+    registered = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "images" / "trail_jacket_1.jpg"
+    canvas = Image.fromarray(skimage.data.coffee()).resize((900, 900))
+    canvas.paste(Image.open(registered).resize((300, 300)), (0, 300))  # the left middle cell
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=88)
+    out = make_comparison(buf.getvalue(), registered, tmp_path / "c.png", distance=2,
+                          stage="grid cell: photo at left, 33 % of the picture's width")
+    arr = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    red = (arr[:, :, 0] > 200) & (arr[:, :, 1] < 40) & (arr[:, :, 2] < 40)
+    ys, xs = np.nonzero(red[:, : 16 + PANEL])
+    assert xs.size > 200
+    assert xs.min() >= 16 - 4 and xs.max() <= 16 + PANEL / 3 + 4
+    assert ys.min() >= 16 + PANEL / 3 - 4 and ys.max() <= 16 + 2 * PANEL / 3 + 4

@@ -92,7 +92,8 @@ def _store_image(store: Path, data: bytes, name: str) -> dict:
 
 
 def _grid_with(photo: Path) -> bytes:
-    """A 3x3 grid whose centre tile is ``photo`` and whose other tiles are unrelated sample pictures."""
+    """A 3x3 grid with ``photo`` in one tile (the left middle one, for this draw), unrelated sample
+    pictures in the others."""
     import io
 
     import numpy as np
@@ -114,9 +115,11 @@ def test_registered_photo_as_one_tile_of_a_grid_is_found_by_the_local_stage(tmp_
     main = _store_image(tmp_path, _grid_with(DEMO.parent / "images" / "trail_jacket_1.jpg"), "grid")
     out = pipe.process_item(item(title="户外冲锋衣 男 防水", image_urls=[main["url"]], images=[main]))
     hit = out["image_hit"]
-    assert hit.stage.startswith("local features: photo at ") and hit.registered_image == "images/trail_jacket_1.jpg"
+    # one cell of a 3x3 grid (the left middle one): found by the cell's hashes
+    assert hit.stage == "grid cell: photo at left, 33 % of the picture's width"
+    assert hit.registered_image == "images/trail_jacket_1.jpg"
     assert (out["reason"], out["ipr_id"]) == ("stolen_image", "LUMORA-PHOTO")
-    assert "local features: photo at" in out["explanation"]
+    assert "grid cell: photo at left" in out["explanation"]
     assert crawler.stats.get_value("images/local/checked") == 1
     assert crawler.stats.get_value("images/local/matched") == 1
     assert crawler.stats.get_value("images/local/seconds") > 0

@@ -65,7 +65,7 @@ def _monitor(work: Path, name: str, listings: int, images: int, *, with_images: 
                "--out", str(folder / "reports"), "--store", f"sqlite:///{folder / 'store.db'}",
                "--images-store", str(folder / "images"), "--no-progress", "-L", "WARNING",
                "-s", f"ITEM_PIPELINES={json.dumps(_pipelines(with_images))}",
-               "-s", f"FORMAT_DIAG_DIR={folder / 'diag'}"]
+               "-s", f"FORMAT_DIAG_DIR={folder / 'diag'}", "-s", f"STATS_FILE={folder / 'stats.json'}"]
     prof = folder / "monitor.prof"
     if profile:
         command = [sys.executable, "-m", "cProfile", "-o", str(prof), *command]
@@ -90,11 +90,39 @@ def _monitor(work: Path, name: str, listings: int, images: int, *, with_images: 
         "per_s": found / measured.seconds, "rss_mb": measured.peak_rss_mb,
         "corpus_mb": sum(p.stat().st_size for p in corpus.root.rglob("*.yaml")) / 2**20,
         "corpus": corpus, "profile": prof if profile else None,
+        "second_looks": _second_looks(folder / "stats.json"),
     }
     print(f"  {found} listings in {measured.seconds:.1f} s ({result['per_s']:.1f}/s), peak RSS "
           f"{measured.peak_rss_mb:.0f} MB (until the reports: {measured.rss_before_marker_mb or 0:.0f} MB, "
           f"{measured.marker_seconds or 0:.1f} s), {result['flagged']} flagged, {misses} replay misses", flush=True)
     return result
+
+
+def _second_looks(stats_file: Path) -> dict:
+    """The scoring pipeline's looks inside the main image (pipelines/scoring.py): how many listings reached
+    the local-feature stage and OCR, and the time they took."""
+    try:
+        stats = json.loads(stats_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    keys = ("images/local/checked", "images/local/matched", "images/local/seconds", "ocr/read", "ocr/cached",
+            "ocr/skipped_budget", "ocr/off", "ocr/seconds", "item_scraped_count", "images/matched")
+    return {k: stats.get(k, 0) for k in keys}
+
+
+def second_looks_lines(row: dict) -> list[str]:
+    looks, n = row.get("second_looks") or {}, max(row["listings"], 1)
+    if not looks:
+        return []
+    checked, ocr = looks["images/local/checked"], looks["ocr/read"]
+    return [
+        f"- Second looks in the scoring pipeline ({row['listings']:,} listings, {looks['images/matched']:,} matched by "
+        f"the hash stages): the local-feature stage reached **{checked:,} listings ({100 * checked / n:.0f} %)**, "
+        f"{1000 * looks['images/local/seconds'] / max(checked, 1):.0f} ms each, {looks['images/local/matched']:,} "
+        f"found; OCR read **{ocr:,} pictures ({100 * ocr / n:.0f} % of listings)**, "
+        f"{1000 * looks['ocr/seconds'] / max(ocr, 1):.0f} ms each; {looks['ocr/cached']:,} from the cache, "
+        f"{looks['ocr/skipped_budget']:,} over the budget, {looks['ocr/off']:,} with OCR off.",
+    ]
 
 
 def _bare(work: Path, corpus) -> dict:
@@ -169,6 +197,7 @@ def write_results(out: dict, command: str) -> None:
         f"- With image matching: {whole['per_s']:.1f} listings/s at {whole['listings']:,} listings / "
         f"{whole['images']:,} images, {whole['per_s'] / bare['wall_per_s']:.3f}x the bare spider; peak RSS "
         f"{whole['rss_mb']:.0f} MB.",
+        *second_looks_lines(whole),
         "",
         f"## Where the time goes (cProfile, whole monitor, {out['profiled']['listings']:,} listings, "
         f"{out['profiled']['images']:,} images, {out['profiled']['wall_s']:.0f} s under the profiler)",

@@ -7,11 +7,14 @@ evidence (``comparison.png``). Captions are drawn with a Noto CJK font when one 
 
 from __future__ import annotations
 
+import io
 from functools import cache, lru_cache
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
+from matchers.image_local import GRID_STAGE, locate, locate_cell
+from matchers.image_local import STAGE as LOCAL_STAGE
 from matchers.images import ImageError, decode_image
 from matchers.signals import describe_image_stage
 
@@ -82,6 +85,34 @@ def _cached_panel(path: str, size: int, mtime_ns: int) -> Image.Image:
     return _fit(_open(path, "registered image"))  # never drawn on: make_comparison only pastes it
 
 
+def _as_bytes_or_path(source: ImageSource) -> bytes | str | Path:
+    if isinstance(source, Image.Image):
+        buf = io.BytesIO()
+        source.convert("RGB").save(buf, "PNG")
+        return buf.getvalue()
+    return source
+
+
+def _outline_photo(panel: Image.Image, listing: Image.Image, listing_source: ImageSource,
+                   registered_source: ImageSource, *, grid: bool = False) -> None:
+    """Draw where the registered photo sits in the listing picture (the local stage's alignment or grid
+    cell, found again for this one pair) on the listing's panel; nothing when it is not found again."""
+    listing_data, registered_data = _as_bytes_or_path(listing_source), _as_bytes_or_path(registered_source)
+    if grid:
+        quad = locate_cell(listing_data, registered_data)
+    else:
+        alignment = locate(listing_data, registered_data)
+        quad = alignment.quad if alignment is not None else None
+    if quad is None:
+        return
+    k = min(PANEL / listing.width, PANEL / listing.height, 1.0)  # as _fit's thumbnail: never enlarged
+    w, h = listing.width * k, listing.height * k
+    ox, oy = (PANEL - int(w)) // 2, (PANEL - int(h)) // 2
+    points = [(ox + x * w, oy + y * h) for x, y in quad]
+    draw = ImageDraw.Draw(panel)
+    draw.line([*points, points[0]], fill=(230, 0, 0), width=4)
+
+
 def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     """Greedy wrap by characters (CJK has no spaces), preferring to break at spaces."""
     lines: list[str] = []
@@ -117,10 +148,14 @@ def make_comparison(
 
     ``listing_label``/``registered_label`` go under each picture (e.g. platform + listing id + shop,
     and product + file name); ``title`` goes on top (e.g. the listing title, CJK is fine). The
-    footer says how they matched: Hamming ``distance`` and the ``stage`` that decided. Raises
-    :class:`ImageError` when either picture cannot be read. Returns the path written.
+    footer says how they matched: Hamming ``distance`` and the ``stage`` that decided. When the local-feature
+    stage decided (the photo is one part of the listing's picture), the photo's outline is drawn on the listing
+    picture. Raises :class:`ImageError` when either picture cannot be read. Returns the path written.
     """
-    left = _fit(_open(listing_image, "listing image"))
+    listing_img = _open(listing_image, "listing image")
+    left = _fit(listing_img)
+    if stage.startswith((LOCAL_STAGE, GRID_STAGE)):
+        _outline_photo(left, listing_img, listing_image, registered_image, grid=stage.startswith(GRID_STAGE))
     right = _registered_panel(registered_image)
     font = caption_font()
     scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
@@ -134,7 +169,8 @@ def make_comparison(
     )
     footer_lines = _wrap(
         scratch,
-        f"Match: Hamming distance {distance} of 64 bits; stage: {stage} ({describe_image_stage(stage)})",
+        f"Match: Hamming distance {distance} of 64 bits; stage: {stage}"
+        + ("" if describe_image_stage(stage) == stage else f" ({describe_image_stage(stage)})"),
         font,
         2 * PANEL + MARGIN,
     )

@@ -175,9 +175,22 @@ def photo(src: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 class Corpus:
     references: list[tuple[str, np.ndarray]]  # (product id, image)
     distractors: list[tuple[str, np.ndarray]]  # unrelated images (never registered)
+    scenes: list[tuple[str, np.ndarray]] = field(default_factory=list)  # registered, but not disguised as positives
+    scene_shots: list[tuple[str, np.ndarray]] = field(default_factory=list)  # (scene product id, other region)
+    fillers: list[tuple[str, np.ndarray]] = field(default_factory=list)  # unrelated pictures for grid cells
+
+    @property
+    def cell_fillers(self) -> list[tuple[str, np.ndarray]]:
+        return self.fillers or self.distractors
 
 
-def build_corpus(seed: int = 7, products_per_source: int = 2, photos_per_source: int = 1) -> Corpus:
+def source_of(product_id: str) -> str:
+    """The sample image a product (or query) was cut from: pictures of one source share pixels."""
+    return product_id.rsplit(":", 1)[-1].rsplit("-", 1)[0]
+
+
+def build_corpus(seed: int = 7, products_per_source: int = 2, photos_per_source: int = 1,
+                 scene_shots: int = 0) -> Corpus:  # fmt: skip
     rng = np.random.default_rng(seed)
     refs: list[tuple[str, np.ndarray]] = []
     for name, load in REFERENCE_SOURCES.items():
@@ -193,7 +206,18 @@ def build_corpus(seed: int = 7, products_per_source: int = 2, photos_per_source:
             dis.append((f"{name}-photo{i}", photo(src, rng)))
         for i in range(products_per_source + 1):
             dis.append((f"{name}-white{i}", product_on_white(src, rng)))
-    return Corpus(refs, dis)
+    corpus = Corpus(refs, dis)
+    if scene_shots:  # same-scene shots: one side of a distractor source registered, its other side queried
+        from matchers.disguises import same_scene
+
+        scene_sources = list(DISTRACTOR_SOURCES)[:SCENE_SOURCES]
+        for name in scene_sources:
+            scene, shots = same_scene(DISTRACTOR_SOURCES[name](), rng, scene_shots)
+            corpus.scenes.append((f"{name}-scene", scene))
+            corpus.scene_shots += [(f"{name}-scene", shot) for shot in shots]
+        # the other cells of grids and collages come from the other sources, or a grid would hold the scene itself
+        corpus.fillers = [d for d in dis if source_of(d[0]) not in scene_sources]
+    return corpus
 
 
 # --------------------------------------------------------------------------------------------------
@@ -318,10 +342,10 @@ def t_collage(a: np.ndarray, rng: np.random.Generator, c: Corpus) -> np.ndarray:
     gap = int(rng.integers(0, 12))
     canvas = Image.new("RGB", (2 * cell + gap, 2 * cell + gap), (255, 255, 255))
     where = int(rng.integers(0, 4))
-    others = rng.choice(len(c.distractors), 3, replace=False)
+    others = rng.choice(len(c.cell_fillers), 3, replace=False)
     k = 0
     for pos in range(4):
-        img = a if pos == where else c.distractors[int(others[k])][1]
+        img = a if pos == where else c.cell_fillers[int(others[k])][1]
         k += pos != where
         pic = Image.fromarray(img)
         pic.thumbnail((cell, cell), Image.Resampling.LANCZOS)
@@ -358,6 +382,7 @@ TARGETS = {
     "2x2 collage": 0.5,
 }
 FALSE_MATCH_TARGET = 0.001
+SCENE_SOURCES = 7  # distractor sources that also give a registered scene and same-scene shots
 
 
 # --------------------------------------------------------------------------------------------------
@@ -372,7 +397,7 @@ def encode_jpeg(arr: np.ndarray, quality: int = 92) -> bytes:
 
 def build_index(corpus: Corpus, directory: Path) -> RegistryImageIndex:
     entries = []
-    for pid, arr in corpus.references:
+    for pid, arr in corpus.references + corpus.scenes:
         path = directory / f"{pid}.jpg"
         path.write_bytes(encode_jpeg(arr))
         entries.append((pid, path))
@@ -388,6 +413,11 @@ class Report:
     false_examples: list[str]
     seconds: float
     misses: list[str] = field(default_factory=list)  # disguised copies not recognised
+    shared: list[str] = field(default_factory=list)  # hits on another picture cut from the same source
+    shared_pairs: int = 0
+    queries: int = 0
+    local_seconds: float = 0.0  # time in the local-feature stage
+    local_calls: int = 0  # queries that reached it
 
     def recall_of(self, name: str) -> float:
         ok, n = self.recall[name]
@@ -401,7 +431,22 @@ class Report:
 def _query(index: RegistryImageIndex, name: str, arr: np.ndarray):
     data = encode_jpeg(arr, 90)
     hashes = hash_image_bytes(data, source=name)
-    return index.match_all([ListingImage(url=name, path=None, hashes=hashes)])
+    # the bytes go with the hashes: the local-feature stage looks inside the picture when the hash stages found nothing
+    return index.match_all([ListingImage(url=name, path=None, hashes=hashes, source=data)])
+
+
+def _split_wrong(qname: str, pid: str, hits: list, shared: list[str]) -> list:
+    """Hits on other products; those on a picture cut from the query's own source image share pixels
+    with it and are listed apart (``shared``), except a same-scene shot's hit on its own scene."""
+    wrong = []
+    for h in hits:
+        if h.product_id == pid and not qname.startswith("scene:"):
+            continue
+        if source_of(h.product_id) == source_of(pid) and not (qname.startswith("scene:") and h.product_id == pid):
+            shared.append(f"{qname} -> {h.product_id} ({h.stage}, {h.distance})")
+        else:
+            wrong.append(h)
+    return wrong
 
 
 def evaluate(
@@ -420,9 +465,12 @@ def evaluate(
     pairs = 0
     examples: list[str] = []
     misses: list[str] = []
+    shared: list[str] = []
+    shared_pairs = positive_queries = queries_total = 0
     with tempfile.TemporaryDirectory() as tmp:
         index = build_index(corpus, Path(tmp))
-        n_refs = len(corpus.references)
+        n_refs = len(corpus.references) + len(corpus.scenes)
+        registered = [pid for pid, _ in corpus.references + corpus.scenes]
         for tname, fn in transforms.items():
             ok = total = 0
             st: dict[str, int] = {}
@@ -432,13 +480,17 @@ def evaluate(
                     total += 1
                     if hits and hits[0].product_id == pid:
                         ok += 1
-                        st[hits[0].stage] = st.get(hits[0].stage, 0) + 1
+                        stage = hits[0].stage.split(":")[0]  # "local features: photo at ..." -> the stage
+                        st[stage] = st.get(stage, 0) + 1
                     else:
                         misses.append(f"{tname}:{pid}")
-                    # every other registered product is an unrelated pair for this query
-                    wrong = [h for h in hits if h.product_id != pid]
+                    # every registered product from another source is an unrelated pair for this query
+                    wrong = _split_wrong(f"{tname}:{pid}", pid, hits, shared)
+                    same = sum(source_of(r) == source_of(pid) for r in registered)
                     false_pairs += len(wrong)
-                    pairs += n_refs - 1
+                    pairs += n_refs - same
+                    shared_pairs += same - 1
+                    positive_queries += 1
                     examples += [f"{tname}:{pid} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
             recall[tname] = (ok, total)
             stages[tname] = st
@@ -448,15 +500,38 @@ def evaluate(
             for _ in range(distractor_variants):
                 tname = names[int(rng.integers(0, len(names)))]
                 queries.append((f"{tname}:{did}", transforms[tname](arr, rng, corpus)))
+            queries_total += len(queries)
+            same = sum(source_of(r) == source_of(did) for r in registered)  # its source's registered scene
             for qname, q in queries:
                 hits = [h for h in _query(index, qname, q) if h.confident]
-                false_pairs += len(hits)
-                pairs += n_refs
-                examples += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in hits]
-    return Report(recall, stages, false_pairs, pairs, examples, time.perf_counter() - start, misses)
+                wrong = [h for h in hits if source_of(h.product_id) != source_of(did)]
+                shared += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in hits if h not in wrong]
+                false_pairs += len(wrong)
+                pairs += n_refs - same
+                shared_pairs += same
+                examples += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
+        for k, (sid, arr) in enumerate(corpus.scene_shots):  # another region of a registered photo's scene
+            tname = names[int(rng.integers(0, len(names)))] if k % 2 else ""
+            qname = f"scene:{tname}:{sid}" if tname else f"scene:{sid}"
+            queries_total += 1
+            hits = [h for h in _query(index, qname, transforms[tname](arr, rng, corpus) if tname else arr) if h.confident]
+            wrong = _split_wrong(qname, sid, hits, shared)
+            same = sum(source_of(r) == source_of(sid) for r in registered)
+            false_pairs += len(wrong)
+            pairs += n_refs - same + 1  # its own scene is an unrelated pair too
+            shared_pairs += same - 1
+            examples += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
+        from matchers.image_local import _INDEXES
+
+        local = _INDEXES.get(index)
+    return Report(recall, stages, false_pairs, pairs, examples, time.perf_counter() - start, misses, shared,
+                  shared_pairs, positive_queries + queries_total, local.seconds if local else 0.0, local.calls if local else 0)
 
 
 def format_report(report: Report, corpus: Corpus) -> str:
+    from matchers.disguises import HARD_TARGETS
+
+    targets = {**TARGETS, **HARD_TARGETS}
     lines = [
         f"references: {len(corpus.references)} (photos and products on white); "
         f"distractors: {len(corpus.distractors)}; took {report.seconds:.1f} s",
@@ -465,7 +540,7 @@ def format_report(report: Report, corpus: Corpus) -> str:
         "|---|---|---|---|---|",
     ]
     for name, (ok, n) in report.recall.items():
-        target = TARGETS.get(name)
+        target = targets.get(name)
         flag = "" if target is None or ok / max(n, 1) >= target else " **below**"
         st = ", ".join(f"{k} {v}" for k, v in sorted(report.stages[name].items(), key=lambda kv: -kv[1]))
         lines.append(f"| {name} | {ok / max(n, 1):.3f}{flag} | {n} | {target if target else '-'} | {st} |")
@@ -474,7 +549,20 @@ def format_report(report: Report, corpus: Corpus) -> str:
         f"false matches: {report.false_pairs} of {report.pairs} unrelated (query, registered image) pairs "
         f"= {100 * report.false_match_rate:.3f} % (target <= {100 * FALSE_MATCH_TARGET:.1f} %)",
     ]
-    lines += [f"  - {e}" for e in report.false_examples[:20]]
+    lines += [f"  - {e}" for e in report.false_examples]
+    lines += [
+        "",
+        f"pictures cut from the same source image (they share pixels; not counted above): {len(report.shared)} "
+        f"hits in {report.shared_pairs} pairs",
+    ]
+    lines += [f"  - {e}" for e in report.shared[:30]]
+    if report.local_calls:
+        lines += [
+            "",
+            f"local-feature stage: reached by {report.local_calls} of {report.queries} queries "
+            f"({100 * report.local_calls / max(report.queries, 1):.0f} %: those the hash stages did not match), "
+            f"{1000 * report.local_seconds / report.local_calls:.0f} ms each",
+        ]
     if report.misses:
         lines += ["", f"not recognised ({len(report.misses)}): " + ", ".join(report.misses)]
     return "\n".join(lines)
@@ -485,16 +573,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--per-ref", type=int, default=3, help="disguised copies per registered image and transform"
     )
-    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=7, help="the draw; thresholds were calibrated on another (31)")
+    parser.add_argument("--scene-shots", type=int, default=4,
+                        help="same-scene shots per source (another region of a registered photo's scene)")
     parser.add_argument("--markdown", type=Path, help="also write the table to this file")
     args = parser.parse_args(argv)
-    corpus = build_corpus(seed=args.seed)
-    report = evaluate(corpus, per_ref=args.per_ref, seed=args.seed + 4)
+    from matchers.disguises import HARD_TARGETS, HARD_TRANSFORMS
+
+    corpus = build_corpus(seed=args.seed, scene_shots=args.scene_shots)
+    report = evaluate(corpus, per_ref=args.per_ref, seed=args.seed + 4, transforms={**TRANSFORMS, **HARD_TRANSFORMS})
     text = format_report(report, corpus)
     print(text)
     if args.markdown:
         args.markdown.write_text(text + "\n", encoding="utf-8")
-    below = [n for n, t in TARGETS.items() if n in report.recall and report.recall_of(n) < t]
+    below = [n for n, t in {**TARGETS, **HARD_TARGETS}.items() if n in report.recall and report.recall_of(n) < t]
     if report.false_match_rate > FALSE_MATCH_TARGET:
         below.append("false-match rate")
     if below:

@@ -974,6 +974,7 @@ class RegistryImageIndex:
         self.errors: list[str] = []
         self.cache_hits = 0
         self.cache_misses = 0
+        self.sources: list[tuple[str, str, Path, bool]] = []  # (product, image, file, is_logo): local stage
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -1016,6 +1017,7 @@ class RegistryImageIndex:
                     continue
                 cache.put(sha, hashes)
             rel = _relative(path, base_dir)
+            index.sources.append((product_id, rel, path, is_logo))
             index._thumbs.append(hashes.thumb)
             key = len(index._thumbs) - 1
             variants = [(False, int64(hashes.phash), int64(hashes.dhash))]
@@ -1136,6 +1138,10 @@ class RegistryImageIndex:
                 continue
             seen.add((hit.product_id, hit.is_logo))
             out.append(hit)
+        if self.sources and not (out and out[0].confident) and any(i.source is not None for i in images):
+            from matchers.image_local import look_inside  # OpenCV loads only when a picture needs it
+
+            out = look_inside(self, images, out)
         return out
 
     def _second_stage(self, image, variants, dps, dp_min, decided, keep) -> None:

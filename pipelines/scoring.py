@@ -1,39 +1,83 @@
-"""Scoring: add the CONTRACT §5 fields (score, verdict, reason, ipr_id, product_id, signals, explanation).
+"""Scoring: add the contract's score fields (score, verdict, reason, ipr_id, product_id, signals, explanation).
 
 The registry comes from the spider's ``registry_path`` attribute when it has one, else the ``REGISTRY_PATH``
 setting; without either, items pass through untouched. An image stage placed before this one may leave an
 ``image_hit`` on the item (a ``matchers.signals.ImageHit`` or its dict form); it is used when present.
 Verdicts are counted in stats as ``score/<verdict>``.
+
+Two second looks at the listing's downloaded main image (``images[0]`` under ``IMAGES_STORE``), each only
+where it can still change the verdict:
+
+- **the photo inside the picture** (``matchers.image_local``): when the image stage found no confident
+  hit, the registered photos are looked for as one part of the picture (a cell of a 3x3 grid by its
+  hashes, then anywhere by local features: a grid tile, inside a frame or an app screenshot, under a
+  sticker). A hit replaces ``image_hit``. ``IMAGE_LOCAL_STAGE`` (default on).
+  Stats: ``images/local/checked``, ``images/local/matched``, ``images/local/seconds``.
+- **the text inside the picture** (``matchers.ocr``): when the scorer says image text could change the
+  verdict (no decisive text hit yet), the picture is read (cached by its checksum under
+  ``OCR_CACHE_DIR``, default ``<IMAGES_STORE>/.ocr``), put on the listing as ``image_text`` and the
+  listing scored again. ``OCR_ENABLED`` (default on), ``OCR_BUDGET`` (default 500: pictures read per
+  run; cached ones are free). Stats: ``ocr/read``, ``ocr/cached``, ``ocr/skipped_budget``, ``ocr/off``
+  (needed, but rapidocr-onnxruntime is not installed or OCR is switched off), ``ocr/errors``,
+  ``ocr/seconds``.
+
+WeChat, QQ and phone ids in the title and the image text go into ``signals["contacts"]``.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from pathlib import Path
+from typing import Any
 
 from itemadapter import ItemAdapter
 
 from crawlers.items import plain
+from matchers.contacts import contacts_of
 from matchers.registry import load_registry
-from matchers.score import SCORE_FIELDS, Scorer
+from matchers.score import SCORE_FIELDS, Scorer, image_hit_from
 
 logger = logging.getLogger(__name__)
 
+DEFAULT_OCR_BUDGET = 500
+
 
 class ScoringPipeline:
-    def __init__(self, registry_path: str | None, stats=None, thresholds: dict | None = None):
+    def __init__(self, registry_path: str | None, stats=None, thresholds: dict | None = None, *,
+                 images_store: str | Path | None = None, ocr_enabled: bool = True,
+                 ocr_budget: int = DEFAULT_OCR_BUDGET, ocr_cache_dir: str | Path | None = None,
+                 local_stage: bool = True):  # fmt: skip
         self.registry_path = registry_path
         self.stats = stats
         self.thresholds = thresholds
         self.scorer: Scorer | None = None
+        self.images_store = Path(images_store) if images_store else None
+        self.ocr_enabled = ocr_enabled
+        self.ocr_budget = ocr_budget
+        self.ocr_reads = 0
+        if ocr_cache_dir is None and self.images_store is not None:
+            ocr_cache_dir = self.images_store / ".ocr"
+        self.ocr_cache_dir = Path(ocr_cache_dir) if ocr_cache_dir else None
+        self._ocr_cache = None
+        self.local_stage = local_stage
+        self._local_index = None
         if registry_path:
             self._load(registry_path)
 
     @classmethod
     def from_crawler(cls, crawler):
         spider = getattr(crawler, "spider", None)
-        path = getattr(spider, "registry_path", None) or crawler.settings.get("REGISTRY_PATH")
+        settings = crawler.settings
+        path = getattr(spider, "registry_path", None) or settings.get("REGISTRY_PATH")
+        store = settings.get("IMAGES_STORE")
         return cls(
-            str(path) if path else None, crawler.stats, crawler.settings.getdict("SCORING_THRESHOLDS") or None
+            str(path) if path else None, crawler.stats, settings.getdict("SCORING_THRESHOLDS") or None,
+            images_store=store if isinstance(store, str | Path) and "://" not in str(store) else None,
+            ocr_enabled=settings.getbool("OCR_ENABLED", True),
+            ocr_budget=settings.getint("OCR_BUDGET", DEFAULT_OCR_BUDGET),
+            ocr_cache_dir=settings.get("OCR_CACHE_DIR"),
+            local_stage=settings.getbool("IMAGE_LOCAL_STAGE", True),
         )
 
     def _load(self, path: str) -> None:
@@ -54,9 +98,117 @@ class ScoringPipeline:
             return item
         adapter = ItemAdapter(item)
         listing = plain(item)  # shallow: the scorer reads, it does not modify
-        result = self.scorer.score(listing, listing.get("image_hit"))
+        main = self._main_image(listing)
+        hit = listing.get("image_hit")
+        if main is not None and self.local_stage and not _confident(hit):
+            local = self._look_inside(main)
+            if local is not None:
+                hit = listing["image_hit"] = local
+                adapter["image_hit"] = local
+        result = self.scorer.score(listing, hit)
+        if main is not None and self._could_change(result):
+            texts = self._image_text(main)
+            if texts:
+                listing["image_text"] = texts
+                _set_optional(adapter, "image_text", texts)
+                result = self.scorer.score(listing, hit)
+        contacts = contacts_of(listing)
+        if contacts:
+            result["signals"] = {**result["signals"], "contacts": contacts}
         for key in SCORE_FIELDS:
             adapter[key] = result[key]
         if self.stats is not None:
             self.stats.inc_value(f"score/{result['verdict']}")
         return item
+
+    # ---- the listing's main image
+
+    def _main_image(self, listing: dict) -> dict | None:
+        """``{"file", "url", "path", "checksum"}`` of the downloaded main image, when there is one."""
+        images = listing.get("images")
+        if self.images_store is None or not isinstance(images, list) or not images:
+            return None
+        first = images[0]
+        if not isinstance(first, dict) or not first.get("path"):
+            return None
+        file = (self.images_store / str(first["path"])).resolve()
+        if not file.is_relative_to(self.images_store.resolve()) or not file.is_file():
+            return None
+        return {"file": file, "url": str(first.get("url") or ""), "path": str(first["path"]),
+                "checksum": str(first.get("checksum") or "")}
+
+    def _could_change(self, result: dict) -> bool:
+        decides = getattr(self.scorer, "needs_image_text", None)
+        if decides is not None:
+            return bool(decides(result))
+        return result["verdict"] not in ("infringing", "authorized")
+
+    # ---- the photo inside the picture
+
+    def _look_inside(self, main: dict) -> Any:
+        from matchers.image_local import find_inside
+        from matchers.images import RegistryImageIndex
+
+        if self._local_index is None:
+            cache = self.images_store / ".hashes" if self.images_store is not None else None
+            self._local_index = RegistryImageIndex.from_registry(self.scorer.registry, cache_dir=cache)
+        if not len(self._local_index):
+            return None  # no registered photos or logos
+        self._inc("images/local/checked")
+        start = time.perf_counter()
+        try:
+            hit = find_inside(self._local_index, main["file"], main["url"], main["path"])
+        finally:
+            self._inc("images/local/seconds", time.perf_counter() - start)
+        if hit is not None:
+            self._inc("images/local/matched")
+        return hit
+
+    # ---- the text inside the picture
+
+    def _image_text(self, main: dict) -> list[dict]:
+        from matchers.images import ImageError
+        from matchers.ocr import ImageTextCache, ocr_engine
+
+        engine = ocr_engine() if self.ocr_enabled else None
+        if engine is None:
+            self._inc("ocr/off")
+            return []
+        if self._ocr_cache is None:
+            self._ocr_cache = ImageTextCache(self.ocr_cache_dir)
+        cached = self._ocr_cache.get(main["checksum"])
+        if cached is not None:
+            self._inc("ocr/cached")
+            return [{**t, "image": main["path"]} for t in cached]
+        if self.ocr_reads >= self.ocr_budget:
+            self._inc("ocr/skipped_budget")
+            return []
+        self.ocr_reads += 1
+        start = time.perf_counter()
+        try:
+            texts = engine.read(main["file"], image=main["path"])
+        except ImageError as exc:
+            self._inc("ocr/errors")
+            logger.warning("OCR skipped: %s", exc)
+            return []
+        finally:
+            self._inc("ocr/seconds", time.perf_counter() - start)
+        self._inc("ocr/read")
+        self._ocr_cache.put(main["checksum"], texts)
+        return texts
+
+    def _inc(self, key: str, value: float = 1) -> None:
+        if self.stats is not None:
+            self.stats.inc_value(key, value)
+
+
+def _confident(hit: Any) -> bool:
+    image = image_hit_from(hit)
+    return image is not None and image.confident
+
+
+def _set_optional(adapter: ItemAdapter, field: str, value: Any) -> None:
+    try:
+        adapter[field] = value
+    except KeyError:  # a scrapy.Item that does not declare the field: the scorer saw it anyway
+        logger.debug("Item %s has no field %r; not set", type(adapter.item).__name__, field)

@@ -102,3 +102,53 @@ def test_a_registered_photo_is_read_once_per_run_and_again_when_it_changes(tmp_p
     with Image.open(out) as img:
         red, green, blue = img.convert("RGB").getpixel((2 * 16 + PANEL + PANEL // 2, 16 + PANEL // 2))
     assert green > 150 and red < 80 and blue < 80
+
+
+def test_a_photo_found_inside_the_picture_is_outlined_where_it_sits(tmp_path):
+    from pathlib import Path
+
+    import skimage.data
+
+    from matchers.image_local import STAGE
+
+    registered = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "images" / "trail_jacket_1.jpg"
+    canvas = Image.fromarray(skimage.data.coffee()).resize((900, 900))
+    canvas.paste(Image.open(registered).resize((300, 300)), (450, 450))  # the bottom-right area
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=88)
+    out = make_comparison(buf.getvalue(), registered, tmp_path / "c.png", distance=3,
+                          stage=f"{STAGE}: photo at bottom right, 33 % of the picture's width")
+    arr = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    red = (arr[:, :, 0] > 200) & (arr[:, :, 1] < 40) & (arr[:, :, 2] < 40)
+    ys, xs = np.nonzero(red[:, : 16 + PANEL])  # on the listing's panel only
+    assert xs.size > 200, "the outline is drawn"
+    # the photo (its white margin trimmed) covers 450..750 of 900 px: 0.5..0.83 of the panel
+    assert xs.min() >= 16 + 0.5 * PANEL - 12 and xs.max() <= 16 + 0.84 * PANEL + 12
+    assert ys.min() >= 16 + 0.5 * PANEL - 12 and ys.max() <= 16 + 0.84 * PANEL + 12  # pictures start at y=16
+
+
+def test_no_outline_when_the_stage_is_a_whole_picture_hash(tmp_path):
+    out = make_comparison(_jpeg((200, 200, 200)), _jpeg((200, 200, 200)), tmp_path / "c.png", distance=0,
+                          stage="phash")
+    arr = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    assert not ((arr[:, :, 0] > 200) & (arr[:, :, 1] < 40) & (arr[:, :, 2] < 40))[:, : 16 + PANEL].any()
+
+
+def test_a_photo_found_in_a_grid_cell_is_outlined_on_that_cell(tmp_path):
+    from pathlib import Path
+
+    import skimage.data
+
+    registered = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "images" / "trail_jacket_1.jpg"
+    canvas = Image.fromarray(skimage.data.coffee()).resize((900, 900))
+    canvas.paste(Image.open(registered).resize((300, 300)), (0, 300))  # the left middle cell
+    buf = io.BytesIO()
+    canvas.save(buf, "JPEG", quality=88)
+    out = make_comparison(buf.getvalue(), registered, tmp_path / "c.png", distance=2,
+                          stage="grid cell: photo at left, 33 % of the picture's width")
+    arr = np.asarray(Image.open(out).convert("RGB")).astype(int)
+    red = (arr[:, :, 0] > 200) & (arr[:, :, 1] < 40) & (arr[:, :, 2] < 40)
+    ys, xs = np.nonzero(red[:, : 16 + PANEL])
+    assert xs.size > 200
+    assert xs.min() >= 16 - 4 and xs.max() <= 16 + PANEL / 3 + 4
+    assert ys.min() >= 16 + PANEL / 3 - 4 and ys.max() <= 16 + 2 * PANEL / 3 + 4

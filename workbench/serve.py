@@ -1,0 +1,58 @@
+"""Start the workbench: pick the run, make the token, print the URL, open the browser, serve until Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import sys
+import webbrowser
+from pathlib import Path
+from typing import Any
+
+from workbench.app import Config, create_app
+from workbench.dashboard import registry_runs
+from workbench.security import LOOPBACK
+
+
+class ReviewError(ValueError):
+    """Nothing to review (no such run); the message says what to do."""
+
+
+def pick_run(store: Any, registry: Any, run_id: str | None) -> str:
+    runs = registry_runs(store, registry)
+    if run_id:
+        if store.run(run_id) is None:
+            raise ReviewError(f"--run {run_id}: no such run in the store")
+        return run_id
+    if not runs:
+        raise ReviewError(f"no run of {registry.path} in the store yet: run `scrapy monitor` first")
+    return runs[-1]["run_id"]
+
+
+def workbench_url(host: str, port: int, token: str | None) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    if shown in ("0.0.0.0", "::"):
+        shown = socket.gethostname()
+    return f"http://{shown}:{port}/queue" + (f"?token={token}" if token else "")
+
+
+def serve(store: Any, registry: Any, *, store_url: str, run_id: str | None, host: str, port: int, reviewer: str,
+          images_store: Path, out: Path, replay: str | None, open_browser: bool) -> None:
+    import uvicorn
+
+    run = pick_run(store, registry, run_id)
+    token = None if host in LOOPBACK else secrets.token_urlsafe(24)
+    config = Config(store_url=store_url, registry=registry, run_id=run, host=host, port=port, reviewer=reviewer,
+                    token=token, images_store=images_store, complaints_root=out, replay=replay)
+    app = create_app(config, store)
+    url = workbench_url(host, port, token)
+    print(f"review: run {run}; open {url}", flush=True)
+    if token:
+        print("review: listening beyond this machine: every request needs that token", flush=True)
+    if open_browser and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin"):
+        webbrowser.open(url)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
+    server.run()
+    if not server.started:
+        raise OSError(f"{host}:{port} could not be bound (is another workbench running?)")

@@ -63,6 +63,7 @@ def create_app(config: Config, store: Any) -> Guard:
     templates = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html", "j2"]))
     queue = Queue.load(store, config.registry, config.run_id)
     book = DecisionBook(store, config.registry, config.reviewer)
+    registered = {image.resolve() for product in config.registry.products for image in product.images}
     state: dict[str, Any] = {"complaints": None}
 
     def page(name: str, request: Request, **context: Any) -> HTMLResponse:
@@ -83,7 +84,7 @@ def create_app(config: Config, store: Any) -> Guard:
                     counts=queue.counts(filters, decisions), filter_names=FILTERS, decision_states=DECISION_STATES)
 
     async def decide(request: Request) -> Response:
-        body = await request.json()
+        body = await _json_body(request)
         card = queue.by_key.get(_key(body.get("key")))
         if card is None:
             return JSONResponse({"error": "no such listing in this run"}, status_code=404)
@@ -95,25 +96,34 @@ def create_app(config: Config, store: Any) -> Guard:
 
     async def undo(request: Request) -> Response:
         reverted = book.undo()
-        return JSONResponse({"reverted": [{"key": f"{d.platform}:{d.listing_id}", "decision": d.decision}
-                                          for d in reverted]})
+        decisions = book.current()
+        states = []
+        for done in reverted:
+            card = queue.by_key.get((done.platform, done.listing_id))
+            states.append({"key": f"{done.platform}:{done.listing_id}",
+                           "decision": queue.decision_state(card, decisions) if card else done.decision or "undecided"})
+        return JSONResponse({"reverted": states})
 
-    def bulk_targets(params: Any) -> list[dict]:
-        filters = Filters.from_query(params)
-        if params.get("scope") == "seller":
-            filters = Filters(seller=str(params.get("seller") or ""), decision="all")
-            if not filters.seller:
+    def bulk_targets(scope: Any, seller: Any, filter_query: Any, platform: Any = "") -> list[dict]:
+        """A seller's listings in this run (whatever their state; a shop's name is its own on one platform
+        only), or the listings the queue's filter shows."""
+        if scope == "seller":
+            if not seller:
                 return []
+            filters = Filters(platform=str(platform or ""), seller=str(seller), decision="all")
+        else:
+            filters = Filters.from_query(filter_query if isinstance(filter_query, dict) else {})
         return queue.select(filters, book.current())
 
     async def bulk_preview(request: Request) -> Response:
-        targets = bulk_targets(request.query_params)
+        query = request.query_params
+        targets = bulk_targets(query.get("scope"), query.get("seller"), dict(query), query.get("seller_platform"))
         return JSONResponse({"count": len(targets), "keys": [f"{c['platform']}:{c['listing_id']}" for c in targets]})
 
     async def bulk(request: Request) -> Response:
-        body = await request.json()
-        targets = bulk_targets(body)
-        if int(body.get("confirm", -1)) != len(targets):
+        body = await _json_body(request)
+        targets = bulk_targets(body.get("scope"), body.get("seller"), body.get("filters"), body.get("seller_platform"))
+        if str(body.get("confirm")) != str(len(targets)):
             return JSONResponse({"error": f"the selection now holds {len(targets)} listing(s), not "
                                           f"{body.get('confirm')}: look again before deciding"}, status_code=409)
         try:
@@ -130,10 +140,11 @@ def create_app(config: Config, store: Any) -> Guard:
 
     async def registered_image(request: Request) -> Response:
         card = queue.by_key.get((request.path_params["platform"], request.path_params["listing_id"]))
-        name = ((card or {}).get("signals") or {}).get("image", {}).get("registered_image")
+        name = (((card or {}).get("signals") or {}).get("image") or {}).get("registered_image")
         folder = Path(config.registry.path).parent
         path = inside(folder / str(name), folder) if name else None
-        return FileResponse(path) if path else PlainTextResponse("no such picture", status_code=404)
+        # only a picture the registry itself names: never registry.yaml, a certificate or anything beside them
+        return FileResponse(path) if path in registered else PlainTextResponse("no such picture", status_code=404)
 
     async def dashboard(request: Request) -> Response:
         from workbench.dashboard_view import dashboard_context
@@ -145,10 +156,19 @@ def create_app(config: Config, store: Any) -> Guard:
                     approved=sum(1 for d in book.current().values() if d["decision"] == "approve"))
 
     async def prepare_complaints(request: Request) -> Response:
-        body = await request.json()
+        body = await _json_body(request)
         result = await asyncio.to_thread(_prepare, config, store, queue, book, bool(body.get("evidence", True)))
         state["complaints"] = result
         return JSONResponse(result, status_code=200 if result["exit_code"] == 0 else 500)
+
+    async def prepared_file(request: Request) -> Response:
+        """A file of the batches this workbench prepared last (batch .txt, manifest, spreadsheet, evidence)."""
+        folder = Path(state["complaints"]["folder"]) if state["complaints"] else None
+        path = inside(folder / request.path_params["path"], folder) if folder else None
+        if path is None:
+            return PlainTextResponse("no such file among the prepared complaints", status_code=404)
+        return FileResponse(path, headers={"content-disposition": "inline" if path.suffix != ".xlsx" else
+                                           f'attachment; filename="{path.name}"'})
 
     async def export_csv(request: Request) -> Response:
         text = _review_csv(queue, book, config.registry)
@@ -182,10 +202,19 @@ def create_app(config: Config, store: Any) -> Guard:
         Route("/image/registered/{platform}/{listing_id}", registered_image),
         Route("/dashboard", dashboard), Route("/complaints", complaints_page),
         Route("/complaints", prepare_complaints, methods=["POST"]),
+        Route("/prepared/{path:path}", prepared_file),
         Route("/export.csv", export_csv), Route("/import", import_csv, methods=["POST"]),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     return Guard(Starlette(routes=routes), host=config.host, port=config.port, token=config.token, csrf=config.csrf)
+
+
+async def _json_body(request: Request) -> dict:
+    try:
+        body = await request.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
 
 
 def _key(text: Any) -> tuple[str, str]:

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -120,9 +120,14 @@ def trend_chart_svg(totals: pd.DataFrame) -> str:
     from matplotlib import pyplot as plt
 
     figure, axes = plt.subplots(figsize=(9, 3), dpi=100)
-    labels = [str(s)[:16].replace("T", " ") for s in totals["started_at"]]
+    # one position per run: two runs in the same minute must stay two points, so labels are not the x values
+    positions = list(range(len(totals)))
+    labels = [f"{str(s)[:16].replace('T', ' ')}\n{run_id[-4:]}" for s, run_id in zip(totals["started_at"],
+                                                                                       totals["run_id"], strict=True)]
     for column in COUNTS:
-        axes.plot(labels, totals[column], marker="o", label=column.replace("relisted", "re-listed"))
+        axes.plot(positions, totals[column], marker="o", label=column.replace("relisted", "re-listed"))
+    axes.set_xticks(positions, labels)
+    axes.set_xlim(-0.5, len(positions) - 0.5)
     axes.set_title("per run", fontsize=10)
     axes.grid(alpha=0.3)
     axes.tick_params(labelsize=8)

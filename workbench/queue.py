@@ -19,6 +19,10 @@ from exports.review_csv import format_price
 FLAGGED = ("infringing", "suspect")
 FILTERS = ("platform", "verdict", "reason", "status", "seller", "decision")
 DECISION_STATES = ("undecided", "approve", "reject", "changed")
+# The default view: what still needs a person, i.e. never decided, or decided about a title, price or
+# image that has changed since (the same rule review.csv follows: asked again).
+OPEN = "open"
+OPEN_STATES = ("undecided", "changed")
 
 
 @dataclass
@@ -28,7 +32,7 @@ class Filters:
     reason: str = ""
     status: str = ""
     seller: str = ""
-    decision: str = "undecided"  # undecided | approve | reject | changed | all
+    decision: str = OPEN  # open (undecided or changed) | undecided | approve | reject | changed | all
     score_min: float | None = None
     score_max: float | None = None
 
@@ -40,7 +44,7 @@ class Filters:
             except ValueError:
                 return None
         return cls(**{name: str(query.get(name) or "") for name in FILTERS[:-1]},
-                   decision=str(query.get("decision") or "undecided"),
+                   decision=str(query.get("decision") or OPEN),
                    score_min=number("score_min"), score_max=number("score_max"))
 
     def query_string(self, **changes: Any) -> str:
@@ -88,6 +92,10 @@ class Queue:
             wanted = getattr(filters, name)
             if name == "decision" and wanted in ("", "all"):
                 continue
+            if name == "decision" and wanted == OPEN:
+                if self.decision_state(card, decisions) not in OPEN_STATES:
+                    return False
+                continue
             if wanted and self._value(card, name, decisions) != wanted:
                 return False
         score = float(card.get("score") or 0)
@@ -122,6 +130,7 @@ def card_view(card: dict, state: str) -> dict:
         "listing_id": card["listing_id"], "url": card.get("url") or "", "title": highlighted_title(card),
         "score": card.get("score"), "verdict": card.get("verdict"), "reason": card.get("reason") or "",
         "status": card.get("status") or "", "seller": card.get("seller_name") or "(seller hidden)",
+        "seller_name": card.get("seller_name") or "",
         "price": format_price(card.get("price_min"), card.get("price_max")), "currency": card.get("currency") or "",
         "reference": (price.get("reference") or {}), "price_ratio": price.get("ratio"),
         "explanation": card.get("explanation") or "", "ipr_id": card.get("ipr_id") or "",

@@ -16,9 +16,11 @@ review_audit = Table(
     Column("decision", String(16)),  # approve | reject | none (an undo back to undecided)
     Column("previous", String(16)),  # the decision it replaced, or none
     Column("fingerprint", String(64)),
+    Column("previous_fingerprint", String(64)),  # what the replaced decision was about, for an undo
     Column("reviewer", String(128), nullable=False),
     Column("source", String(16), nullable=False),  # web | bulk | csv | undo
     Column("at", String(32), nullable=False),
+    Column("batch", String(32), nullable=False),  # one key press, one bulk decision or one import: undone together
     Column("undone", Integer, nullable=False, default=0),  # 1 once an undo reverted it
     Column("note", Text),
 )

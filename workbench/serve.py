@@ -12,7 +12,7 @@ from typing import Any
 
 from workbench.app import Config, create_app
 from workbench.dashboard import registry_runs
-from workbench.security import LOOPBACK
+from workbench.security import is_loopback
 
 
 class ReviewError(ValueError):
@@ -30,10 +30,11 @@ def pick_run(store: Any, registry: Any, run_id: str | None) -> str:
     return runs[-1]["run_id"]
 
 
-def workbench_url(host: str, port: int, token: str | None) -> str:
-    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    if shown in ("0.0.0.0", "::"):
-        shown = socket.gethostname()
+def workbench_url(host: str, port: int, token: str | None, *, shown: str | None = None) -> str:
+    """The address to open; on every interface (0.0.0.0, ::) this machine's own loopback, unless ``shown``."""
+    shown = shown or ("127.0.0.1" if host in ("0.0.0.0", "::") else host)
+    if ":" in shown:
+        shown = f"[{shown}]"
     return f"http://{shown}:{port}/queue" + (f"?token={token}" if token else "")
 
 
@@ -42,13 +43,16 @@ def serve(store: Any, registry: Any, *, store_url: str, run_id: str | None, host
     import uvicorn
 
     run = pick_run(store, registry, run_id)
-    token = None if host in LOOPBACK else secrets.token_urlsafe(24)
+    token = None if is_loopback(host) else secrets.token_urlsafe(24)
     config = Config(store_url=store_url, registry=registry, run_id=run, host=host, port=port, reviewer=reviewer,
                     token=token, images_store=images_store, complaints_root=out, replay=replay)
     app = create_app(config, store)
     url = workbench_url(host, port, token)
     print(f"review: run {run}; open {url}", flush=True)
     if token:
+        if host in ("0.0.0.0", "::"):
+            print(f"review: from another machine: {workbench_url(host, port, token, shown=socket.gethostname())}",
+                  flush=True)
         print("review: listening beyond this machine: every request needs that token", flush=True)
     if open_browser and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin"):
         webbrowser.open(url)

@@ -69,21 +69,30 @@
     if (action) { event.preventDefault(); action(); }
   });
 
+  // a filter takes effect as soon as it changes (no inline handlers: the page's policy forbids them)
+  document.querySelectorAll(".filters select").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+
   document.querySelectorAll("button.bulk").forEach((button) => {
     button.addEventListener("click", async () => {
-      const params = new URLSearchParams(window.location.search);
+      const filters = Object.fromEntries(new URLSearchParams(window.location.search).entries());
+      const params = new URLSearchParams(filters);
       params.set("scope", button.dataset.scope);
-      if (button.dataset.seller) params.set("seller", button.dataset.seller);
+      if (button.dataset.seller) {
+        params.set("seller", button.dataset.seller);
+        params.set("seller_platform", button.dataset.platform);
+      }
       try {
-        const preview = await (await fetch("/bulk/preview?" + params.toString(), { credentials: "same-origin" })).json();
-        const what = button.dataset.scope === "seller" ? "of " + button.dataset.seller : "in this filter";
+        const response = await fetch("/bulk/preview?" + params.toString(), { credentials: "same-origin" });
+        if (!response.ok) throw new Error(await response.text());
+        const preview = await response.json();
+        const what = button.dataset.scope === "seller" ? "of seller " + button.dataset.seller + " (" + button.dataset.platform + ")" : "in this filter";
         if (!preview.count) { say("no listing " + what); return; }
         if (!window.confirm(button.dataset.decision + " " + preview.count + " listing(s) " + what + "?")) return;
-        const body = Object.fromEntries(params.entries());
-        body.decision = button.dataset.decision;
-        body.confirm = preview.count;
-        const done = await post("/bulk", body);
-        say(done.decision + "d " + done.decided + " listing(s) " + what);
+        const done = await post("/bulk", { scope: button.dataset.scope, seller: button.dataset.seller || "",
+                                           seller_platform: button.dataset.platform || "", filters, decision: button.dataset.decision, confirm: preview.count });
+        window.sessionStorage.setItem("ipwatch-message", done.decision + "d " + done.decided + " listing(s) " + what);
         window.location.reload();
       } catch (error) { say(error.message, true); }
     });
@@ -97,8 +106,10 @@
       form.append("file", upload.files[0]);
       try {
         const counts = await post("/import", form, true);
-        say("imported: " + counts.approve + " approved, " + counts.reject + " rejected, " + counts.unknown +
-            " not in this run");
+        const text = "imported: " + counts.approve + " approved, " + counts.reject + " rejected, " +
+          counts.changed + " changed since (asked again), " + counts.unchanged + " already so, " +
+          counts.unknown + " not in this run";
+        window.sessionStorage.setItem("ipwatch-message", text);
         window.location.reload();
       } catch (error) { say(error.message, true); }
     });
@@ -112,9 +123,14 @@
       try {
         await post("/complaints", { evidence: document.getElementById("evidence").checked });
         window.location.reload();
-      } catch (error) { say(error.message, true); window.location.reload(); }
+      } catch (error) {
+        window.sessionStorage.setItem("ipwatch-message", "the command failed: " + error.message);
+        window.location.reload();
+      }
     });
   }
 
+  const kept = window.sessionStorage.getItem("ipwatch-message");
+  if (kept) { say(kept); window.sessionStorage.removeItem("ipwatch-message"); }
   focus(0);
 })();

@@ -5,6 +5,8 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const message = document.getElementById("message");
 
+  const DONE = { approve: "approved", reject: "rejected" };
+
   function say(text, bad) {
     if (!message) return;
     message.textContent = text;
@@ -44,7 +46,7 @@
     try {
       await post("/decide", { key: card.dataset.key, decision });
       mark(card, decision);
-      say(decision + "d " + card.dataset.key);
+      say(DONE[decision] + " " + card.dataset.key);
       focus(current + 1);
     } catch (error) { say(error.message, true); }
   }
@@ -92,7 +94,7 @@
         if (!window.confirm(button.dataset.decision + " " + preview.count + " listing(s) " + what + "?")) return;
         const done = await post("/bulk", { scope: button.dataset.scope, seller: button.dataset.seller || "",
                                            seller_platform: button.dataset.platform || "", filters, decision: button.dataset.decision, confirm: preview.count });
-        window.sessionStorage.setItem("ipwatch-message", done.decision + "d " + done.decided + " listing(s) " + what);
+        window.sessionStorage.setItem("ipwatch-message", DONE[done.decision] + " " + done.decided + " listing(s) " + what);
         window.location.reload();
       } catch (error) { say(error.message, true); }
     });

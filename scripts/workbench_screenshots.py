@@ -45,7 +45,8 @@ def take_screenshots(base_url: str, out_dir: Path, *, decide: bool = True, brows
     out_dir.mkdir(parents=True, exist_ok=True)
     queue_png, dashboard_png = out_dir / "workbench-queue.png", out_dir / "workbench-dashboard.png"
     page = browser.new_page(viewport={"width": WIDTH, "height": HEIGHT}, device_scale_factor=SCREEN_DPR)
-    page.goto(f"{base_url}/queue?decision=all")
+    # a filter whose cards show both pictures: the listing's beside the registered one it copies
+    page.goto(f"{base_url}/queue?decision=all&reason=stolen_image")
     if decide:  # one approval and one rejection, so the cards show their states
         page.keyboard.press("a")
         page.wait_for_selector(".card.decision-approve")
@@ -58,7 +59,18 @@ def take_screenshots(base_url: str, out_dir: Path, *, decide: bool = True, brows
     page.goto(f"{base_url}/dashboard")
     page.screenshot(path=str(dashboard_png))
     page.close()
+    for png in (queue_png, dashboard_png):
+        _shrink(png)
     return [queue_png, dashboard_png]
+
+
+def _shrink(png: Path) -> None:
+    """256 colours: photos of goods stay recognisable, and the README's pictures stay small in git."""
+    from PIL import Image
+
+    with Image.open(png) as shot:
+        smaller = shot.convert("RGB").quantize(colors=256)
+    smaller.save(png, optimize=True)
 
 
 def _pictures_loaded(page) -> None:

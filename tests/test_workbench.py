@@ -234,3 +234,23 @@ def test_the_audit_log_keeps_every_change(store):
         ("approve", None, "web", 0), ("reject", "approve", "web", 1), ("approve", "reject", "undo", 0)]
     assert {r["reviewer"] for r in rows} == {"tester"} and all(r["at"].endswith("Z") for r in rows)
     assert json.dumps(rows)  # plain values, as an export of the log would need
+
+
+def test_a_missing_run_or_a_taken_port_is_said_plainly_with_its_exit_code(store):
+    import socket
+    import subprocess
+
+    from tests.conftest import DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+
+    command = [SCRAPY, "review", "--registry", str(DEMO_REGISTRY), "--store", store.url, "--no-browser"]
+    missing = subprocess.run([*command, "--run", "no-such-run"], cwd=ROOT, env=scrapy_env(), capture_output=True,
+                             text=True, timeout=120)
+    assert missing.returncode == 2 and "--run no-such-run: no such run in the store" in missing.stderr
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        busy = subprocess.run([*command, "--port", str(port)], cwd=ROOT, env=scrapy_env(), capture_output=True,
+                              text=True, timeout=120)
+    assert busy.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in busy.stderr
+    assert "open http" not in busy.stdout  # no address printed that nothing answers on

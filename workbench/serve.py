@@ -47,6 +47,7 @@ def serve(store: Any, registry: Any, *, store_url: str, run_id: str | None, host
     config = Config(store_url=store_url, registry=registry, run_id=run, host=host, port=port, reviewer=reviewer,
                     token=token, images_store=images_store, complaints_root=out, replay=replay)
     app = create_app(config, store)
+    listening = _bind(host, port)  # before the URL is printed: a taken port must not print a dead address
     url = workbench_url(host, port, token)
     print(f"review: run {run}; open {url}", flush=True)
     if token:
@@ -57,6 +58,18 @@ def serve(store: Any, registry: Any, *, store_url: str, run_id: str | None, host
     if open_browser and (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or sys.platform == "darwin"):
         webbrowser.open(url)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off"))
-    server.run()
-    if not server.started:
-        raise OSError(f"{host}:{port} could not be bound (is another workbench running?)")
+    server.run(sockets=[listening])
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket; OSError (e.g. the port is taken by another workbench) says why not."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family, socket.SOCK_STREAM)
+    listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listening.bind((host.strip("[]"), port))
+    except OSError:
+        listening.close()
+        raise
+    listening.listen(128)
+    return listening

@@ -56,6 +56,9 @@ def main() -> int:
         print(f"  {run / name}")
     if (complaints_dir / "manifest.json").exists():
         print(f"Complaint batches: {complaints_dir} (manifest.json, complaints.xlsx, evidence/)")
+    print("Review this run in the browser (the workbench, on 127.0.0.1; Ctrl-C stops it):")
+    print(f"  .venv/bin/scrapy review --registry {REGISTRY.relative_to(ROOT)} --store {STORE} "
+          f"--run {summary['run_id']} --replay {CASSETTES.relative_to(ROOT)}")
     return code if code not in (0,) else complaint_code
 
 

@@ -111,6 +111,7 @@ reviews = Table(
     Column("decided_at", String(32), nullable=False),
     Column("fingerprint", String(64), nullable=False),  # title/price/image at decision time
     Column("run_id", String(64)),
+    Column("reviewer", String(128)),  # added with the audit log (workbench/schema.py)
 )
 
 complaints = Table(
@@ -197,7 +198,14 @@ def _migration_cases(connection: Connection) -> None:
     create_case_tables(connection)
 
 
-MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_cases]
+def _migration_review_audit(connection: Connection) -> None:
+    from workbench.schema import create_review_audit  # who decided what, when (workbench/decisions.py)
+
+    create_review_audit(connection)
+
+
+MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_cases,
+                                                  _migration_review_audit]
 
 
 def rights_holder_key(registry: Any) -> str:
@@ -619,10 +627,18 @@ class Store:
         statement = _insert(self.engine, reviews)
         statement = statement.on_conflict_do_update(
             index_elements=["registry", "platform", "listing_id"],
-            set_={name: statement.excluded[name] for name in ("decision", "decided_at", "fingerprint", "run_id")})
+            set_={name: statement.excluded[name] for name in ("decision", "decided_at", "fingerprint", "run_id",
+                                                             "reviewer")})
         with self.engine.begin() as connection:
-            connection.execute(statement, [{"decided_at": now, "run_id": run_id, **row, "registry": owner}
-                                           for row in rows])
+            connection.execute(statement, [{"decided_at": now, "run_id": run_id, "reviewer": None, **row,
+                                            "registry": owner} for row in rows])
+
+    def forget_review(self, platform: str, listing_id: str, *, registry: Any) -> None:
+        """Back to undecided (an undo of a first decision)."""
+        with self.engine.begin() as connection:
+            connection.execute(reviews.delete().where(
+                (reviews.c.registry == rights_holder_key(registry)) & (reviews.c.platform == platform)
+                & (reviews.c.listing_id == listing_id)))
 
     def review_decisions(self, registry: Any = None) -> dict[tuple[str, str], dict]:
         """The latest decision per listing: ``registry``'s own, else one recorded before decisions were

@@ -13,8 +13,9 @@ from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFont
 
-from matchers.image_local import GRID_STAGE, locate, locate_cell
+from matchers.image_grid import GRID_STAGE, locate_cell
 from matchers.image_local import STAGE as LOCAL_STAGE
+from matchers.image_local import locate
 from matchers.images import ImageError, decode_image
 from matchers.signals import describe_image_stage
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import json
 import math
-import tempfile
 import time
 import weakref
 from collections.abc import Iterable
@@ -449,9 +448,6 @@ def _relative(path: Path, base: Path | None) -> str:
 
 
 _INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # RegistryImageIndex -> its local index
-GRID_CELLS = 3  # the grid-cell lookup: each cell of a 3x3 split of the picture, trimmed, hashed
-GRID_SIDE = 3 * 256  # the picture is decoded so that a cell is about the hash stages' working size
-GRID_STAGE = "grid cell"
 
 
 def look_inside(index: Any, images: Iterable[Any], hits: list[ImageHit]) -> list[ImageHit]:
@@ -479,72 +475,14 @@ def local_index_of(index: Any) -> LocalFeatureIndex:
 def find_inside(index: Any, source: bytes | str | Path, url: str, path: str | None) -> ImageHit | None:
     """A registered photo inside the picture: first one cell of a 3x3 grid, by its hashes (cheap), then
     anywhere, by local features. None when the picture cannot be read (the hash stages report that)."""
+    from matchers.image_grid import grid_cell_hit  # it builds on this module
+
     try:
         data, where = _read(source, "listing image")
-        cell = _grid_cell_hit(index, data, where)
+        cell = grid_cell_hit(index, data, where)
         if cell is not None:
             return replace(cell, listing_image_url=url, listing_image_path=path)
         match = local_index_of(index).match(data)
     except ImageError:
         return None
     return match.hit(url, path) if match is not None else None
-
-
-def _cells(data: bytes, where: str) -> list[tuple[tuple[tuple[float, float], ...], Any]]:
-    """(the cell's corners as fractions of the picture, its ImageHashes) for each cell of a 3x3 split."""
-    from matchers.images import hashes_of_rgb
-
-    rgb = np.asarray(decode_image(data, source=where, side=GRID_SIDE))
-    h, w = rgb.shape[:2]
-    if min(h, w) < 48:
-        return []
-    out = []
-    n = GRID_CELLS
-    for i in range(n):
-        for j in range(n):
-            cell = np.ascontiguousarray(rgb[i * h // n : (i + 1) * h // n, j * w // n : (j + 1) * w // n])
-            quad = ((j / n, i / n), ((j + 1) / n, i / n), ((j + 1) / n, (i + 1) / n), (j / n, (i + 1) / n))
-            out.append((quad, hashes_of_rgb(cell)))
-    return out
-
-
-def _grid_cell_hit(index: Any, data: bytes, where: str) -> ImageHit | None:
-    """Each cell of a 3x3 split, its border trimmed, looked up like a 2x2 collage's quadrants (the
-    stricter rule: nine more lookups are nine more chances to collide)."""
-    from matchers.images import int64
-
-    if not len(index):
-        return None
-    th = index.thresholds
-    best: tuple[int, int, int, tuple] | None = None  # (sum, pHash, row, cell corners)
-    for quad, hashes in _cells(data, where):
-        dp = np.bitwise_count(index._phash ^ np.uint64(int64(hashes.phash)))
-        for r in np.flatnonzero(dp <= th.quadrant_phash):
-            total = int(dp[r]) + int(np.bitwise_count(index._dhash[r] ^ np.uint64(int64(hashes.dhash))))
-            if total <= th.quadrant_sum and (best is None or total < best[0]):
-                best = (total, int(dp[r]), int(r), quad)
-    if best is None:
-        return None
-    entry = index._entries[best[2]]
-    stage = f"{GRID_STAGE}{'+mirror' if entry.mirrored else ''}: photo at {describe_location(best[3])}"
-    return ImageHit(entry.product_id, entry.registered_image, "", None, best[1], stage, True, entry.is_logo)
-
-
-def locate_cell(listing: bytes | str | Path, registered: bytes | str | Path) -> tuple | None:
-    """The corners (fractions of the picture) of the 3x3 cell that holds ``registered``, for the
-    comparison picture of a grid-cell hit; None when no cell matches it."""
-    from matchers.images import RegistryImageIndex
-
-    data, _ = _read(registered, "registered image")
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "registered"
-        path.write_bytes(data)
-        index = RegistryImageIndex.from_images([("", path)])
-    listing_data, listing_where = _read(listing, "listing image")
-    hit = _grid_cell_hit(index, listing_data, listing_where)
-    if hit is None:
-        return None
-    for quad, _ in _cells(listing_data, listing_where):
-        if describe_location(quad) in hit.stage:
-            return quad
-    return None

@@ -35,7 +35,7 @@ ACKS: list[dict] = []
 
 
 class Pages(BaseHTTPRequestHandler):
-    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+    def do_GET(self) -> None:
         status = 404 if self.path.startswith("/missing") else 200
         body = f"<html><body>{self.path}</body></html>".encode()
         self.send_response(status)

@@ -59,6 +59,10 @@ class ProbeSpider(WorkerSpiderMixin, scrapy.Spider):
     def parse_leaf(self, response):
         yield {"page": response.url, "n": 0}
 
+    def parse_unqueueable(self, response):
+        yield {"page": response.url, "n": 0}
+        yield scrapy.Request(response.urljoin("/never"), callback=lambda r: None)  # cannot be serialised
+
     def parse_raises_first(self, response):
         raise ValueError("callback fails before yielding anything")
 
@@ -87,6 +91,7 @@ def seeds(spider: ProbeSpider, base: str, refused: str) -> list[scrapy.Request]:
     return [
         scrapy.Request(f"{base}/page", callback=spider.parse_page),
         scrapy.Request(f"{base}/first", callback=spider.parse_raises_first),
+        scrapy.Request(f"{base}/unqueueable", callback=spider.parse_unqueueable),
         scrapy.Request(f"{base}/midway", callback=spider.parse_raises_midway),
         scrapy.Request(f"{base}/missing-errback", callback=spider.parse_leaf, errback=spider.failed),
         scrapy.Request(f"{base}/missing-bare", callback=spider.parse_leaf),
@@ -121,7 +126,9 @@ def main(argv: list[str]) -> int:
     crawler.signals.connect(on_flush, signal=store_flush, weak=False)
     process.crawl(crawler)
     process.start()
-    out.write_text(json.dumps({"acks": ACKS, "finish_reason": crawler.stats.get_value("finish_reason"),
+    out.write_text(json.dumps({"acks": ACKS, "stats": {k: v for k, v in crawler.stats.get_stats().items()
+                                                        if isinstance(v, int)},
+                               "finish_reason": crawler.stats.get_value("finish_reason"),
                                "outstanding": queue.outstanding(), "base": base, "refused": refused}))
     server.shutdown()
     return 0

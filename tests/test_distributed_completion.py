@@ -23,6 +23,7 @@ EXPECTED = {
     "/page": (3, "/leaf"),  # kept, dropped (item_dropped) and failing (item_error) items; a child request
     "/leaf": (1, None),  # the child, yielded with its parent's meta (so its work id) copied in
     "/first": (0, None),  # the callback raises before yielding
+    "/unqueueable": (1, None),  # yields a request Redis cannot take (not serialisable): dropped, not redone
     "/midway": (1, None),  # the callback raises after one item
     "/missing-errback": (1, None),  # 404: HttpError, the errback runs inside the spider middlewares
     "/missing-bare": (0, None),  # 404 and no errback
@@ -54,6 +55,7 @@ def test_every_request_is_acked_once_after_its_items_left_the_pipelines_and_its_
     acked = {_path(ack["url"], result): ack for ack in result["acks"]}
     assert len(result["acks"]) == len(acked) == len(EXPECTED)
     assert set(acked) == set(EXPECTED)
+    assert result["stats"].get("work/unqueueable") == 1 and "/never cannot be queued" in result["log"]
     for path, (items, child) in EXPECTED.items():
         ack = acked[path]
         assert ack["items_finished"] == items, (path, ack)

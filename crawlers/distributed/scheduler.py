@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import time
 
+from redis.exceptions import RedisError
 from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy.utils.defer import deferred_from_coro
@@ -89,11 +90,16 @@ class LeasedScheduler(Scheduler):
         replaces = request.meta.get(WORK_ID)
         try:
             pushed = self._push(request)
-        except Exception:
-            logger.exception("could not queue %s in Redis; the request it came from will be redone", request.url)
+        except RedisError as exc:
+            logger.error("could not queue %s in Redis (%s); the request it came from will be redone",
+                         request.url[:200], exc)
             if replaces:
                 self.queue.held.discard(replaces)  # not renewed any more: its lease expires, it is redone
             self.tracker.child_lost(request)
+            return False
+        except Exception:  # not serialisable (a callback that is no spider method…): redoing cannot help
+            self.stats.inc_value("work/unqueueable")
+            logger.exception("%s cannot be queued in Redis and is dropped", request.url[:200])
             return False
         if not pushed:
             if replaces:  # a redirect to a page already crawled: its original is done all the same

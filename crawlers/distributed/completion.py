@@ -61,7 +61,6 @@ class CompletionTracker:
     ``on_lost(work_id, url)`` when it cannot be (one of its requests failed to reach Redis)."""
 
     def __init__(self, crawler) -> None:
-        self.crawler = crawler
         self.on_done: Callable[[str, str], None] | None = None
         self.on_lost: Callable[[str, str], None] | None = None
         self.middleware_installed = False

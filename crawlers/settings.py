@@ -133,7 +133,7 @@ PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = 30_000  # ms
 PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = 4
 
 # Many workers (scrapy-redis + PostgreSQL): off unless `scrapy worker` / `scrapy monitor --redis-url`
-# switch them on for that run (crawlers/distributed.py). A plain crawl never touches Redis.
+# switch them on for that run (crawlers/distributed/). A plain crawl never touches Redis.
 REDIS_URL = None
 WORKER_LEASE_SECONDS = 60  # a worker silent this long is presumed dead; its requests go back in the queue
 WORKER_STATS_SECONDS = 5  # how often a worker adds its counters to the run's totals (also after each ack)

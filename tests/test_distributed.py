@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from scrapy.utils.request import request_from_dict
 
-from crawlers.distributed import LeasedQueue, MtopDupeFilter, queue_key, stats_key
+from crawlers.distributed import LeasedQueue, MtopDupeFilter, owners_key, queue_key, stats_key
 from crawlers.spiders.taobao import TaobaoSpider
 from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, run_crawl, scrapy_env
 from tests.services import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401  (fixtures)
@@ -174,7 +174,7 @@ def test_two_workers_one_killed_midway_store_every_listing_once_with_single_proc
          "--no-progress", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1", "-s", "WORKER_LEASE_SECONDS=3"],
         cwd=ROOT, env=scrapy_env(), stdout=coordinator_log, stderr=subprocess.STDOUT)
     server = redis.Redis.from_url(redis_url)
-    owners = f"ipwatch:{run_id}:taobao:owners"
+    owners = owners_key(run_id, "taobao")
     victim = _worker(tmp_path, "victim", redis_url, postgres_url, delay=1.5)
     survivor = None
 

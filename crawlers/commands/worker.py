@@ -7,7 +7,7 @@ Start any number, anywhere, before or after the coordinator (``scrapy monitor --
 waits for the current run (up to ``--wait`` seconds), takes the run's platforms, registry and replay
 folder from Redis, crawls until the run is drained plus ``MAX_IDLE_TIME_BEFORE_CLOSE`` seconds, then exits.
 Store credentials are never read from Redis: give ``--store`` (or ``STORE_URL``) to each worker.
-How a killed worker loses nothing: crawlers/distributed.py.
+How a killed worker loses nothing: crawlers/distributed/ (docs/distributed.md).
 
 Exit codes: 0 done (or no run to join); 2 bad arguments; 1 a spider failed.
 """
@@ -88,7 +88,9 @@ class Command(ScrapyCommand):
         if unknown:
             raise UsageError(f"--platforms: run {run_id} does not crawl {', '.join(unknown)} "
                              f"(it crawls {', '.join(offered) or 'nothing'})")
-        for name, value in worker_settings(run_id, opts.redis_url, settings.getdict("ITEM_PIPELINES")).items():
+        chosen_settings = worker_settings(run_id, opts.redis_url, settings.getdict("ITEM_PIPELINES"),
+                                          settings.getdict("SPIDER_MIDDLEWARES"))
+        for name, value in chosen_settings.items():
             if name in USER_CHOICES and (settings.getpriority(name) or 0) >= SETTINGS_PRIORITIES["cmdline"]:
                 continue  # given with -s
             settings.set(name, value, priority="cmdline")

@@ -70,6 +70,7 @@ class Listing(scrapy.Item):
     explanation = scrapy.Field()
     # hand-over between the image and scoring stages; never exported
     image_hit = scrapy.Field(serializer=lambda value: value.as_dict() if hasattr(value, "as_dict") else value)
+    image_text = scrapy.Field()  # text read from the main picture: [{text, box, confidence, image}] (matchers/ocr.py)
 
 
 def plain(item) -> dict:

@@ -180,7 +180,8 @@ def _per_seller(frame: pd.DataFrame, case_history: Iterable[dict], relisted: set
     grouped["relisted"] = grouped["seller"].map(lambda k: relist_counts.get(k, 0))
     grouped["confirmed_recent"] = grouped["seller"].map(lambda k: confirmed.get(k, 0))
     grouped["flagged"] = grouped["flagged"].astype(int)
-    grouped["risk"] = grouped.apply(lambda r: risk_score(r, config), axis=1)
+    # a list, not apply's result: on no sellers at all, apply gives back a frame, not a column
+    grouped["risk"] = [risk_score(row, config) for row in grouped.to_dict("records")]
     storefront = config["storefront"]
     grouped["storefront_candidate"] = (grouped["confirmed_recent"] >= storefront["min_confirmed"]) | (
         grouped["relisted"] >= storefront["min_relisted"])
@@ -199,7 +200,7 @@ def _per_network(sellers: pd.DataFrame, config: dict) -> pd.DataFrame:
         relisted=("relisted", "sum"), confirmed_recent=("confirmed_recent", "sum"), sales=("sales", "sum"),
         sellers=("seller_name", lambda s: ", ".join(sorted(set(s)))),
     ).reset_index()
-    networks["risk"] = networks.apply(lambda r: risk_score(r, config), axis=1)
+    networks["risk"] = [risk_score(row, config) for row in networks.to_dict("records")]
     return networks[columns].sort_values("risk", ascending=False, kind="stable")
 
 

@@ -75,7 +75,7 @@ def _run(workdir: Path, *args: str, timeout: int = 240, log_level: str = "DEBUG"
 @pytest.fixture(scope="module")
 def planted(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("planted")
-    for platform in ("taobao", "details"):
+    for platform in ("taobao", "details", "images"):  # images too: a picture not fetched is an error now
         _plant(CASSETTES / platform, folder / "cassettes" / platform)
     return folder
 

@@ -111,3 +111,8 @@ def test_confirmations_older_than_the_window_do_not_count():
                 "removed_on": "2026-06-02"}]
     result = view([L("店A", 0)], case_history=history)
     assert result.sellers.iloc[0]["confirmed_recent"] == 0 and result.sellers.iloc[0]["removed"] == 1
+
+
+def test_a_store_without_listings_gives_an_empty_seller_view():
+    result = view([])
+    assert result.sellers.empty and result.networks.empty and result.links == []

@@ -56,7 +56,7 @@ class Command(ScrapyCommand):
         parser.add_argument("--images-store", help="where listing images are kept (default: data/images)")
         parser.add_argument("--no-progress", action="store_true", help="no live progress display")
         parser.add_argument("--redis-url", help="many workers: seed this Redis and wait for `scrapy worker`s "
-                                                "to crawl (see crawlers/distributed.py)")
+                                                "to crawl (see crawlers/distributed/)")
 
     def process_options(self, args, opts) -> None:
         super().process_options(args, opts)
@@ -262,6 +262,8 @@ class Command(ScrapyCommand):
             summary["errors"] += 1
             self.exitcode = summary["exit_code"] = 3 if blocked else 1
         print_summary(summary, out_dir, log_file)
+        for line in session_lines:  # the sign-in problems again on stderr, where a cron mail shows them first
+            print(line, file=sys.stderr)
 
     def _platforms(self, opts, registry) -> list[str]:
         watched = list(registry.watch.platforms)

@@ -8,7 +8,7 @@ reads as ``listings``, grouped by platform and format, plus a full-size syntheti
 its headers) before timing; decoding is in neither figure.
 
 * ``ours``: ``crawlers.platforms.<platform>.read_search(text)``: format detection, JSON/HTML reading,
-  every listing normalised (CONTRACT §4);
+  every listing normalised (docs/contract.md §4);
 * ``floor``: the bare parser on the same body: ``json.loads`` of the JSON(P) reply, or locating each
   embedded ``x = {…}`` assignment and ``raw_decode``-ing it, or ``lxml.html.fromstring`` for HTML cards.
 

@@ -1,6 +1,6 @@
 """Recognising a block: login walls, punish/slider pages, mtop anti-bot replies, rate limits.
 
-A block must never read as "no results" (PLATFORMS.md §0.2, §5.7). The markers are data
+A block must never read as "no results" (docs/platforms.md: block pages). The markers are data
 (``blocks.yaml`` beside this file); this module only applies them.
 """
 

@@ -1,4 +1,4 @@
-"""The browser every part of ipwatch starts: Debian's chromium unless told otherwise (CONTRACT §1)."""
+"""The browser every part of ipwatch starts: Debian's chromium unless told otherwise (docs/contract.md §1)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The listing (CONTRACT §4) and its scores (§5): one item class for every platform."""
+"""The listing (docs/contract.md §4) and its scores (§5): one item class for every platform."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ SCORE_FIELDS = ("score", "verdict", "reason", "ipr_id", "product_id", "signals",
 
 
 class Listing(scrapy.Item):
-    """One search-result listing. Field meanings and types: CONTRACT §4; scores: §5."""
+    """One search-result listing. Field meanings and types: docs/contract.md §4; scores: §5."""
 
     platform = scrapy.Field()
     listing_id = scrapy.Field()

@@ -1,4 +1,4 @@
-"""The mtop H5 gateway shared by Taobao, Tmall and 1688 (PLATFORMS.md §0.1).
+"""The mtop H5 gateway shared by Taobao, Tmall and 1688 (docs/platforms.md: mtop).
 
 Signing: ``sign = md5(token + "&" + t + "&" + appKey + "&" + data)``, where ``token`` is the part of
 the ``_m_h5_tk`` cookie before the first ``_`` and ``data`` is exactly the JSON string sent.

@@ -1,4 +1,4 @@
-"""Field conventions shared by every spider (CONTRACT §4).
+"""Field conventions shared by every spider (docs/contract.md §4).
 
 Pure functions of strings: prices, counts, URLs, image sizes, titles. Spiders call these and never
 re-implement them, so a listing means the same thing whichever platform it came from.

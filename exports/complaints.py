@@ -1,4 +1,4 @@
-"""Complaint batches for Alibaba's IP Protection Platform (CONTRACT §8).
+"""Complaint batches for Alibaba's IP Protection Platform (docs/contract.md §8).
 
 Approved listings are checked (refusals: expired or not-yet-valid marks, a non-CNIPA mark on
 Taobao/Tmall/1688, an authorized seller, nothing citable), then packed into batches: one platform, one

@@ -1,4 +1,4 @@
-"""Evidence for each filed listing (CONTRACT §8): ``DIR/evidence/<platform>-<listing_id>/``.
+"""Evidence for each filed listing (docs/contract.md §8): ``DIR/evidence/<platform>-<listing_id>/``.
 
 For every listing: ``screenshot.png`` (full page, rendered by Chromium with the system's CJK fonts),
 ``page.html`` (the document exactly as served), ``comparison.png`` (listing image | registered image,

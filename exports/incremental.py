@@ -1,4 +1,4 @@
-"""What changed since earlier runs: new, seen, complained, re-listed, removed (CONTRACT §6, §7).
+"""What changed since earlier runs: new, seen, complained, re-listed, removed (docs/contract.md §6, §7).
 
 - **new**: first seen in this run;
 - **seen**: seen in an earlier run too;

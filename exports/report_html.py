@@ -1,4 +1,4 @@
-"""``report.html`` (CONTRACT §7): one self-contained page a reviewer opens next to ``review.csv``.
+"""``report.html`` (docs/contract.md §7): one self-contained page a reviewer opens next to ``review.csv``.
 
 A card per flagged listing shows the listing image beside the matched registered image (thumbnails
 embedded as ``data:`` URIs), the hash distance, the explanation, the price against the product's

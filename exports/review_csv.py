@@ -1,4 +1,4 @@
-"""The review file (CONTRACT §7): ``review.csv`` out, the reviewer's decisions back in.
+"""The review file (docs/contract.md §7): ``review.csv`` out, the reviewer's decisions back in.
 
 ``write_review_csv`` streams scored listings into the CSV a reviewer opens in Excel; ``read_decisions``
 reads an edited copy back, including one that Excel (or WPS) re-saved with its own encoding, line

@@ -1,6 +1,6 @@
 """Measure the scorer on a labelled set: ``python -m matchers.evaluate fixtures/eval``.
 
-The folder holds ``registry.yaml`` and ``listings.jsonl`` (CONTRACT §4 fields, an optional ``image_hit``, and
+The folder holds ``registry.yaml`` and ``listings.jsonl`` (docs/contract.md §4 fields, an optional ``image_hit``, and
 ``label``: {infringing: bool, ipr_id, category}). Printed: precision, recall and F1 of the ``infringing``
 verdict overall and per category, the confusion table (label × verdict), how often the cited IPR is the
 labelled one on true positives, authorized-seller listings flagged, the share of clean listings sent to review as

@@ -2,7 +2,7 @@
 
 Loading validates everything before anything is crawled. Every problem is collected and reported
 with its key path (``products[2].images[0]: file not found: /abs/path``) so a rights holder can fix
-the whole file in one go. See CONTRACT §2 for the format.
+the whole file in one go. See docs/contract.md §2 for the format.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 ``ListingImagesPipeline`` is Scrapy's ``ImagesPipeline`` with the safety and the matching this
 project needs. It keeps Scrapy's layout: files under ``IMAGES_STORE`` at ``full/<sha1(url)>.<ext>``
-and ``item["images"] = [{url, path, checksum, phash}]`` (CONTRACT §4), ``path`` relative to
+and ``item["images"] = [{url, path, checksum, phash}]`` (docs/contract.md §4), ``path`` relative to
 ``IMAGES_STORE``. The original bytes are stored (evidence must be what the platform served; Scrapy's
 pipeline would re-encode to JPEG). Then, when a registry is known, it sets ``item["image_hit"]`` to
 the best :class:`matchers.signals.ImageHit` (or None) for the scoring pipeline that runs after it.
@@ -86,7 +86,7 @@ from pipelines.image_files import (
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ALLOWED_HOSTS = ("*.alicdn.com",)  # PLATFORMS.md §0.3, §3.4, §4.4: img, gw, g-search1..3, cbu01, s
+DEFAULT_ALLOWED_HOSTS = ("*.alicdn.com",)  # docs/platforms.md: Taobao, 1688, Alibaba.com: img, gw, g-search1..3, cbu01, s
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
 HASH_MEMORY_CACHE = 2_048  # recent images' hashes (with thumbnails, ~14 kB each); older ones are re-read from the store

@@ -1,4 +1,4 @@
-"""`scrapy match`: score already-crawled listings offline (CONTRACT §5)."""
+"""`scrapy match`: score already-crawled listings offline (docs/contract.md §5)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """`scrapy monitor` end to end on replayed fixtures: reports, exit codes, and the incremental states
-across two runs with a review and complaints in between (CONTRACT §6-§8)."""
+across two runs with a review and complaints in between (docs/contract.md §6-§8)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The field conventions every spider shares (CONTRACT §4)."""
+"""The field conventions every spider shares (docs/contract.md §4)."""
 
 import pytest
 

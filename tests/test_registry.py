@@ -1,4 +1,4 @@
-"""The registry (CONTRACT §2): every mistake is reported with its key path; nothing unsafe is loaded."""
+"""The registry (docs/contract.md §2): every mistake is reported with its key path; nothing unsafe is loaded."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Replay from vcrpy cassettes and recording new ones (CONTRACT §3)."""
+"""Replay from vcrpy cassettes and recording new ones (docs/contract.md §3)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
-"""``scrapy match``: score listings that were already crawled, without crawling (CONTRACT §5).
+"""``scrapy match``: score listings that were already crawled, without crawling (docs/contract.md §5).
 
     scrapy match --registry REG [--images-store DIR] [--rates RATES.yaml] INPUT.jsonl -o OUTPUT.(jsonl|csv)
 
-Each input line is a listing (CONTRACT §4). Its image signal is, in order: an ``image_hit`` already on the
+Each input line is a listing (docs/contract.md §4). Its image signal is, in order: an ``image_hit`` already on the
 line; else its downloaded ``images[].path`` (relative to ``--images-store``) hashed and looked up against the
 registry's photos and logos (``matchers.images.RegistryImageIndex``); else none (text and price only).
 A bad line is skipped with a message naming its line number; the rest are still scored.

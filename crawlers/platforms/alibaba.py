@@ -1,4 +1,4 @@
-"""Alibaba.com search pages (PLATFORMS.md §4): what one body says, whichever era it comes from.
+"""Alibaba.com search pages (docs/platforms.md: Alibaba.com): what one body says, whichever era it comes from.
 
 - ``window.__page__data_sse10`` (≈2023–2026): the whole object, or split assignments such as
   ``window.__page__data_sse10._offer_list = {…};``; several ``__page__data_sse*`` blocks can be on
@@ -221,7 +221,7 @@ def _page_from_offers(offers: list, result: dict, fmt: str, reader) -> SearchPag
 
 
 def _offer_listing(raw: dict) -> dict:
-    """An offer of ``offerResultData.offers[]`` (PLATFORMS.md §4.2.3, with the older key names)."""
+    """An offer of ``offerResultData.offers[]`` (docs/platforms.md: Alibaba.com, with the older key names)."""
     url = raw.get("productUrl") or raw.get("detailUrl")
     listing_id = raw.get("productId") or item_id_from_url(url)
     if not listing_id:

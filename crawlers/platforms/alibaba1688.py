@@ -1,4 +1,4 @@
-"""1688.com search pages (PLATFORMS.md §3): the mtop recommend API (≈2024+) and the older
+"""1688.com search pages (docs/platforms.md: 1688): the mtop recommend API (≈2024+) and the older
 ``offer_search.htm`` page with ``window.data.offerresultData`` (≈2020–2023, GB18030).
 
 The sources disagree on the mtop reply's shape, so both are read: ``data.data.OFFER.items[].data``
@@ -32,7 +32,7 @@ PAGE_SIZE = 60
 MAX_PAGES = 50
 REFERER = "https://s.1688.com/"
 HTML_SEARCH_URL = "https://s.1688.com/selloffer/offer_search.htm"
-# "GBK" in one 2026 source ("UTF-8 degrades relevance"), "utf8" in another (PLATFORMS.md §3.4).
+# "GBK" in one 2026 source ("UTF-8 degrades relevance"), "utf8" in another (docs/platforms.md: 1688).
 CHARSET = "GBK"
 # Where the offer_search page keeps its offers under window.data, newest first.
 WINDOW_DATA_KEYS = ("offerresultData", "offerV2Showed")

@@ -136,7 +136,7 @@ def make_listing(
     is_official_store: bool | None = None,
     images: list[object] | tuple[object, ...] = (),
 ) -> dict:
-    """A CONTRACT §4 listing from raw platform values, every field normalised the shared way."""
+    """A docs/contract.md §4 listing from raw platform values, every field normalised the shared way."""
     if not isinstance(listing_id, str | int) or isinstance(listing_id, bool):
         # an object or list where the id belongs is format drift: never str() it into an id
         raise TypeError(f"listing id is a {type(listing_id).__name__}, not a string or number")

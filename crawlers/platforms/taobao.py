@@ -1,4 +1,4 @@
-"""Taobao search pages (PLATFORMS.md §1): the mtop recommend API (2023+) and the old
+"""Taobao search pages (docs/platforms.md: Taobao): the mtop recommend API (2023+) and the old
 ``s.taobao.com`` page with embedded ``g_page_config`` (≤ 2021). Tmall items found on Taobao are
 read here too and carry platform ``tmall``.
 """

@@ -1,4 +1,4 @@
-"""Tmall search pages (PLATFORMS.md §2): the mall tab of Taobao's mtop search (≈2023+, where
+"""Tmall search pages (docs/platforms.md: Tmall): the mall tab of Taobao's mtop search (≈2023+, where
 Tmall search now redirects) and the old ``list.tmall.com`` HTML list (≈2013–2022, GBK).
 
 Everything the mall tab returns is a Tmall item, so every listing read here has platform
@@ -28,7 +28,7 @@ SEARCH_API = taobao.SEARCH_API
 SEARCH_VERSION = taobao.SEARCH_VERSION
 REFERER = "https://s.taobao.com/"
 LIST_URL = "https://list.tmall.com/search_product.htm"
-LIST_PAGE_SIZE = 60  # paging by item offset s; 60 is inferred from one URL (UNVERIFIED, PLATFORMS.md §2.1)
+LIST_PAGE_SIZE = 60  # paging by item offset s; 60 is inferred from one URL (UNVERIFIED, docs/platforms.md: Tmall)
 
 
 def search_data(query: str, page: int, state: dict | None = None) -> str:

@@ -1,4 +1,4 @@
-"""Alibaba.com search (PLATFORMS.md §4): the ``/trade/search`` page with its embedded offer data,
+"""Alibaba.com search (docs/platforms.md: Alibaba.com): the ``/trade/search`` page with its embedded offer data,
 or, with ``-a render=1`` (or ``RENDER_PLATFORMS`` naming ``alibaba``), the page rendered in Chromium
 and read from its result cards.
 """

@@ -1,7 +1,7 @@
 """1688 search: the mtop recommend API of TPP app 32517 (default), the older GB18030 offer_search page
 with ``window.data`` (``-a source=html``), or that page rendered in Chromium, read from the cards the
 page's own script builds from its mtop call (``-a render=1``, or ``RENDER_PLATFORMS`` naming ``1688``):
-signed calls from outside a browser get blocked (PLATFORMS.md §3.2). Listings carry the MOQ and tier prices."""
+signed calls from outside a browser get blocked (docs/platforms.md: 1688). Listings carry the MOQ and tier prices."""
 
 from scrapy import Request
 

@@ -713,7 +713,10 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        return cls(settings.get("STORE_URL") or "", settings.get("RUN_ID"), settings.getint("STORE_BATCH_SIZE", 200),
+        from crawlers.store_option import absolute_store_url  # relative SQLite paths: the project folder's
+
+        return cls(absolute_store_url(settings.get("STORE_URL") or ""), settings.get("RUN_ID"),
+                   settings.getint("STORE_BATCH_SIZE", 200),
                    crawler.stats, settings.get("REGISTRY_PATH"))
 
     def open_spider(self, spider=None):

@@ -28,6 +28,7 @@ from scrapy.exceptions import UsageError
 from crawlers.extensions import install_log_redaction
 from crawlers.items import PLATFORMS
 from crawlers.normalize import utc_now
+from crawlers.store_option import add_store_option, announce_store, redact_store_url, resolve_store_url
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ class Command(ScrapyCommand):
         parser.add_argument("--replay", metavar="DIR", help="serve every request from the cassettes under DIR")
         parser.add_argument("--platforms", help="comma-separated subset of the watch list's platforms")
         parser.add_argument("--out", default="reports", help="reports folder (default: reports/)")
-        parser.add_argument("--store", help="store URL (default: STORE_URL, sqlite:///data/monitor.db)")
+        add_store_option(parser)
         parser.add_argument("--run-id", help="name this run (default: UTC timestamp + random suffix); giving "
                                              "the id of a stopped run resumes it")
         parser.add_argument("--images-store", help="where listing images are kept (default: data/images)")
@@ -107,7 +108,11 @@ class Command(ScrapyCommand):
             logger.warning("registry: %s", warning)
         platforms = self._platforms(opts, registry)
         settings = self.settings
-        store_url = opts.store or settings.get("STORE_URL") or "sqlite:///data/monitor.db"
+        # the same store every command uses: a relative SQLite path is the project folder's (crawlers/store_option.py)
+        store_url = resolve_store_url(opts.store, settings)
+        if not store_url:
+            raise UsageError("--store: a monitor run needs a store (it says what is new, re-listed or removed)")
+        announce_store(store_url, "monitor")
         images_store = opts.images_store or settings.get("IMAGES_STORE") or "data/images"
         for name, value in {"STORE_URL": store_url, "REGISTRY_PATH": str(registry.path),
                             "IMAGES_STORE": images_store}.items():
@@ -128,7 +133,7 @@ class Command(ScrapyCommand):
         acquired, holder = store.acquire_lock(lock_name, lock_token)
         if not acquired:
             print(f"monitor: another run ({holder['run_id']}, pid {holder['pid']} on {holder['host']}) is working on "
-                  f"this registry in the store {_redact(store_url)}; wait for it to finish, or stop it and run again",
+                  f"this registry in the store {redact_store_url(store_url)}; wait for it to finish, or stop it and run again",
                   file=sys.stderr)
             self.exitcode = 1
             return
@@ -168,7 +173,7 @@ class Command(ScrapyCommand):
         failures = ReportFailures()
         summary = write_run_reports(store, registry, run_id, out_dir, images_store, stats, complained, removed,
                                     failures)
-        summary.update(replay=self.settings.get("REPLAY_DIR"), store=_redact(self.settings.get("STORE_URL")))
+        summary.update(replay=self.settings.get("REPLAY_DIR"), store=redact_store_url(self.settings.get("STORE_URL")))
         from crawlers.sessions.report import (
             add_to_summary,  # skipped platforms and what became of each session
         )
@@ -296,16 +301,6 @@ class Command(ScrapyCommand):
 
         url = row.get("url") or canonical_url(complaint["platform"], complaint["listing_id"])
         return {"platform": complaint["platform"], "listing_id": complaint["listing_id"], "url": url}
-
-
-def _redact(url: str | None) -> str | None:
-    """A store URL without its password."""
-    if not url or "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    credentials, _, host = rest.rpartition("@")
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
 
 
 def _plain(stats: dict) -> dict:

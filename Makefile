@@ -25,7 +25,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -48,7 +48,7 @@ upgrade-deps: setup
 	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
 	touch $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto
 	bash scripts/lock.sh $(BIN)/python
 
 # The same trial in a venv of its own (.venv-latest), leaving .venv and constraints.txt as they are.
@@ -56,7 +56,7 @@ test-latest: system-deps
 	test -x .venv-latest/bin/python || $(PYTHON) -m venv .venv-latest
 	.venv-latest/bin/python -m pip install --quiet --upgrade pip
 	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
-	.venv-latest/bin/python -m pytest -q
+	.venv-latest/bin/python -m pytest -q -n auto
 
 clean:
 	rm -rf $(VENV) .venv-latest reports data .pytest_cache

@@ -20,23 +20,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawlers.command_support import RegistryCommand
 from crawlers.extensions import install_log_redaction
-from crawlers.store_option import add_store_option, announce_store, resolve_store_url
 
 ACTIONS = ("list", "show", "filed", "result", "counter-notice", "reply", "withdraw", "outcome", "import",
            "alerts")
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_LEVEL": "WARNING"}
-
+class Command(RegistryCommand):
     def syntax(self) -> str:
         return f"{{{'|'.join(ACTIONS)}}} [CASE | cases.csv] --registry REG [options]"
 
@@ -45,8 +39,6 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--registry", metavar="REG", help="the rights holder's registry.yaml")
-        add_store_option(parser)
         parser.add_argument("--date", help="the day it happened, 2026-11-30 (default: today, UTC)")
         parser.add_argument("--ipp-number", help="IPP's complaint number (filed)")
         parser.add_argument("--outcome", help="supported|rejected (result), upheld|reinstated (outcome)")
@@ -66,22 +58,13 @@ class Command(ScrapyCommand):
         from enforcement.casebook import CaseError
         from enforcement.cases_cli import run_action
         from enforcement.lifecycle import TransitionError
-        from matchers.registry import RegistryError, load_registry
 
         if not args or args[0] not in ACTIONS:
             raise UsageError(f"say what to record: {', '.join(ACTIONS)}", print_help=False)
-        if not opts.registry:
-            raise UsageError("--registry is required (whose cases these are)", print_help=False)
-        try:
-            registry = load_registry(opts.registry)
-        except RegistryError as exc:
-            print(str(exc), file=sys.stderr)
-            self.exitcode = 2
+        registry = self.load_registry(opts, "whose cases these are")
+        if registry is None:
             return
-        url = resolve_store_url(opts.store, self.settings)
-        if not url:
-            raise UsageError("cases live in the store: give --store or STORE_URL", print_help=False)
-        announce_store(url, "cases")
+        url = self.store_url(opts, "cases", "cases live in the store")
         try:
             self.exitcode = run_action(args[0], args[1:], opts, registry=registry, store_url=url,
                                        settings=self.settings)

@@ -13,18 +13,15 @@ import argparse
 import sys
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from crawlers.command_support import RegistryCommand
 from crawlers.items import PLATFORMS
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_LEVEL": "WARNING"}
+class Command(RegistryCommand):
+    uses_store = False
 
     def syntax(self) -> str:
         return "--registry REG [--platforms P1,P2] [--out DIR] [--date D]"
@@ -34,7 +31,6 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--registry", metavar="REG", help="the rights holder's registry.yaml")
         parser.add_argument("--platforms", help="comma-separated platforms (default: the watch list)")
         parser.add_argument("--out", default="reports", help="where ipr-check.html goes (default: reports/)")
         parser.add_argument("--date", help="check as of this day (default: today, UTC)")
@@ -42,10 +38,7 @@ class Command(ScrapyCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         from enforcement.readiness import check_registry
         from enforcement.readiness_report import print_readiness, write_readiness_html
-        from matchers.registry import RegistryError, load_registry
 
-        if not opts.registry:
-            raise UsageError("--registry is required", print_help=False)
         platforms = None
         if opts.platforms:
             platforms = tuple(p.strip() for p in opts.platforms.split(",") if p.strip())
@@ -57,11 +50,8 @@ class Command(ScrapyCommand):
             on = date.fromisoformat(opts.date) if opts.date else datetime.now(UTC).date()
         except ValueError:
             raise UsageError(f"--date {opts.date!r}: write it as 2026-12-01", print_help=False) from None
-        try:
-            registry = load_registry(opts.registry)
-        except RegistryError as exc:
-            print(str(exc), file=sys.stderr)
-            self.exitcode = 2
+        registry = self.load_registry(opts)
+        if registry is None:
             return
         results = check_registry(registry, on=on, platforms=platforms)
         print_readiness(results)

@@ -15,20 +15,12 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
-from scrapy.exceptions import UsageError
-
+from crawlers.command_support import RegistryCommand
 from crawlers.extensions import install_log_redaction
-from crawlers.store_option import add_store_option, announce_store, resolve_store_url
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_LEVEL": "WARNING"}
-
+class Command(RegistryCommand):
     def syntax(self) -> str:
         return "--registry REG [--store URL] [--run RUN_ID] [--host H] [--port P] [--reviewer NAME]"
 
@@ -37,8 +29,6 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--registry", metavar="REG", help="the rights holder's registry.yaml")
-        add_store_option(parser)
         parser.add_argument("--run", metavar="RUN_ID", help="the run to review (default: the registry's latest)")
         parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
         parser.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
@@ -51,22 +41,13 @@ class Command(ScrapyCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         install_log_redaction()
-        from matchers.registry import RegistryError, load_registry
         from pipelines.store import Store
         from workbench.serve import ReviewError, serve
 
-        if not opts.registry:
-            raise UsageError("--registry is required", print_help=False)
-        try:
-            registry = load_registry(opts.registry)
-        except RegistryError as exc:
-            print(str(exc), file=sys.stderr)
-            self.exitcode = 2
+        registry = self.load_registry(opts)
+        if registry is None:
             return
-        url = resolve_store_url(opts.store, self.settings)
-        if not url:
-            raise UsageError("decisions live in the store: give --store or STORE_URL", print_help=False)
-        announce_store(url, "review")
+        url = self.store_url(opts, "review", "decisions live in the store")
         store = Store(url)
         try:
             serve(store, registry, store_url=url, run_id=opts.run, host=opts.host, port=opts.port,

@@ -12,21 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from datetime import UTC, date, datetime
-from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from crawlers.store_option import add_store_option, announce_store, resolve_store_url
+from crawlers.command_support import RegistryCommand
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict[str, Any]] = {"LOG_LEVEL": "WARNING"}
-
+class Command(RegistryCommand):
     def syntax(self) -> str:
         return "--registry REG [--store URL] [--as-of DATE] [--json]"
 
@@ -35,33 +28,22 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--registry", metavar="REG", help="the rights holder's registry.yaml")
-        add_store_option(parser)
         parser.add_argument("--as-of", help="the window's last day (default: today, UTC)")
         parser.add_argument("--json", action="store_true", help="print the figures as JSON")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         from enforcement.casebook import CaseBook
         from enforcement.standing import compute_standing, status_line
-        from matchers.registry import RegistryError, load_registry
         from pipelines.store import Store, rights_holder_key
 
-        if not opts.registry:
-            raise UsageError("--registry is required", print_help=False)
         try:
             as_of = date.fromisoformat(opts.as_of) if opts.as_of else datetime.now(UTC).date()
         except ValueError:
             raise UsageError(f"--as-of {opts.as_of!r}: write it as 2026-12-01", print_help=False) from None
-        try:
-            registry = load_registry(opts.registry)
-        except RegistryError as exc:
-            print(str(exc), file=sys.stderr)
-            self.exitcode = 2
+        registry = self.load_registry(opts)
+        if registry is None:
             return
-        url = resolve_store_url(opts.store, self.settings)
-        if not url:
-            raise UsageError("the standing is computed from the store: give --store or STORE_URL", print_help=False)
-        announce_store(url, "standing")
+        url = self.store_url(opts, "standing", "the standing is computed from the store")
         store = Store(url)
         try:
             history = CaseBook(store.engine, rights_holder_key(registry)).listing_history()

@@ -53,6 +53,7 @@ LOGIN_TIMEOUT = 300  # seconds `scrapy login` waits for the sign-in
 # PROXY_URLS={"taobao": …} per platform. Scrapy's requests and chromium use the same one.
 PROXY_URL = os.environ.get("PROXY_URL") or None
 PROXY_URLS = {}
+SOCKS_CONNECT_TIMEOUT = 20.0  # seconds for a socks5 proxy to open a tunnel for Scrapy's requests
 
 # Politeness and limits for scheduled monitoring.
 AUTOTHROTTLE_ENABLED = True

@@ -12,7 +12,9 @@ block check (610), so it sees a raw redirect to a sign-in page and a decoded mto
   the next profile takes over, or, with none left, the platform stops at once.
 - The first slider or punish page: ``pace/paused/<platform>``; the platform pauses for the run (a person
   solves sliders in a real browser; nothing here tries).
-- Every request of the crawl goes through the platform's proxy, if one is set.
+- Every request of the crawl goes through the platform's proxy, if one is set; a socks5 one through the
+  process's local bridge (:mod:`crawlers.sessions.socks_bridge`), as Scrapy speaks http(s) proxies only.
+  A socks5 proxy that refuses the credentials stops the platform at the first refusal.
 
 Off in replay (``REPLAY_DIR``): cassettes need no session, and the demo and tests replay unchanged.
 """
@@ -41,6 +43,7 @@ from crawlers.sessions.pacing import (
     spend_daily_page,
 )
 from crawlers.sessions.proxy import ProxyError, proxy_url, redact_url
+from crawlers.sessions.socks_bridge import BRIDGE, CREDENTIALS_REFUSED, DEFAULT_CONNECT_TIMEOUT
 from crawlers.sessions.state import readiness, renew_command
 from crawlers.sessions.store import (
     Session,
@@ -102,6 +105,8 @@ class SessionMiddleware:
         self.live: list[_Live] = []
         self.stopped = ""  # why the platform stopped, once it has
         self.proxy = None
+        self.proxy_source = ""  # the setting the proxy came from
+        self.scrapy_proxy = None  # what Scrapy's requests take as meta["proxy"]: the proxy, or the socks bridge
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -128,8 +133,12 @@ class SessionMiddleware:
 
     def _open(self, spider, platform: str, known: bool) -> None:
         self.proxy, source = proxy_url(self.settings, platform if known else "")
+        self.proxy_source, self.scrapy_proxy = source, self.proxy
         if self.proxy:
             logger.info("%s: requests go through the proxy %s (%s)", spider.name, redact_url(self.proxy), source)
+            if self.proxy.startswith("socks5:"):
+                timeout = self.settings.getfloat("SOCKS_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+                self.scrapy_proxy = BRIDGE.acquire(self.proxy, timeout)
         if not known:
             return  # not a platform's search spider (check_removed…): the proxy only
         profiles = self.settings.getdict("SESSION_PROFILES").get(self.platform) or None
@@ -167,6 +176,9 @@ class SessionMiddleware:
     def spider_closed(self, spider, reason) -> None:
         for live in self.live:
             self._write_back(live, force=True)
+        if self.scrapy_proxy and self.scrapy_proxy != self.proxy:
+            BRIDGE.release()
+            self.scrapy_proxy = None
 
     # --- each request ---------------------------------------------------------------------
     def _mine(self, request) -> bool:
@@ -174,14 +186,8 @@ class SessionMiddleware:
         return any(host == d or host.endswith("." + d) for d in self.domains)
 
     async def process_request(self, request):
-        if self.proxy and "proxy" not in request.meta and not request.meta.get("playwright"):
-            if self.proxy.startswith("socks5:"):
-                # Scrapy's own downloader speaks http(s) proxies only; chromium takes socks5 (render, login)
-                self._stop("proxy", f"{self.platform or 'crawl'}: a socks5 proxy ({redact_url(self.proxy)}) works for "
-                                    "rendered pages and `scrapy login` only; give Scrapy's requests an http:// "
-                                    "or https:// proxy, or crawl with -a render=1")
-                raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
-            request.meta["proxy"] = self.proxy
+        if self.scrapy_proxy and "proxy" not in request.meta and not request.meta.get("playwright"):
+            request.meta["proxy"] = self.scrapy_proxy
         if self.stopped and (not self.domains or self._mine(request)):
             raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
         if not self.live or not self._mine(request):
@@ -240,6 +246,18 @@ class SessionMiddleware:
         self.live.remove(live)
         if self.live:
             self._use(self.live[0], self.crawler.spider)
+
+    def process_exception(self, request, exception):
+        """A socks5 proxy that refused the credentials refuses every request alike: the platform stops."""
+        if CREDENTIALS_REFUSED in str(exception) and not self.stopped:
+            who = self.platform or self.crawler.spider.name
+            if self.platform:
+                self._record("proxy", None, f"fix the proxy's password in {self.proxy_source}")
+            self._stop("proxy", f"{who}: the socks5 proxy {redact_url(self.proxy or '')} {CREDENTIALS_REFUSED} "
+                                f"({self.proxy_source}); {who} stopped, nothing more is sent through it")
+        if self.stopped and CREDENTIALS_REFUSED in str(exception):
+            raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
+        return None
 
     # --- each response --------------------------------------------------------------------
     def process_response(self, request, response):

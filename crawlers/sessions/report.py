@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 
 from crawlers.sessions.middleware import live_crawl
+from crawlers.sessions.socks_bridge import CREDENTIALS_REFUSED
 from crawlers.sessions.state import readiness
 from crawlers.sessions.store import SessionError, SessionStore
 
@@ -86,6 +87,8 @@ def messages(summary_platforms: dict[str, dict]) -> list[str]:
         session = row.get("session") or {}
         if row.get("skipped"):
             lines.append(f"{platform}: skipped: {row['skipped']}")
+        elif session.get("state") == "proxy":
+            lines.append(f"{platform}: the socks5 proxy {CREDENTIALS_REFUSED}; {session.get('renew')}")
         elif session.get("state") in ("expired", "paused", "budget", "invalid"):
             when = f" at {session['at']}" if session.get("at") else ""
             lines.append(f"{platform}: session {session.get('profile') or '(unreadable)'} {session['state']}{when}; "

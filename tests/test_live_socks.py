@@ -195,3 +195,46 @@ def test_a_wrong_socks5_password_stops_the_platform_with_a_clear_message_and_a_n
         summary["problems"]
     (tmp_path / "monitor.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     assert _leaks(tmp_path, {"Wr0ngPLANTEDpw", SOCKS_PASSWORD}, skip=tmp_path / "sessions") == []
+
+
+# --- chromium: it cannot authenticate to a socks5 proxy itself, so it goes through the same bridge --------
+@pytest.mark.browser
+def test_the_render_browser_reaches_a_socks5_proxy_with_credentials_through_the_bridge(double, tmp_path):
+    from playwright.sync_api import sync_playwright
+    from scrapy.settings import Settings
+
+    from crawlers.sessions.browser import render_context_options
+    from crawlers.sessions.socks_bridge import BRIDGE
+    from crawlers.spiders.render import chromium_launch_options
+
+    session = plant_session(double, tmp_path, "all")
+    with CountingProxy("ops", SOCKS_PASSWORD) as proxy:
+        settings = Settings({"SESSIONS_DIR": str(tmp_path / "sessions"), "PROXY_URL_1688": proxy.socks_url,
+                             "HOST_MAP": json.dumps(double.host_map),
+                             "BROWSER_TRUSTED_SPKI": double.scrapy_settings()["BROWSER_TRUSTED_SPKI"]})
+        options = render_context_options(settings, "1688")
+        try:
+            assert options["proxy"]["server"].startswith("http://127.0.0.1:")  # the bridge, not the socks proxy
+            assert SOCKS_PASSWORD not in json.dumps(options["proxy"])
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(**chromium_launch_options(settings))
+                try:
+                    page = browser.new_context(**options).new_page()
+                    page.goto("https://s.1688.com/selloffer/offer_search.htm?keywords=LUMORA", wait_until="commit")
+                finally:
+                    browser.close()
+        finally:
+            BRIDGE.stop()
+        assert proxy.socks >= 1 and "s.1688.com" in proxy.hosts and proxy.refused == 0
+    (visit,) = [r for r in double.requests(host="s.1688.com") if r.path.startswith("/selloffer/")]
+    assert visit.session == session.cookies[0]["value"]
+
+
+@pytest.mark.browser
+def test_login_goes_through_a_socks5_proxy_with_credentials(double, tmp_path):
+    with CountingProxy("ops", SOCKS_PASSWORD) as proxy:
+        result = scrapy(tmp_path, "login", "taobao", "--timeout", "2",
+                        settings=live_settings(double, tmp_path, PROXY_URL_TAOBAO=proxy.socks_url))
+        assert "login.taobao.com" in proxy.hosts and proxy.socks >= 1
+    assert result.returncode == 1 and "no sign-in within 2 s" in result.stderr
+    assert SOCKS_PASSWORD not in result.stdout + result.stderr

@@ -82,7 +82,7 @@ class Command(ScrapyCommand):
         launch = chromium_launch_options(self.settings)
         proxy, _source = proxy_url(self.settings, platform)
         if proxy:
-            launch["proxy"] = playwright_proxy(proxy)
+            launch["proxy"] = playwright_proxy(proxy, self.settings)
         timeout = opts.timeout if opts.timeout is not None else self.settings.getfloat("LOGIN_TIMEOUT", 300)
         return LoginOptions(headless=opts.headless or not has_display(), timeout=timeout, launch=launch,
                             cdp_url=opts.cdp_url)

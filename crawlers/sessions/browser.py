@@ -44,7 +44,7 @@ def render_context_options(settings, platform: str) -> dict:
         options["storage_state"] = session.storage_state()
     proxy, _source = proxy_url(settings, platform)
     if proxy:
-        options["proxy"] = playwright_proxy(proxy)
+        options["proxy"] = playwright_proxy(proxy, settings)
     return options
 
 

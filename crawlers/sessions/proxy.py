@@ -3,7 +3,8 @@ as a setting or an environment variable, or the ``PROXY_URLS`` dict setting). ht
 with credentials in the URL (``http://user:password@host:port``).
 
 Scrapy's requests take it as ``meta["proxy"]`` (its HttpProxyMiddleware turns the credentials into a
-``Proxy-Authorization`` header); chromium takes it as Playwright's ``proxy`` option. The password is
+``Proxy-Authorization`` header; a socks5 proxy through the local bridge of ``socks_bridge``); chromium takes
+it as Playwright's ``proxy`` option (a socks5 proxy with credentials through the same bridge). The password is
 registered for log redaction as soon as it is read.
 """
 
@@ -54,9 +55,19 @@ def redact_url(url: str) -> str:
     return url.replace(f":{parts.password}@", ":<redacted>@", 1)
 
 
-def playwright_proxy(url: str) -> dict:
-    """Playwright's ``proxy`` option: server without credentials, then username and password apart."""
+def playwright_proxy(url: str, settings=None) -> dict:
+    """Playwright's ``proxy`` option: server without credentials, then username and password apart.
+
+    chromium cannot give a socks5 proxy a username and password ("Browser does not support socks5 proxy
+    authentication"): such a proxy is reached through the process's local bridge, an http proxy to chromium.
+    The bridge is then kept until the process exits, as the browser may outlive any one crawl."""
     parts = urlsplit(url)
+    if parts.scheme == "socks5" and parts.username:
+        from crawlers.sessions.socks_bridge import BRIDGE, DEFAULT_CONNECT_TIMEOUT
+
+        timeout = settings.getfloat("SOCKS_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT) if settings is not None \
+            else DEFAULT_CONNECT_TIMEOUT
+        parts = urlsplit(BRIDGE.acquire(url, timeout))
     option = {"server": f"{parts.scheme}://{parts.hostname}:{parts.port}"}
     if parts.username:
         option["username"] = unquote(parts.username)

@@ -7,7 +7,8 @@ block check (610), so it sees a raw redirect to a sign-in page and a decoded mto
   one (``session/missing/<platform>``); not a single request is sent.
 - Requests to the sign-in's own domains carry the session's cookie jar (Scrapy's cookie middleware is
   told to keep out of them), wait for the session's pacing slot and count against its daily budget.
-  Cookies the platform refreshes are written back to the session file, so a used session stays fresh.
+  Cookies the platform refreshes are written back to the session file, so a used session stays fresh:
+  those of Scrapy's responses, and those a rendered page left in the browser (its context's cookies).
 - A sign-in page or ``FAIL_SYS_SESSION_EXPIRED`` while a session is loaded: ``session/expired/<platform>``;
   the next profile takes over, or, with none left, the platform stops at once.
 - The first slider or punish page: ``pace/paused/<platform>``; the platform pauses for the run (a person
@@ -34,7 +35,13 @@ from scrapy.utils.defer import deferred_from_coro
 from crawlers.blocks import classify_block
 from crawlers.extensions import register_secret_values
 from crawlers.middlewares import Blocked
-from crawlers.sessions.cookies import jar_cookies, jar_from
+from crawlers.sessions.cookies import (
+    cookies_from_browser,
+    jar_cookies,
+    jar_from,
+    merge_into,
+    read_browser_cookies,
+)
 from crawlers.sessions.pacing import (
     DEFAULT_DAILY_PAGES,
     DEFAULT_JITTER,
@@ -205,6 +212,8 @@ class SessionMiddleware:
             return resigned
         request.meta["session"] = live.session.key
         request.meta["dont_merge_cookies"] = True  # this jar, not Scrapy's shared one
+        if request.meta.get("playwright"):
+            read_browser_cookies(request.meta)  # what the page's scripts refresh is written back too
         request.headers.pop("Cookie", None)
         live.jar.add_cookie_header(request)
         self.stats.inc_value(f"session/requests/{self.platform}")
@@ -265,6 +274,7 @@ class SessionMiddleware:
         live = next((entry for entry in _IN_USE.values() if entry.session.key == key), None) if key else None
         if live is not None:
             live.jar.extract_cookies(response, request)
+            merge_into(live.jar, cookies_from_browser(request.meta), self.domains)  # this crawl's sign-in domains
             live.dirty = True
         block = classify_block(response)
         if block is not None and self.stopped:  # answers still in flight when the platform stopped

@@ -42,6 +42,7 @@ from crawlers.sessions.cookies import (
     merge_into,
     read_browser_cookies,
 )
+from crawlers.sessions.outcome import note_crawl_end
 from crawlers.sessions.pacing import (
     DEFAULT_DAILY_PAGES,
     DEFAULT_JITTER,
@@ -183,6 +184,7 @@ class SessionMiddleware:
     def spider_closed(self, spider, reason) -> None:
         for live in self.live:
             self._write_back(live, force=True)
+        note_crawl_end(self.stats.get_stats(), self.platform)  # `scrapy crawl`'s exit code
         if self.scrapy_proxy and self.scrapy_proxy != self.proxy:
             BRIDGE.release()
             self.scrapy_proxy = None

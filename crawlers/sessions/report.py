@@ -12,14 +12,12 @@ from __future__ import annotations
 import logging
 
 from crawlers.sessions.middleware import live_crawl
+from crawlers.sessions.outcome import STOPPED_STATES, stopped_reason
 from crawlers.sessions.socks_bridge import CREDENTIALS_REFUSED
 from crawlers.sessions.state import readiness
 from crawlers.sessions.store import SessionError, SessionStore
 
 logger = logging.getLogger(__name__)
-
-STOPPED_STATES = ("missing", "expired", "paused", "budget", "invalid", "proxy")
-
 
 def preflight(settings, platforms: list[str]) -> tuple[list[str], dict[str, dict]]:
     """The platforms that can crawl, and for the others ``{platform: {"skipped": why, "session": {...}}}``.
@@ -60,11 +58,6 @@ def session_summary(stats: dict, platform: str) -> dict | None:
     if state == "in use":
         summary["state"] = "ok"
     return summary
-
-
-def stopped_reason(stats: dict, platform: str) -> str:
-    """``missing``/``expired``/``paused``/``budget`` when the session middleware stopped the platform."""
-    return str(stats.get(f"session/stopped/{platform}") or "")
 
 
 def none_could_crawl(stats_by_platform: dict[str, dict], skipped: dict[str, dict]) -> bool:

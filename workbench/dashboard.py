@@ -15,10 +15,10 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from contract import FLAGGED
 from exports.incremental import annotate
 from pipelines.store import complaints, listings, runs, sightings
 
-FLAGGED = ("infringing", "suspect")
 COUNTS = ("listings", "new", "flagged", "filed", "removed", "relisted")
 
 

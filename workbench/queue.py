@@ -13,10 +13,10 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from contract import FLAGGED
 from exports.incremental import annotate, fingerprint
 from exports.review_csv import format_price
 
-FLAGGED = ("infringing", "suspect")
 FILTERS = ("platform", "verdict", "reason", "status", "seller", "decision")
 DECISION_STATES = ("undecided", "approve", "reject", "changed")
 # The default view: what still needs a person, i.e. never decided, or decided about a title, price or

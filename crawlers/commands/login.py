@@ -11,22 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import ClassVar
-
-from scrapy.commands import ScrapyCommand
 
 from crawlers.extensions import install_log_redaction
-from crawlers.sessions.cli import add_profile_option, quiet_log
+from crawlers.sessions.cli import SessionCommand, quiet_log
 from crawlers.sessions.login import LoginFailed, LoginOptions, has_display, login
 from crawlers.sessions.proxy import ProxyError, playwright_proxy, proxy_url
 from crawlers.sessions.state import assess, describe
 from crawlers.sessions.store import SessionError, SessionStore, sign_in_for
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict] = {"LOG_LEVEL": "WARNING"}
+class Command(SessionCommand):
 
     def syntax(self) -> str:
         return "PLATFORM [--profile NAME] [--cdp-url http://127.0.0.1:9222] [--headless] [--timeout SECONDS]"
@@ -36,7 +30,6 @@ class Command(ScrapyCommand):
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
-        add_profile_option(parser)
         parser.add_argument("--cdp-url", help="drive your own running Chrome (started with --remote-debugging-port)")
         parser.add_argument("--headless", action="store_true", help="no window even with a display: QR code only")
         parser.add_argument("--timeout", type=float, help="seconds to wait for the sign-in (default: LOGIN_TIMEOUT)")

@@ -12,12 +12,9 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import ClassVar
-
-from scrapy.commands import ScrapyCommand
 
 from crawlers.extensions import install_log_redaction
-from crawlers.sessions.cli import add_profile_option, quiet_log
+from crawlers.sessions.cli import SessionCommand, quiet_log
 from crawlers.sessions.formats import CookieFormatError, read_cookie_file
 from crawlers.sessions.state import assess, describe, renew_command
 from crawlers.sessions.store import (
@@ -31,20 +28,13 @@ from crawlers.sessions.store import (
 STATUS_COLUMNS = ("platforms", "profile", "signed_in", "account", "age", "expires", "last_good_use", "last_failure")
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    requires_crawler_process = False
-    default_settings: ClassVar[dict] = {"LOG_LEVEL": "WARNING"}
+class Command(SessionCommand):
 
     def syntax(self) -> str:
         return "import PLATFORM FILE [--profile NAME] | status | clear PLATFORM [--profile NAME]"
 
     def short_desc(self) -> str:
         return "Import, list or clear the sign-in sessions live crawls use"
-
-    def add_options(self, parser) -> None:
-        super().add_options(parser)
-        add_profile_option(parser)
 
     def process_options(self, args, opts) -> None:
         super().process_options(args, opts)

@@ -1,8 +1,12 @@
-"""What the session commands share: the ``--profile NAME`` option and a quiet log."""
+"""What the session commands share: their base (no crawler process), the ``--profile NAME`` option and a
+quiet log."""
 
 from __future__ import annotations
 
 import argparse
+from typing import ClassVar
+
+from scrapy.commands import ScrapyCommand
 
 from crawlers.sessions.store import DEFAULT_PROFILE
 
@@ -27,3 +31,15 @@ def quiet_log(settings, opts) -> None:
     """Only warnings and errors unless ``-L`` says otherwise: these commands speak in plain lines."""
     if not opts.loglevel:
         settings.set("LOG_LEVEL", "WARNING", priority="cmdline")
+
+
+class SessionCommand(ScrapyCommand):
+    """`scrapy login` and `scrapy session`: no crawl, plain lines, ``--profile NAME``."""
+
+    requires_project = True
+    requires_crawler_process = False
+    default_settings: ClassVar[dict] = {"LOG_LEVEL": "WARNING"}
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        add_profile_option(parser)

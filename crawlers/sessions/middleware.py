@@ -32,6 +32,7 @@ from scrapy.exceptions import NotConfigured
 from scrapy.http.cookies import CookieJar
 from scrapy.utils.defer import deferred_from_coro
 
+from contract import stats as stats_keys
 from crawlers.blocks import classify_block
 from crawlers.extensions import register_secret_values
 from crawlers.middlewares import Blocked
@@ -152,7 +153,7 @@ class SessionMiddleware:
         profiles = self.settings.getdict("SESSION_PROFILES").get(self.platform) or None
         ready = readiness(self.store, self.platform, profiles)
         if not ready.can_crawl:
-            self.stats.set_value(f"session/missing/{self.platform}", 1)
+            self.stats.set_value(stats_keys.session("missing", self.platform), 1)
             self._record("missing", None, renew_command(self.platform))
             self._stop("missing", f"{ready.message}; skipped")
             return
@@ -218,7 +219,7 @@ class SessionMiddleware:
             read_browser_cookies(request.meta)  # what the page's scripts refresh is written back too
         request.headers.pop("Cookie", None)
         live.jar.add_cookie_header(request)
-        self.stats.inc_value(f"session/requests/{self.platform}")
+        self.stats.inc_value(stats_keys.session("requests", self.platform))
         return None
 
     def _signed_with_current_token(self, request, live: _Live):
@@ -247,7 +248,7 @@ class SessionMiddleware:
             logger.warning("%s: the session %s has used its %d pages for today", self.platform, live.session.key,
                            budget)
             self._retire(live)
-        self.stats.set_value(f"pace/budget/{self.platform}", 1)
+        self.stats.set_value(stats_keys.pace("budget", self.platform), 1)
         self._stop("budget", f"{self.platform}: every session's daily page budget ({budget}) is spent; run "
                              "again tomorrow, or add a profile (`scrapy login PLATFORM --profile NAME`)")
         raise SessionStopped(f"{self.platform} stopped: {self.stopped}")
@@ -307,7 +308,7 @@ class SessionMiddleware:
         session = live.session
         moment = utc_iso()
         live.expired = why
-        self.stats.inc_value(f"session/expired/{self.platform}")
+        self.stats.inc_value(stats_keys.session("expired", self.platform))
         session.note(last_failure=f"{moment} expired ({why})", signed_out_at=moment)
         renew = renew_command(session.sign_in, session.profile)
         logger.error("%s: the session %s expired at %s (%s); renew it: `%s`", self.platform, session.key, moment,
@@ -328,9 +329,9 @@ class SessionMiddleware:
 
     def _on_slider(self, live: _Live | None, request, block) -> None:
         moment = utc_iso()
-        self.stats.set_value(f"pace/paused/{self.platform}", moment)
-        self.stats.inc_value(f"blocked/{self.platform}")
-        self.stats.inc_value(f"blocked/{self.platform}/{block.kind}")
+        self.stats.set_value(stats_keys.pace("paused", self.platform), moment)
+        self.stats.inc_value(stats_keys.blocked(self.platform))
+        self.stats.inc_value(stats_keys.blocked(self.platform, block.kind))
         who = f" for the session {live.session.key}" if live is not None else ""
         if live is not None:
             live.session.note(last_failure=f"{moment} slider/punish page ({block.detail})")
@@ -346,7 +347,7 @@ class SessionMiddleware:
         if self.stopped:
             return
         self.stopped = message
-        self.stats.set_value(f"session/stopped/{self.platform}", state)
+        self.stats.set_value(stats_keys.session("stopped", self.platform), state)
         logger.error("%s", message)
         engine = self.crawler.engine
         if engine is not None:
@@ -354,11 +355,11 @@ class SessionMiddleware:
 
     def _record(self, state: str, session: Session | None, renew: str, at: str = "") -> None:
         """The session's part of ``summary.json`` (read back by :func:`crawlers.sessions.report.session_summary`)."""
-        self.stats.set_value(f"session/state/{self.platform}", state)
-        self.stats.set_value(f"session/profile/{self.platform}", session.key if session else "")
-        self.stats.set_value(f"session/renew/{self.platform}", renew)
+        self.stats.set_value(stats_keys.session("state", self.platform), state)
+        self.stats.set_value(stats_keys.session("profile", self.platform), session.key if session else "")
+        self.stats.set_value(stats_keys.session("renew", self.platform), renew)
         if at:
-            self.stats.set_value(f"session/at/{self.platform}", at)
+            self.stats.set_value(stats_keys.session("at", self.platform), at)
 
     def _write_back(self, live: _Live, force: bool = False) -> None:
         now = time.monotonic()

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import logging
 
+from contract import stats as stats_keys
+
 logger = logging.getLogger(__name__)
 
 STOPPED_STATES = ("missing", "expired", "paused", "budget", "invalid", "proxy")
@@ -27,14 +29,14 @@ _STOPPED: list[tuple[str, str, int]] = []
 def stopped_reason(stats: dict, platform: str) -> str:
     """``missing``/``expired``/``paused``/``budget``/``invalid``/``proxy`` when the session middleware stopped
     the platform, else ``""``."""
-    return str(stats.get(f"session/stopped/{platform}") or "")
+    return str(stats.get(stats_keys.session("stopped", platform)) or "")
 
 
 def exit_code_for(stats: dict, platform: str) -> int:
     """The exit code one crawl of ``platform`` deserves, from its final stats."""
     if stopped_reason(stats, platform) not in STOPPED_STATES:
         return 0
-    return STOPPED_PART_WAY if stats.get("search/listings") else NOTHING_CRAWLED
+    return STOPPED_PART_WAY if stats.get(stats_keys.SEARCH_LISTINGS) else NOTHING_CRAWLED
 
 
 def note_crawl_end(stats: dict, platform: str) -> None:

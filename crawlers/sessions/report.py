@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from contract import stats as stats_keys
 from crawlers.sessions.middleware import live_crawl
 from crawlers.sessions.outcome import STOPPED_STATES, stopped_reason
 from crawlers.sessions.socks_bridge import CREDENTIALS_REFUSED
@@ -48,13 +49,13 @@ def preflight(settings, platforms: list[str]) -> tuple[list[str], dict[str, dict
 
 def session_summary(stats: dict, platform: str) -> dict | None:
     """``{"profile", "state", "renew", "at"}`` for a crawled platform, or None when no session was involved."""
-    state = stats.get(f"session/state/{platform}")
+    state = stats.get(stats_keys.session("state", platform))
     if state is None:
         return None
-    summary = {"profile": stats.get(f"session/profile/{platform}", ""), "state": state,
-               "renew": stats.get(f"session/renew/{platform}", "")}
-    if stats.get(f"session/at/{platform}"):
-        summary["at"] = stats[f"session/at/{platform}"]
+    summary = {"profile": stats.get(stats_keys.session("profile", platform), ""), "state": state,
+               "renew": stats.get(stats_keys.session("renew", platform), "")}
+    if stats.get(stats_keys.session("at", platform)):
+        summary["at"] = stats[stats_keys.session("at", platform)]
     if state == "in use":
         summary["state"] = "ok"
     return summary
@@ -65,9 +66,9 @@ def none_could_crawl(stats_by_platform: dict[str, dict], skipped: dict[str, dict
     if not stats_by_platform and not skipped:
         return False
     for platform, stats in stats_by_platform.items():
-        if stopped_reason(stats, platform) in STOPPED_STATES and not stats.get("search/listings"):
+        if stopped_reason(stats, platform) in STOPPED_STATES and not stats.get(stats_keys.SEARCH_LISTINGS):
             continue
-        if stats.get("search/blocked", 0) > 0 and stats.get("search/listings", 0) == 0:
+        if stats.get(stats_keys.SEARCH_BLOCKED, 0) > 0 and stats.get(stats_keys.SEARCH_LISTINGS, 0) == 0:
             continue
         return False
     return True

@@ -209,7 +209,7 @@ class SocksBridge:
         upstream_reader, upstream_writer = await self._open(route, host.strip("[]"), int(port or 443))
         writer.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
         await writer.drain()
-        await _pipe_both(reader, writer, upstream_reader, upstream_writer)
+        await pipe_both(reader, writer, upstream_reader, upstream_writer)
 
     async def _forward(self, route: _Route, request: tuple[str, str, str], header_lines: list[str], reader,
                        writer) -> None:
@@ -225,7 +225,7 @@ class SocksBridge:
                               + "".join(f"{line}\r\n" for line in [*kept, "Connection: close"]).encode("latin-1")
                               + b"\r\n")
         # one request per connection: the answer says so, and the connection ends with it
-        await asyncio.gather(_pipe(reader, upstream_writer), _answer_once(upstream_reader, writer))
+        await asyncio.gather(pipe(reader, upstream_writer), _answer_once(upstream_reader, writer))
 
 
 def _authorised(route: _Route, header_lines: list[str]) -> bool:
@@ -249,10 +249,11 @@ async def _answer_once(upstream_reader, writer) -> None:
         with contextlib.suppress(Exception):
             writer.close()
         return
-    await _pipe(upstream_reader, writer)
+    await pipe(upstream_reader, writer)
 
 
-async def _pipe(reader, writer) -> None:
+async def pipe(reader, writer) -> None:
+    """Copy ``reader`` to ``writer`` until either end closes, then close ``writer``."""
     try:
         while chunk := await reader.read(65536):
             writer.write(chunk)
@@ -264,8 +265,9 @@ async def _pipe(reader, writer) -> None:
             writer.close()
 
 
-async def _pipe_both(client_reader, client_writer, upstream_reader, upstream_writer) -> None:
-    await asyncio.gather(_pipe(client_reader, upstream_writer), _pipe(upstream_reader, client_writer))
+async def pipe_both(client_reader, client_writer, upstream_reader, upstream_writer) -> None:
+    """A tunnel: bytes both ways until one side closes."""
+    await asyncio.gather(pipe(client_reader, upstream_writer), pipe(upstream_reader, client_writer))
 
 
 BRIDGE = SocksBridge()

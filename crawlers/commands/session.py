@@ -1,6 +1,8 @@
 """`scrapy session`: bring, inspect and forget sign-in sessions.
 
-    scrapy session import PLATFORM FILE [--profile NAME]   extension JSON, Netscape cookies.txt or a Cookie: header
+    scrapy session import PLATFORM FILE [--profile NAME]   extension JSON, Netscape cookies.txt or a Cookie: header,
+                                                           or a chromium profile folder (its Cookies database)
+    scrapy session import PLATFORM --from-browser          your own chromium / Chrome profile (rookiepy)
     scrapy session status                                  every stored session, one line each
     scrapy session clear PLATFORM [--profile NAME]
 
@@ -14,6 +16,7 @@ import sys
 from pathlib import Path
 
 from crawlers.extensions import install_log_redaction
+from crawlers.sessions.browser_profile import cookie_database, is_browser_profile, read_profile_cookies
 from crawlers.sessions.cli import SessionCommand, quiet_log
 from crawlers.sessions.formats import CookieFormatError, read_cookie_file
 from crawlers.sessions.state import assess, describe, renew_command
@@ -31,10 +34,16 @@ STATUS_COLUMNS = ("platforms", "profile", "signed_in", "account", "age", "expire
 class Command(SessionCommand):
 
     def syntax(self) -> str:
-        return "import PLATFORM FILE [--profile NAME] | status | clear PLATFORM [--profile NAME]"
+        return ("import PLATFORM FILE|--from-browser [--profile NAME] | status | clear PLATFORM "
+                "[--profile NAME]")
 
     def short_desc(self) -> str:
         return "Import, list or clear the sign-in sessions live crawls use"
+
+    def add_options(self, parser) -> None:
+        super().add_options(parser)
+        parser.add_argument("--from-browser", action="store_true",
+                            help="import from your own chromium or Chrome profile (~/.config/chromium/Default)")
 
     def process_options(self, args, opts) -> None:
         super().process_options(args, opts)
@@ -45,8 +54,9 @@ class Command(SessionCommand):
         store = SessionStore.from_settings(self.settings)
         action, rest = (args[0], args[1:]) if args else ("", [])
         try:
-            if action == "import" and len(rest) == 2:
-                self.exitcode = _import(store, rest[0], Path(rest[1]), opts.session_profile)
+            if action == "import" and len(rest) == (1 if opts.from_browser else 2):
+                self.exitcode = _import(store, rest[0], Path(rest[1]) if len(rest) == 2 else None,
+                                        opts.session_profile)
             elif action == "status" and not rest:
                 _status(store)
             elif action == "clear" and len(rest) == 1:
@@ -59,10 +69,20 @@ class Command(SessionCommand):
             self.exitcode = 2
 
 
-def _import(store: SessionStore, platform: str, path: Path, profile: str) -> int:
+def _read(path: Path | None, domains: list[str]) -> tuple[list[dict], str, Path]:
+    """The cookies, the format found and where they were read: a browser profile (``None``: the default
+    one) or an exported file."""
+    if path is None or is_browser_profile(path):
+        database = cookie_database(path)
+        return read_profile_cookies(database, domains), "chromium profile", database
+    cookies, found_format = read_cookie_file(path, default_domain=domains[0])
+    return cookies, found_format, path
+
+
+def _import(store: SessionStore, platform: str, path: Path | None, profile: str) -> int:
     sign_in = sign_in_for(platform)
     spec = sign_in_spec(sign_in)
-    cookies, found_format = read_cookie_file(path, default_domain=spec["cookie_domains"][0])
+    cookies, found_format, path = _read(path, spec["cookie_domains"])
     session = store.create(sign_in, profile)
     session.cookies = cookies
     session.meta.update(imported=utc_iso(), source=found_format)

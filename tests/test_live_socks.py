@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import http.client
 import json
+import re
 import socket
 import ssl
 import subprocess
@@ -178,6 +179,7 @@ def test_a_live_monitor_run_through_socks5_is_counted_at_the_proxy_and_never_sho
     assert {sent.host for sent in double.requests()} <= set(proxy.hosts)  # nothing went round the proxy
     (tmp_path / "monitor.log").write_text(result.stdout + result.stderr, encoding="utf-8")
     assert _leaks(tmp_path, {SOCKS_PASSWORD}, skip=tmp_path / "sessions") == []
+    assert not re.search(r"ipwatch:(?!<redacted>)[\w-]{8,}@", result.stdout + result.stderr)  # nor the bridge's token
 
 
 def test_a_wrong_socks5_password_stops_the_platform_with_a_clear_message_and_a_non_zero_exit(double, tmp_path):

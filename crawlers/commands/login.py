@@ -13,7 +13,7 @@ import asyncio
 import sys
 
 from crawlers.extensions import install_log_redaction
-from crawlers.sessions.cli import SessionCommand, quiet_log
+from crawlers.sessions.cli import SessionCommand
 from crawlers.sessions.login import LoginFailed, LoginOptions, has_display, login
 from crawlers.sessions.proxy import ProxyError, playwright_proxy, proxy_url
 from crawlers.sessions.state import assess, describe
@@ -21,22 +21,14 @@ from crawlers.sessions.store import SessionError, SessionStore, sign_in_for
 
 
 class Command(SessionCommand):
-
-    def syntax(self) -> str:
-        return "PLATFORM [--profile NAME] [--cdp-url http://127.0.0.1:9222] [--headless] [--timeout SECONDS]"
-
-    def short_desc(self) -> str:
-        return "Sign in to a platform in a browser and save the session live crawls use"
+    usage = "PLATFORM [--profile NAME] [--cdp-url http://127.0.0.1:9222] [--headless] [--timeout SECONDS]"
+    description = "Sign in to a platform in a browser and save the session live crawls use"
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--cdp-url", help="drive your own running Chrome (started with --remote-debugging-port)")
         parser.add_argument("--headless", action="store_true", help="no window even with a display: QR code only")
         parser.add_argument("--timeout", type=float, help="seconds to wait for the sign-in (default: LOGIN_TIMEOUT)")
-
-    def process_options(self, args, opts) -> None:
-        super().process_options(args, opts)
-        quiet_log(self.settings, opts)
 
     def run(self, args, opts) -> None:
         install_log_redaction()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from crawlers.extensions import install_log_redaction
 from crawlers.sessions.browser_profile import cookie_database, is_browser_profile, read_profile_cookies
-from crawlers.sessions.cli import SessionCommand, quiet_log
+from crawlers.sessions.cli import SessionCommand
 from crawlers.sessions.formats import CookieFormatError, read_cookie_file
 from crawlers.sessions.state import assess, describe, renew_command
 from crawlers.sessions.store import (
@@ -32,22 +32,13 @@ STATUS_COLUMNS = ("platforms", "profile", "signed_in", "account", "age", "expire
 
 
 class Command(SessionCommand):
-
-    def syntax(self) -> str:
-        return ("import PLATFORM FILE|--from-browser [--profile NAME] | status | clear PLATFORM "
-                "[--profile NAME]")
-
-    def short_desc(self) -> str:
-        return "Import, list or clear the sign-in sessions live crawls use"
+    usage = "import PLATFORM FILE|--from-browser [--profile NAME] | status | clear PLATFORM [--profile NAME]"
+    description = "Import, list or clear the sign-in sessions live crawls use"
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--from-browser", action="store_true",
                             help="import from your own chromium or Chrome profile (~/.config/chromium/Default)")
-
-    def process_options(self, args, opts) -> None:
-        super().process_options(args, opts)
-        quiet_log(self.settings, opts)
 
     def run(self, args, opts) -> None:
         install_log_redaction()

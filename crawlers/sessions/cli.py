@@ -34,12 +34,25 @@ def quiet_log(settings, opts) -> None:
 
 
 class SessionCommand(ScrapyCommand):
-    """`scrapy login` and `scrapy session`: no crawl, plain lines, ``--profile NAME``."""
+    """`scrapy login` and `scrapy session`: no crawl, plain lines, ``--profile NAME``; each names its
+    ``usage`` and ``description``."""
 
     requires_project = True
     requires_crawler_process = False
     default_settings: ClassVar[dict] = {"LOG_LEVEL": "WARNING"}
+    usage = ""
+    description = ""
+
+    def syntax(self) -> str:
+        return self.usage
+
+    def short_desc(self) -> str:
+        return self.description
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
         add_profile_option(parser)
+
+    def process_options(self, args, opts) -> None:
+        super().process_options(args, opts)
+        quiet_log(self.settings, opts)

@@ -240,3 +240,15 @@ def test_login_goes_through_a_socks5_proxy_with_credentials(double, tmp_path):
         assert "login.taobao.com" in proxy.hosts and proxy.socks >= 1
     assert result.returncode == 1 and "no sign-in within 2 s" in result.stderr
     assert SOCKS_PASSWORD not in result.stdout + result.stderr
+
+
+@pytest.mark.browser
+def test_a_live_1688_crawl_in_the_signed_in_page_goes_through_the_socks5_proxy(double, tmp_path):
+    plant_session(double, tmp_path, "all")
+    with CountingProxy("ops", SOCKS_PASSWORD) as proxy:
+        result, stats = crawl(double, tmp_path, "1688", "-a", "pages=1", PROXY_URL=proxy.socks_url)
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert stats["playwright/request_count/navigation"] >= 1 and stats["search/listings"] > 0
+        assert "s.1688.com" in proxy.hosts and proxy.refused == 0
+    assert {sent.host for sent in double.requests()} <= set(proxy.hosts)  # the browser's requests too
+    assert SOCKS_PASSWORD not in result.stdout + result.stderr

@@ -146,8 +146,7 @@ class SessionMiddleware:
         if self.proxy:
             logger.info("%s: requests go through the proxy %s (%s)", spider.name, redact_url(self.proxy), source)
             if self.proxy.startswith("socks5:"):
-                timeout = self.settings.getfloat("SOCKS_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
-                self.scrapy_proxy = BRIDGE.acquire(self.proxy, timeout)
+                self.scrapy_proxy = self._bridge(source)
         if not known:
             return  # not a platform's search spider (check_removed…): the proxy only
         profiles = self.settings.getdict("SESSION_PROFILES").get(self.platform) or None
@@ -169,6 +168,15 @@ class SessionMiddleware:
             self._use(self.live[0], spider)
         else:
             logger.info("%s: no session; crawling as an anonymous visitor", self.platform)
+
+    def _bridge(self, source: str) -> str:
+        """The local http proxy in front of the socks5 one; it failing to start stops the crawl (never unproxied)."""
+        timeout = self.settings.getfloat("SOCKS_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT)
+        try:
+            return BRIDGE.acquire(self.proxy, timeout)
+        except (OSError, TimeoutError, RuntimeError) as exc:
+            raise ProxyError(f"{source}: the local bridge to the socks5 proxy {redact_url(self.proxy)} could not "
+                             f"start ({exc.__class__.__name__}: {exc})") from None
 
     def _use(self, live: _Live, spider) -> None:
         session = live.session

@@ -139,7 +139,7 @@ class SocksBridge:
         thread.join(timeout=5)
         if not thread.is_alive():
             loop.close()
-        self._loop, self._thread, self._routes = None, None, {}
+        self._loop, self._thread, self._routes, self._users = None, None, {}, 0
 
     @property
     def running(self) -> bool:

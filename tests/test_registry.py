@@ -9,7 +9,8 @@ import pytest
 import yaml
 from PIL import Image
 
-from matchers.registry import PLATFORMS, RegistryError, load_registry
+from contract import PLATFORMS
+from registry import RegistryError, load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "registry" / "demo.yaml"

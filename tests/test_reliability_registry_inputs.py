@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from matchers.registry import RegistryError, load_registry
+from registry import RegistryError, load_registry
 from tests.conftest import SCRAPY, scrapy_env
 from tests.test_reliability_images import _bomb_png
 from tests.test_reliability_registry import _command
@@ -183,8 +183,8 @@ def test_a_truncated_empty_oversized_or_folder_photo_is_refused(tmp_path, damage
 
 
 def test_registry_photos_are_held_to_the_pixel_cap_of_listing_images():
-    from matchers import registry_photos
     from matchers.images import DEFAULT_MAX_PIXELS
+    from registry import photos as registry_photos
 
     assert registry_photos.MAX_PIXELS == DEFAULT_MAX_PIXELS
 

@@ -5,7 +5,7 @@ rights holder sees every problem of the file in one go.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,22 @@ class Checker:
             self.err(key, f"must be a list, got {type_name(value)}")
             return []
         return value
+
+    def entries(self, value: Any, section: str, allowed: set[str], required: set[str]) -> Iterator[tuple[str, dict]]:
+        """Each entry of a list section that is a mapping, with its key path (``products[2]``)."""
+        for i, item in enumerate(self.items(value, section)):
+            key = f"{section}[{i}]"
+            d = self.mapping(item, key, allowed, required)
+            if d is not None:
+                yield key, d
+
+    def entry_id(self, d: dict, key: str, kind: str, taken: Container[str]) -> str | None:
+        """The entry's ``id``, remembered as written (usable or not); one already ``taken`` is reported."""
+        eid = self.string(d, "id", key)
+        self.declared.add(f"{kind}:{eid}")
+        if eid and eid in taken:
+            self.err(f"{key}.id", f"duplicate id {eid!r}")
+        return eid
 
     def string(self, d: dict, k: str, key: str, *, required: bool = True) -> str | None:
         value = d.get(k, _MISSING)
@@ -112,6 +128,14 @@ class Checker:
             self.err(key, problem)
             return None
         return path
+
+    def photos(self, d: dict, k: str, key: str) -> tuple[Path, ...]:
+        value = d.get(k) or []
+        if not isinstance(value, list):
+            self.err(f"{key}.{k}", f"must be a list, got {type_name(value)}")
+            return ()
+        found = (self.file(item, f"{key}.{k}[{j}]") for j, item in enumerate(value))
+        return tuple(path for path in found if path is not None)
 
     def documents(self, d: dict, k: str, key: str) -> tuple[Path, ...]:
         value = d.get(k)

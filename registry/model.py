@@ -28,6 +28,8 @@ class RegistryError(Exception):
 
 @dataclass(frozen=True)
 class Money:
+    """A reference price: listings far below it are suspect."""
+
     amount: float
     currency: str
 
@@ -110,16 +112,20 @@ class Product:
 
 
 @dataclass(frozen=True)
-class AuthorizedSeller:
-    platform: str
-    seller: str
-
-
-@dataclass(frozen=True)
 class Watch:
+    """Where to look: the platforms, the searches (default: made from the marks), result pages per search."""
+
     platforms: tuple[str, ...] = PLATFORMS
     queries: tuple[str, ...] = ()
     pages: int = 3
+
+
+@dataclass(frozen=True)
+class AuthorizedSeller:
+    """A shop allowed to sell the products on one platform (names compared by ``normalize_seller``)."""
+
+    platform: str
+    seller: str
 
 
 @dataclass

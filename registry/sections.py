@@ -9,28 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from contract import PLATFORMS
-from registry.checker import Checker, type_name
+from registry import model
+from registry.checker import Checker
 from registry.checks import warnings_of
-from registry.model import (
-    TRADEMARK_DOCUMENTS,
-    Agent,
-    AuthorizedSeller,
-    Copyright,
-    Money,
-    Product,
-    Registry,
-    RegistryError,
-    RightsHolder,
-    Trademark,
-    Watch,
-)
 from registry.yaml_loader import read_yaml
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
 
-def parse_registry(path: Path) -> Registry:
+def parse_registry(path: Path) -> model.Registry:
     """Read and check the registry at ``path`` (resolved), every time: ``registry.load_registry`` caches it.
 
     Raises ``RegistryError`` listing every problem found, each with its key path.
@@ -38,7 +26,7 @@ def parse_registry(path: Path) -> Registry:
     data = read_yaml(path)
     chk = Checker(path.parent)
     if data is None:
-        raise RegistryError(path, ["the file is empty"])
+        raise model.RegistryError(path, ["the file is empty"])
     top = chk.mapping(
         data,
         "",
@@ -46,7 +34,7 @@ def parse_registry(path: Path) -> Registry:
         required={"rights_holder", "trademarks"},
     )
     if top is None:
-        raise RegistryError(path, chk.errors)
+        raise model.RegistryError(path, chk.errors)
 
     rights_holder = _rights_holder(chk, top.get("rights_holder"))
     trademarks = _trademarks(chk, top.get("trademarks", []))
@@ -56,8 +44,8 @@ def parse_registry(path: Path) -> Registry:
     watch = _watch(chk, top.get("watch"))
 
     if chk.errors:
-        raise RegistryError(path, chk.errors)
-    registry = Registry(
+        raise model.RegistryError(path, chk.errors)
+    registry = model.Registry(
         path=path,
         rights_holder=rights_holder,  # type: ignore[arg-type]
         trademarks=tuple(trademarks.values()),
@@ -70,7 +58,7 @@ def parse_registry(path: Path) -> Registry:
     return registry
 
 
-def _rights_holder(chk: Checker, value: Any) -> RightsHolder | None:
+def _rights_holder(chk: Checker, value: Any) -> model.RightsHolder | None:
     if value is None:
         return None  # already reported as missing
     d = chk.mapping(value, "rights_holder", {"name", "contact_email", "agent"}, {"name", "contact_email"})
@@ -80,10 +68,10 @@ def _rights_holder(chk: Checker, value: Any) -> RightsHolder | None:
     email = chk.string(d, "contact_email", "rights_holder")
     if email and not _EMAIL.match(email):
         chk.err("rights_holder.contact_email", f"not an e-mail address: {email!r}")
-    return RightsHolder(name or "", email or "", _agent(chk, d.get("agent")))
+    return model.RightsHolder(name or "", email or "", _agent(chk, d.get("agent")))
 
 
-def _agent(chk: Checker, value: Any) -> Agent | None:
+def _agent(chk: Checker, value: Any) -> model.Agent | None:
     if value is None:
         return None
     key = "rights_holder.agent"
@@ -92,28 +80,20 @@ def _agent(chk: Checker, value: Any) -> Agent | None:
         return None
     name = chk.string(d, "name", key)
     poa = chk.document(d["power_of_attorney"], f"{key}.power_of_attorney") if d.get("power_of_attorney") else None
-    return Agent(name or "", poa, chk.a_date(d, "valid_until", key))
+    return model.Agent(name or "", poa, chk.a_date(d, "valid_until", key))
 
 
 _TRADEMARK_FIELDS = {"id", "mark", "registration_number", "office", "classes", "valid_from", "valid_until",
-                     "aliases", "logo", "registrant", *TRADEMARK_DOCUMENTS}
-_TRADEMARK_OPTIONAL = {"aliases", "logo", "registrant", *TRADEMARK_DOCUMENTS}
+                     "aliases", "logo", "registrant", *model.TRADEMARK_DOCUMENTS}
+_TRADEMARK_OPTIONAL = {"aliases", "logo", "registrant", *model.TRADEMARK_DOCUMENTS}
 
 
-def _trademarks(chk: Checker, value: Any) -> dict[str, Trademark]:
-    out: dict[str, Trademark] = {}
-    items = chk.items(value, "trademarks")
+def _trademarks(chk: Checker, value: Any) -> dict[str, model.Trademark]:
+    out: dict[str, model.Trademark] = {}
     if isinstance(value, list) and not value:
         chk.err("trademarks", "must list at least one trademark")
-    for i, item in enumerate(items):
-        key = f"trademarks[{i}]"
-        d = chk.mapping(item, key, _TRADEMARK_FIELDS, _TRADEMARK_FIELDS - _TRADEMARK_OPTIONAL)
-        if d is None:
-            continue
-        tid = chk.string(d, "id", key)
-        chk.declared.add(f"trademark:{tid}")
-        if tid and tid in out:
-            chk.err(f"{key}.id", f"duplicate id {tid!r}")
+    for key, d in chk.entries(value, "trademarks", _TRADEMARK_FIELDS, _TRADEMARK_FIELDS - _TRADEMARK_OPTIONAL):
+        tid = chk.entry_id(d, key, "trademark", out)
         # a duplicate's own fields are still checked, but it is not kept (nor its documents looked at)
         trademark = _trademark(chk, d, key, None if tid in out else tid)
         if trademark is not None:
@@ -121,7 +101,7 @@ def _trademarks(chk: Checker, value: Any) -> dict[str, Trademark]:
     return out
 
 
-def _trademark(chk: Checker, d: dict, key: str, tid: str | None) -> Trademark | None:
+def _trademark(chk: Checker, d: dict, key: str, tid: str | None) -> model.Trademark | None:
     """One entry of ``trademarks``: every field checked (and reported) even when the entry is unusable."""
     mark = chk.string(d, "mark", key)
     reg_no = chk.string(d, "registration_number", key)
@@ -135,7 +115,7 @@ def _trademark(chk: Checker, d: dict, key: str, tid: str | None) -> Trademark | 
     logo = chk.file(d["logo"], f"{key}.logo") if d.get("logo") is not None else None
     if not (tid and mark and reg_no and office and valid_from and valid_until):
         return None
-    return Trademark(
+    return model.Trademark(
         id=tid,
         mark=mark,
         registration_number=reg_no,
@@ -146,7 +126,7 @@ def _trademark(chk: Checker, d: dict, key: str, tid: str | None) -> Trademark | 
         aliases=aliases,
         logo=logo,
         registrant=chk.string(d, "registrant", key, required=False),
-        **{name: chk.documents(d, name, key) for name in TRADEMARK_DOCUMENTS},
+        **{name: chk.documents(d, name, key) for name in model.TRADEMARK_DOCUMENTS},
     )
 
 
@@ -165,18 +145,11 @@ def _nice_classes(chk: Checker, d: dict, key: str) -> tuple[int, ...]:
     return tuple(classes)
 
 
-def _copyrights(chk: Checker, value: Any) -> dict[str, Copyright]:
-    out: dict[str, Copyright] = {}
+def _copyrights(chk: Checker, value: Any) -> dict[str, model.Copyright]:
+    out: dict[str, model.Copyright] = {}
     fields = {"id", "title", "registration_number", "official_url", "certificate", "claim_statement"}
-    for i, item in enumerate(chk.items(value, "copyrights")):
-        key = f"copyrights[{i}]"
-        d = chk.mapping(item, key, fields, {"id", "title"})
-        if d is None:
-            continue
-        cid = chk.string(d, "id", key)
-        chk.declared.add(f"copyright:{cid}")
-        if cid and cid in out:
-            chk.err(f"{key}.id", f"duplicate id {cid!r}")
+    for key, d in chk.entries(value, "copyrights", fields, {"id", "title"}):
+        cid = chk.entry_id(d, key, "copyright", out)
         title = chk.string(d, "title", key)
         reg_no = chk.string(d, "registration_number", key, required=False)
         url = chk.string(d, "official_url", key, required=False)
@@ -185,24 +158,18 @@ def _copyrights(chk: Checker, value: Any) -> dict[str, Copyright]:
         documents = {name: chk.document(d[name], f"{key}.{name}") if d.get(name) else None
                      for name in ("certificate", "claim_statement")}
         if cid and title and cid not in out:
-            out[cid] = Copyright(cid, title, reg_no, url, **documents)
+            out[cid] = model.Copyright(cid, title, reg_no, url, **documents)
     return out
 
 
 def _products(
-    chk: Checker, value: Any, trademarks: dict[str, Trademark], copyrights: dict[str, Copyright]
-) -> list[Product]:
-    out: list[Product] = []
+    chk: Checker, value: Any, trademarks: dict[str, model.Trademark], copyrights: dict[str, model.Copyright]
+) -> list[model.Product]:
+    out: list[model.Product] = []
     seen: set[str] = set()
     fields = {"id", "name", "trademarks", "copyright", "keywords", "reference_price", "images"}
-    for i, item in enumerate(chk.items(value, "products")):
-        key = f"products[{i}]"
-        d = chk.mapping(item, key, fields, {"id", "name"})
-        if d is None:
-            continue
-        pid = chk.string(d, "id", key)
-        if pid and pid in seen:
-            chk.err(f"{key}.id", f"duplicate id {pid!r}")
+    for key, d in chk.entries(value, "products", fields, {"id", "name"}):
+        pid = chk.entry_id(d, key, "product", seen)
         name = chk.string(d, "name", key)
         tms = chk.string_list(d, "trademarks", key)
         for j, t in enumerate(tms):
@@ -213,22 +180,14 @@ def _products(
             chk.err(f"{key}.copyright", f"unknown copyright {cr!r}")
         keywords = chk.string_list(d, "keywords", key)
         price = _money(chk, d.get("reference_price"), f"{key}.reference_price")
-        images: list[Path] = []
-        raw_images = d.get("images") or []
-        if not isinstance(raw_images, list):
-            chk.err(f"{key}.images", f"must be a list, got {type_name(raw_images)}")
-            raw_images = []
-        for j, img in enumerate(raw_images):
-            p = chk.file(img, f"{key}.images[{j}]")
-            if p:
-                images.append(p)
+        images = chk.photos(d, "images", key)
         if pid and name and pid not in seen:
             seen.add(pid)
-            out.append(Product(pid, name, tms, cr, keywords, price, tuple(images)))
+            out.append(model.Product(pid, name, tms, cr, keywords, price, images))
     return out
 
 
-def _money(chk: Checker, value: Any, key: str) -> Money | None:
+def _money(chk: Checker, value: Any, key: str) -> model.Money | None:
     if value is None:
         return None
     d = chk.mapping(value, key, {"amount", "currency"}, {"amount", "currency"})
@@ -244,32 +203,28 @@ def _money(chk: Checker, value: Any, key: str) -> Money | None:
         chk.err(f"{key}.currency", f"must be a 3-letter ISO 4217 code, got {currency!r}")
         ok = False
     if ok and "amount" in d and "currency" in d:
-        return Money(float(amount), currency.strip().upper())  # type: ignore[arg-type, union-attr]
+        return model.Money(float(amount), currency.strip().upper())  # type: ignore[arg-type, union-attr]
     return None
 
 
-def _authorized_sellers(chk: Checker, value: Any) -> list[AuthorizedSeller]:
+def _authorized_sellers(chk: Checker, value: Any) -> list[model.AuthorizedSeller]:
     out = []
-    for i, item in enumerate(chk.items(value, "authorized_sellers")):
-        key = f"authorized_sellers[{i}]"
-        d = chk.mapping(item, key, {"platform", "seller"}, {"platform", "seller"})
-        if d is None:
-            continue
+    for key, d in chk.entries(value, "authorized_sellers", {"platform", "seller"}, {"platform", "seller"}):
         platform = chk.string(d, "platform", key)
         if platform and platform not in PLATFORMS:
             chk.err(f"{key}.platform", f"unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
         seller = chk.string(d, "seller", key)
         if platform and seller:
-            out.append(AuthorizedSeller(platform, seller))
+            out.append(model.AuthorizedSeller(platform, seller))
     return out
 
 
-def _watch(chk: Checker, value: Any) -> Watch:
+def _watch(chk: Checker, value: Any) -> model.Watch:
     if value is None:
-        return Watch()
+        return model.Watch()
     d = chk.mapping(value, "watch", {"platforms", "queries", "pages"}, set())
     if d is None:
-        return Watch()
+        return model.Watch()
     platforms = chk.string_list(d, "platforms", "watch") or PLATFORMS
     for j, p in enumerate(platforms):
         if p not in PLATFORMS:
@@ -279,4 +234,4 @@ def _watch(chk: Checker, value: Any) -> Watch:
     if isinstance(pages, bool) or not isinstance(pages, int) or pages < 1:
         chk.err("watch.pages", f"must be a positive integer, got {pages!r}")
         pages = 3
-    return Watch(tuple(platforms), queries, pages)
+    return model.Watch(tuple(platforms), queries, pages)

@@ -34,9 +34,9 @@ from contract.image_hit import CONFIDENT_DISTANCE, confident_registered_image, i
 from exports.complaints import refusal_reason
 from exports.incremental import RelistIndex, title_key
 from exports.report_html import _card
-from matchers.registry import load_registry
 from matchers.score import Scorer
 from pipelines.store import Store
+from registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("contract", "crawlers", "pipelines", "matchers", "exports", "enforcement", "workbench")

@@ -6,8 +6,6 @@ exits with code 2, as `scrapy monitor` does, instead of a traceback.
 
 from __future__ import annotations
 
-import sys
-
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
 
@@ -15,12 +13,8 @@ class Command(ScrapyCrawl):
     def run(self, args, opts) -> None:
         registry = (getattr(opts, "spargs", None) or {}).get("registry")
         if registry:
-            from matchers.registry import RegistryError, load_registry
+            from crawlers.command_support import load_for_command
 
-            try:
-                load_registry(registry)
-            except RegistryError as exc:
-                print(str(exc), file=sys.stderr)
-                self.exitcode = 2
+            if load_for_command(self, registry) is None:
                 return
         super().run(args, opts)

@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 # The versions the tests passed with (scripts/lock.sh writes it); pyproject.toml keeps the ranges.
 CONSTRAINTS := constraints.txt
+# The project folder goes on sys.path (a .pth), not behind an import hook: a user's own folder named like one
+# of our packages (a `registry/` beside a script) must not hide it.
+EDITABLE := --config-settings editable_mode=compat
 
 .PHONY: setup system-deps demo test lint eval eval-images bench clean lock upgrade-deps test-latest
 
@@ -14,7 +17,7 @@ $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test]' -c $(CONSTRAINTS)
+	$(BIN)/python -m pip install --quiet -e '.[test]' -c $(CONSTRAINTS) $(EDITABLE)
 	touch $(STAMP)
 
 system-deps:
@@ -45,7 +48,7 @@ lock: $(STAMP)
 
 # The newest versions pyproject.toml allows, then the whole suite; the lock is rewritten only if it passes.
 upgrade-deps: setup
-	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	$(BIN)/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]' $(EDITABLE)
 	touch $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n auto
@@ -55,7 +58,7 @@ upgrade-deps: setup
 test-latest: system-deps
 	test -x .venv-latest/bin/python || $(PYTHON) -m venv .venv-latest
 	.venv-latest/bin/python -m pip install --quiet --upgrade pip
-	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]'
+	.venv-latest/bin/python -m pip install --quiet --upgrade --upgrade-strategy eager -e '.[test]' $(EDITABLE)
 	.venv-latest/bin/python -m pytest -q -n auto
 
 clean:

@@ -4,7 +4,7 @@
 
 Each step runs in its own Python process (so its peak RSS is its own, read with ``os.wait4``), on the
 same lazily generated flagged listings (bench/corpus.py ``flagged_listings``; registry
-``fixtures/registry/demo.yaml`` via ``matchers.registry.load_registry``):
+``fixtures/registry/demo.yaml`` via ``registry.load_registry``):
 
 * ``review_csv``: ``exports.review_csv.write_review_csv`` (filter, external sort by score, CSV stream);
 * ``report_html``: ``exports.report_html.write_report_html`` (one card per listing, no images on disk);
@@ -39,7 +39,7 @@ RSS_GROWTH_GOAL = 1.5
 def _step(name: str, count: int, out: Path) -> dict:
     """Run one step in this process; what it wrote."""
     from bench.corpus import DEMO_REGISTRY, flagged_listings
-    from matchers.registry import load_registry
+    from registry import load_registry
 
     registry = load_registry(DEMO_REGISTRY)
     listings = flagged_listings(count)

@@ -1,16 +1,32 @@
 """What the commands about one rights holder share: the ``--registry`` option, loading it (a bad registry is
-one message and exit 2), and the store they need (``crawlers/store_option.py``), said on stderr."""
+one message and exit 2), and the store they need (``crawlers/store_option.py``), said on stderr.
+
+Every command loads its registry through ``load_for_command``; the process keeps it (``registry.load``),
+so the crawls the command starts use the same one.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any, ClassVar
 
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
 from crawlers.store_option import add_store_option, announce_store, resolve_store_url
+from registry import Registry, RegistryError, load_registry
+
+
+def load_for_command(command: ScrapyCommand, path: str | Path) -> Registry | None:
+    """The registry at ``path``, or None after printing every problem in it on stderr (exit code 2)."""
+    try:
+        return load_registry(path)
+    except RegistryError as exc:
+        print(str(exc), file=sys.stderr)
+        command.exitcode = 2
+        return None
 
 
 class RegistryCommand(ScrapyCommand):
@@ -25,18 +41,11 @@ class RegistryCommand(ScrapyCommand):
         if self.uses_store:
             add_store_option(parser)
 
-    def load_registry(self, opts: argparse.Namespace, why: str = "") -> Any:
+    def load_registry(self, opts: argparse.Namespace, why: str = "") -> Registry | None:
         """The registry, or None after printing what is wrong with it (exit code 2)."""
-        from matchers.registry import RegistryError, load_registry
-
         if not opts.registry:
             raise UsageError(f"--registry is required{f' ({why})' if why else ''}", print_help=False)
-        try:
-            return load_registry(opts.registry)
-        except RegistryError as exc:
-            print(str(exc), file=sys.stderr)
-            self.exitcode = 2
-            return None
+        return load_for_command(self, opts.registry)
 
     def store_url(self, opts: argparse.Namespace, command: str, needed_for: str) -> str:
         """The store this command must have; an empty one is a usage error saying what it is needed for."""

@@ -31,7 +31,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from contract import PLATFORMS, Verdict, citation_problem, normalize_seller
 from exports.evidence import EvidenceResult, inside, sha256_file, utc_now, writing
 from exports.review_csv import format_price, neutralise
-from matchers.registry import Registry
+from registry import Registry
 
 MAX_URLS_PER_BATCH = 300  # IPP accepts at most 300 listing links per complaint
 SELLER_WINDOW = timedelta(days=3)  # Taobao counts one seller's listings for one IPR within 3 days as one

@@ -17,8 +17,8 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matchers.registry import load_registry
 from matchers.score import AUTHORIZED, CLEAN, INFRINGING, SUSPECT, Scorer
+from registry import load_registry
 
 VERDICTS = (INFRINGING, SUSPECT, AUTHORIZED, CLEAN)
 # Not-infringing categories where a human look is the right answer (the brand is named or shown, but a complaint

@@ -360,7 +360,7 @@ class LocalFeatureIndex:
 
     @classmethod
     def from_registry(cls, registry: Any) -> LocalFeatureIndex:
-        """Every product image and trademark logo of a ``matchers.registry.Registry``."""
+        """Every product image and trademark logo of a ``registry.Registry``."""
         base = Path(registry.path).parent if getattr(registry, "path", None) else None
         rows = [(p.id, _relative(Path(img), base), Path(img), False) for p in registry.products for img in p.images]
         rows += [("", _relative(Path(t.logo), base), Path(t.logo), True)

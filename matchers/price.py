@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from matchers.registry import Money
+from registry import Money
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 WHOLESALE_PLATFORMS = frozenset({"1688", "alibaba"})

@@ -80,7 +80,6 @@ from matchers import forms
 from matchers.context import Context, ContextMatcher
 from matchers.image_text import IN_IMAGE, ShownText, describe_box, picture_name, read_image_text
 from matchers.price import PriceJudge, PriceSignal
-from matchers.registry import Product, Registry, Trademark, today_utc
 from matchers.sellers import StoreCheck, StoreClaim
 from matchers.signals import PLAIN_IMAGE_STAGES, describe_image_stage
 from matchers.text import (
@@ -95,6 +94,7 @@ from matchers.text import (
     fold,
     fold_with_origin,
 )
+from registry import Product, Registry, Trademark, today_utc
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 INFRINGING, SUSPECT, AUTHORIZED, CLEAN = Verdict.INFRINGING, Verdict.SUSPECT, Verdict.AUTHORIZED, Verdict.CLEAN

@@ -26,7 +26,7 @@ Settings:
     ``images/refused_private_address``. A name in ``HOST_MAP`` is checked at the address it maps to. Tests that serve images from 127.0.0.1 turn this on.
     In replay mode (``REPLAY_DIR`` set) nothing is resolved: the replay handler serves the bytes.
 ``REGISTRY_PATH`` / ``spider.registry`` / ``spider.registry_path``
-    The registry whose product photos and logos are matched: a loaded ``matchers.registry.Registry``
+    The registry whose product photos and logos are matched: a loaded ``registry.Registry``
     on ``spider.registry``, or a path (``spider.registry_path``, ``spider.registry`` as given by
     ``-a registry=PATH``, or the setting). Without one, ``image_hit`` is not set. The index is built
     on the first item (hashes cached in ``IMAGE_HASH_CACHE_DIR``).
@@ -83,6 +83,7 @@ from pipelines.image_files import (
     listing_label,
     write_atomically,
 )
+from registry import load_registry, path_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -332,13 +333,11 @@ class ListingImagesPipeline(ImagesPipeline):
             return self._index
         self._index_loaded = True
         registry = getattr(spider, "registry", None)
-        path = getattr(spider, "registry_path", None) or self.registry_path
+        path = path_from_settings(self.crawler.settings, spider)
         if isinstance(registry, str | Path):  # `-a registry=PATH` leaves the path on the spider
             path, registry = path or registry, None
         try:
             if registry is None and path:
-                from matchers.registry import load_registry
-
                 registry = load_registry(path)
             if registry is not None and hasattr(registry, "products"):
                 self._index = RegistryImageIndex.from_registry(registry, cache_dir=self.hash_cache_dir)

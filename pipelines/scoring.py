@@ -36,8 +36,8 @@ from itemadapter import ItemAdapter
 from contract import SCORE_FIELDS, ImageHit
 from crawlers.items import plain
 from matchers.contacts import contacts_of
-from matchers.registry import load_registry
 from matchers.score import Scorer
+from registry import load_registry, path_from_settings
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +70,7 @@ class ScoringPipeline:
     def from_crawler(cls, crawler):
         spider = getattr(crawler, "spider", None)
         settings = crawler.settings
-        path = getattr(spider, "registry_path", None) or settings.get("REGISTRY_PATH")
+        path = path_from_settings(settings, spider)
         store = settings.get("IMAGES_STORE")
         return cls(
             str(path) if path else None, crawler.stats, settings.getdict("SCORING_THRESHOLDS") or None,

@@ -718,10 +718,11 @@ class StorePipeline:
     def from_crawler(cls, crawler):
         settings = crawler.settings
         from crawlers.store_option import absolute_store_url  # relative SQLite paths: the project folder's
+        from registry import path_from_settings
 
         return cls(absolute_store_url(settings.get("STORE_URL") or ""), settings.get("RUN_ID"),
                    settings.getint("STORE_BATCH_SIZE", 200),
-                   crawler.stats, settings.get("REGISTRY_PATH"))
+                   crawler.stats, path_from_settings(settings))
 
     def open_spider(self, spider=None):
         if not self.url:

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from PIL import Image, ImageDraw
 
-from matchers.registry import Registry, load_registry
+from registry import Registry, load_registry
 
 REGISTRY_YAML = """\
 rights_holder:

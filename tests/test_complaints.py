@@ -21,7 +21,7 @@ from exports.complaints import (
     write_complaints,
 )
 from exports.evidence import EvidenceResult
-from matchers.registry import load_registry
+from registry import load_registry
 from tests.exports_conftest import REGISTRY_YAML, draw_image, listing, make_registry
 
 

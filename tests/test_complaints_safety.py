@@ -209,7 +209,7 @@ def test_a_review_row_older_than_what_the_store_knows_is_refused_with_its_row_an
 
 
 def _second_brand(tmp_path: Path):
-    from matchers.registry import load_registry
+    from registry import load_registry
 
     folder = tmp_path / "other-brand"
     draw_image(folder / "images" / "trail_jacket_1.png", (30, 90, 160))

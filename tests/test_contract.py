@@ -34,9 +34,9 @@ from contract.image_hit import CONFIDENT_DISTANCE, confident_registered_image, i
 from exports.complaints import refusal_reason
 from exports.incremental import RelistIndex, title_key
 from exports.report_html import _card
-from matchers.registry import load_registry
 from matchers.score import Scorer
 from pipelines.store import Store
+from registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("contract", "crawlers", "pipelines", "matchers", "exports", "enforcement", "workbench")
@@ -160,11 +160,11 @@ def test_registry_scorer_and_complaints_agree_on_whether_a_mark_can_be_cited(
 
 
 def test_vocabularies_are_the_strings_written_to_files():
-    assert FLAGGED == {"infringing", "suspect"}
+    assert {"infringing", "suspect"} == FLAGGED
     assert {v.value for v in Verdict} == {"infringing", "suspect", "authorized", "clean"}
     assert {r.value for r in Reason} == {"counterfeit", "trademark_misuse", "stolen_image", ""}
     assert ListingStatus.RELISTED == "re-listed" and ComplaintStatus.RELISTED == "relisted"
-    assert CNIPA_ONLY_PLATFORMS == {"taobao", "tmall", "1688"}
+    assert {"taobao", "tmall", "1688"} == CNIPA_ONLY_PLATFORMS
 
 
 def _assigned_names(path: Path) -> set[str]:

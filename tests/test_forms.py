@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from matchers.forms import SoundMatcher, ordinary_words, pinyin_forms
-from matchers.registry import load_registry
 from matchers.score import Scorer
 from matchers.text import MarkMatcher
+from registry import load_registry
 
 EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "eval" / "registry.yaml"
 

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchers.registry import load_registry
 from matchers.score import Scorer
+from registry import load_registry
 
 EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "eval" / "registry.yaml"
 BOX = [[40, 60], [220, 60], [220, 110], [40, 110]]

@@ -135,7 +135,7 @@ def _crawl(
     store: Path | None = None, preexec_fn=None,
 ) -> tuple[list[dict], dict]:
     """Crawl ``items`` in a subprocess; its log is left in ``tmp/log.txt``."""
-    reg_dir = tmp / "registry"
+    reg_dir = tmp / "holder-registry"  # a "registry" folder beside runner.py would shadow the package
     reg_dir.mkdir(exist_ok=True)
     (reg_dir / "images").mkdir(exist_ok=True)
     registered = reg_dir / "images" / "trail_jacket_1.jpg"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from matchers.price import PriceJudge, load_rates
-from matchers.registry import Money
+from registry import Money
 
 JACKET = Money(1299, "CNY")
 

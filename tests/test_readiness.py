@@ -12,7 +12,7 @@ import yaml
 from PIL import Image
 
 from enforcement.readiness import check_registry, unusable
-from matchers.registry import RegistryError, load_registry
+from registry import RegistryError, load_registry
 from tests.conftest import DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
 
 ON = date(2026, 12, 1)

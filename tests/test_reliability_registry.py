@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from matchers.registry import RegistryError, load_registry
+from registry import RegistryError, load_registry
 from tests.conftest import CASSETTES, DEMO_REGISTRY, SCRAPY, scrapy_env
 
 BILLION_LAUGHS = "\n".join(

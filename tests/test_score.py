@@ -10,9 +10,9 @@ import pytest
 import yaml
 
 from contract import SCORE_FIELDS
-from matchers.registry import load_registry
 from matchers.score import Scorer
 from matchers.signals import ImageHit
+from registry import load_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "registry" / "demo.yaml"

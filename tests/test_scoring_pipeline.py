@@ -8,9 +8,9 @@ import pytest
 from scrapy.utils.test import get_crawler
 
 from crawlers.items import Listing
-from matchers.registry import RegistryError
 from matchers.signals import ImageHit
 from pipelines.scoring import ScoringPipeline
+from registry import RegistryError
 
 DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "demo.yaml"
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from contract import normalize_seller as fold_seller_name
-from matchers.registry import load_registry
 from matchers.score import Scorer
+from registry import load_registry
 
 EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "eval" / "registry.yaml"
 

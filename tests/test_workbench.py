@@ -25,7 +25,7 @@ def store(tmp_path_factory, tmp_path) -> DemoStore:
 
 
 def _decisions(store: DemoStore) -> dict:
-    from matchers.registry import load_registry
+    from registry import load_registry
     from tests.conftest import DEMO_REGISTRY
 
     database = Store(store.url)

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from matchers.registry import load_registry
 from pipelines.store import Store
+from registry import load_registry
 from tests.conftest import DEMO_REGISTRY, ROOT
 from tests.test_workbench_support import DemoStore, demo_store, workbench
 

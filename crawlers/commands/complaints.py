@@ -166,7 +166,7 @@ def run_complaints(
 ) -> int:
     """The whole command; raises ``InputError`` for bad input and ``OutputError`` for an output folder
     that cannot be written, returns the exit code otherwise."""
-    from matchers.registry import RegistryError, load_registry
+    from registry import RegistryError, load_registry
 
     out = out or sys.stdout
     registry_file = Path(_require(registry_path, "--registry"))

@@ -7,8 +7,6 @@ exits 3 (nothing crawled) or 1 (stopped part-way), as the monitor does (crawlers
 
 from __future__ import annotations
 
-import sys
-
 from scrapy.commands.crawl import Command as ScrapyCrawl
 
 
@@ -16,13 +14,9 @@ class Command(ScrapyCrawl):
     def run(self, args, opts) -> None:
         registry = (getattr(opts, "spargs", None) or {}).get("registry")
         if registry:
-            from matchers.registry import RegistryError, load_registry
+            from crawlers.command_support import load_for_command
 
-            try:
-                load_registry(registry)
-            except RegistryError as exc:
-                print(str(exc), file=sys.stderr)
-                self.exitcode = 2
+            if load_for_command(self, registry) is None:
                 return
         super().run(args, opts)
         if not self.exitcode:  # a platform its session stopped (no sign-in, expired, paused) is not a success

@@ -27,8 +27,8 @@ from scrapy.exceptions import UsageError
 from contract import SCORE_FIELDS
 from crawlers.extensions import install_log_redaction
 from matchers.price import load_rates
-from matchers.registry import Registry, RegistryError, load_registry
 from matchers.score import Scorer
+from registry import Registry, RegistryError, load_registry
 
 CSV_FIRST_COLUMNS = (
     "platform",

@@ -96,14 +96,11 @@ class Command(ScrapyCommand):
 
     # ------------------------------------------------------------------------------------
     def _run(self, opts, started: float) -> None:
-        from matchers.registry import RegistryError, load_registry
+        from crawlers.command_support import load_for_command
         from pipelines.store import Store
 
-        try:
-            registry = load_registry(opts.registry)
-        except RegistryError as exc:
-            print(str(exc), file=sys.stderr)
-            self.exitcode = 2
+        registry = load_for_command(self, opts.registry)
+        if registry is None:
             return
         for warning in registry.warnings:
             logger.warning("registry: %s", warning)

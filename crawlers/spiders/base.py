@@ -54,17 +54,17 @@ class SearchSpider(scrapy.Spider):
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
+        from registry import path_from_settings
+
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.registry_path = spider.registry_path or crawler.settings.get("REGISTRY_PATH")
+        spider.registry_path = path_from_settings(crawler.settings, spider)
         spider._configure()
         return spider
 
     def _configure(self) -> None:
         watch_pages = None
         if self.registry_path and not self.queries:
-            from matchers.registry import (
-                load_registry,  # RegistryError propagates: bad input, nothing crawled
-            )
+            from registry import load_registry  # RegistryError propagates: bad input, nothing crawled
 
             registry = load_registry(self.registry_path)
             self.queries = registry.search_queries()

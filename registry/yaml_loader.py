@@ -14,9 +14,14 @@ must not get through silently:
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from registry.model import RegistryError
+
+MAX_REGISTRY_BYTES = 2_000_000
 
 MAX_YAML_ALIASES = 1_000  # a hand-written registry needs a handful
 MAX_YAML_EXPANDED_NODES = 100_000  # nodes once every alias is expanded: "billion laughs" needs ~10^9
@@ -140,3 +145,30 @@ def duplicate_keys(root: yaml.Node) -> list[str]:
                 children.append((value, child_path))
             stack.extend(reversed(children))
     return problems
+
+
+def read_yaml(path: Path) -> Any:
+    """The registry file's plain data; a ``RegistryError`` naming the file for anything unreadable or unsafe."""
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise RegistryError(path, [f"cannot read registry: {exc.strerror or exc}"]) from exc
+    if size > MAX_REGISTRY_BYTES:
+        raise RegistryError(path, [f"file is {size} bytes; a registry may be at most {MAX_REGISTRY_BYTES}"])
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RegistryError(path, [f"not UTF-8 text: {exc}"]) from exc
+    except OSError as exc:  # a folder, a permission problem, ...
+        raise RegistryError(path, [f"cannot read registry: {exc.strerror or exc}"]) from exc
+    try:
+        return yaml.load(text, Loader=RegistryLoader)
+    except DuplicateKeys as exc:
+        raise RegistryError(path, exc.problems) from exc
+    except yaml.constructor.ConstructorError as exc:
+        mark = f" (line {exc.problem_mark.line + 1})" if exc.problem_mark else ""
+        raise RegistryError(path, [f"unsafe or unknown YAML tag{mark}: {exc.problem}"]) from exc
+    except yaml.YAMLError as exc:
+        raise RegistryError(path, [f"invalid YAML: {exc}"]) from exc
+    except RecursionError as exc:
+        raise RegistryError(path, ["invalid YAML: nested too deeply"]) from exc

@@ -17,7 +17,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 CHECK_SIDE = 64  # decode at a small scale: JPEG then reads 1/8 of the pixels, and truncation still shows
-# The cap listing images are held to (matchers.images.DEFAULT_MAX_PIXELS, checked equal by a test);
+# The cap listing images are held to (DEFAULT_MAX_PIXELS of the image matcher, checked equal by a test);
 # not imported from there because that module brings numpy and scipy to every command that loads a registry
 MAX_PIXELS = 40_000_000
 
@@ -28,29 +28,30 @@ def photo_problem(raw: str, base_dir: Path) -> tuple[Path, str | None]:
     ``raw`` is the path as written in the registry (relative to ``base_dir``, the registry's folder,
     or absolute); ``base_dir`` must already be resolved.
     """
-    path = (base_dir / raw).resolve()
-    if not path.is_relative_to(base_dir):
-        return path, f"outside the registry's folder {base_dir}: {path}"
-    if not path.exists():
-        return path, f"file not found: {path}"
-    if not path.is_file():
-        return path, f"not a regular file: {path}"
-    problem = image_problem(path)
+    path, problem = _file_in_folder(raw, base_dir)
+    if problem is None:
+        problem = image_problem(path)
     return path, f"{problem}: {path}" if problem else None
 
 
 def document_problem(raw: str, base_dir: Path) -> tuple[Path, str | None]:
     """Like :func:`photo_problem` for a certificate or letter, which may be a PDF: inside the folder, a
     non-empty regular file; its content is not read here (``enforcement/readiness.py`` checks scans)."""
+    path, problem = _file_in_folder(raw, base_dir)
+    if problem is None and path.stat().st_size == 0:
+        problem = "empty file (0 bytes)"
+    return path, f"{problem}: {path}" if problem else None
+
+
+def _file_in_folder(raw: str, base_dir: Path) -> tuple[Path, str | None]:
+    """The resolved path, and why it is not a regular file inside ``base_dir`` (checked before any read)."""
     path = (base_dir / raw).resolve()
     if not path.is_relative_to(base_dir):
-        return path, f"outside the registry's folder {base_dir}: {path}"
+        return path, f"outside the registry's folder {base_dir}"
     if not path.exists():
-        return path, f"file not found: {path}"
+        return path, "file not found"
     if not path.is_file():
-        return path, f"not a regular file: {path}"
-    if path.stat().st_size == 0:
-        return path, f"empty file (0 bytes): {path}"
+        return path, "not a regular file"
     return path, None
 
 

@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from crawlers.browser import BROWSER_ARGS
+from matchers.images.cache import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -103,14 +104,6 @@ def writing(path: Path) -> Iterator[None]:
 
 def evidence_folder(out_dir: Path, platform: str, listing_id: str) -> Path:
     return inside(out_dir / "evidence", f"{platform}-{listing_id}")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def utc_now() -> str:

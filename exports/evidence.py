@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from crawlers.browser import BROWSER_ARGS
-from matchers.images.cache import sha256_file
+from matchers.images.files import sha256_file
 
 logger = logging.getLogger(__name__)
 

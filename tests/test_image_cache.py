@@ -4,11 +4,14 @@ recomputed when an entry is damaged."""
 from __future__ import annotations
 
 import hashlib
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from matchers.images import RECIPE_VERSION, RegistryImageIndex, sha256_file
+from tests.conftest import ROOT
 from tests.image_support import entries, listing, shared_corpus, write_registry
 
 
@@ -55,3 +58,14 @@ def test_sha256_file_is_the_checksum_of_the_bytes_for_any_size(tmp_path):
         data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
         path.write_bytes(data)
         assert sha256_file(path) == hashlib.sha256(data).hexdigest()
+
+
+def test_the_evidence_writers_checksum_without_loading_the_matcher():
+    # exports.evidence takes its sha256_file from the image package; importing it must stay light
+    code = "import sys, exports.evidence; print(sorted(m for m in ('numpy', 'PIL', 'scipy') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "[]"
+    from exports.evidence import sha256_file as evidence_sha256
+
+    assert evidence_sha256 is sha256_file

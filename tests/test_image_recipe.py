@@ -139,7 +139,7 @@ def test_importing_the_matcher_with_a_broken_recipe_fails_naming_the_file_and_ke
     del raw["recipe"]["thumb_side"]
     data.write_text(json.dumps(raw), encoding="utf-8")
     run = subprocess.run(
-        [sys.executable, "-c", "import matchers.images"],
+        [sys.executable, "-c", "from matchers.images import hash_image_bytes"],
         cwd=tmp_path, env={"PYTHONPATH": str(tmp_path), "PATH": "/usr/bin:/bin"},
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip

@@ -9,7 +9,7 @@ import numpy as np
 from PIL import Image
 
 from bench.image_corpus import encode_jpeg, product_on_white, t_pad_white
-from matchers.images import default_thresholds, hamming, hash_image_bytes
+from matchers.images import default_thresholds, hamming, hash_image_bytes, trim_box
 from tests.image_support import encode, shared_corpus
 
 
@@ -35,3 +35,16 @@ def test_different_products_on_white_stay_far_apart_after_trimming():
 def test_a_flat_single_colour_image_hashes_without_trimming_to_nothing():
     h = hash_image_bytes(encode(Image.new("RGB", (200, 200), (255, 255, 255)), "PNG"), source="white.png")
     assert h.trimmed is False
+
+
+def test_nested_trimming_never_cuts_a_picture_to_nothing():
+    # a dark bar on white with a thin stripe across it: the second pass finds only the stripe, two rows that
+    # the halo shave would remove entirely; hashing such a picture raised ZeroDivisionError, not ImageError
+    arr = np.full((100, 400, 3), 255, np.uint8)
+    arr[40:60, 50:350] = (40, 40, 40)
+    arr[49:51, 50:350] = (200, 30, 30)
+    t, b, lft, r = trim_box(arr)
+    assert b > t and r > lft
+    assert (t, b, lft, r) == (41, 59, 51, 349)  # the bar, its halo shaved: the first pass only
+    hashes = hash_image_bytes(encode(Image.fromarray(arr), "PNG"), source="bar.png")
+    assert hashes.trimmed and hashes.thumb.size > 0

@@ -73,97 +73,79 @@ Thresholds and the recipe's figures are data: ``matchers/data/image_thresholds.j
 The components, in the order an image meets them: :mod:`~matchers.images.decode` (1),
 :mod:`~matchers.images.trim` (2, 5), :mod:`~matchers.images.dct` and :mod:`~matchers.images.hashes`
 (3, 6), :mod:`~matchers.images.stage2` (7), :mod:`~matchers.images.index` (4, the lookup) and
-:mod:`~matchers.images.cache` (registered images' hashes on disk); :mod:`~matchers.images.recipe`
-reads the data file.
+:mod:`~matchers.images.cache` (registered images' hashes on disk, by :mod:`~matchers.images.files`'
+checksums); :mod:`~matchers.images.recipe` reads the data file. Each name below is loaded from its
+component on first use.
 
 Hashes are hex strings (16 hex digits per 64-bit hash), so they travel in JSON lines and the cache.
 """
 
-from matchers.images.cache import DiskCache, sha256_file
-from matchers.images.dct import hamming, hex64, int64
-from matchers.images.decode import ImageError, decode_image
-from matchers.images.hashes import ImageHashes, hash_image_bytes, hash_image_file, hashes_of_rgb
-from matchers.images.index import ListingImage, RegistryImageIndex, relative_path
-from matchers.images.recipe import (
-    BANNER_BAND,
-    BANNER_EDGE,
-    BANNER_STEP,
-    DEFAULT_MAX_PIXELS,
-    RECIPE,
-    RECIPE_VERSION,
-    THRESHOLDS_FILE,
-    THUMB_SIDE,
-    TRIM_MIN_CONTENT,
-    TRIM_MIN_KEEP,
-    TRIM_SHAVE,
-    TRIM_SOLID,
-    TRIM_SOLID_SHARE,
-    TRIM_TOLERANCE,
-    TRIM_UNIFORM_FRAME,
-    WATERMARK_ASPECT,
-    WATERMARK_FILTER,
-    WORK_SIDE,
-    DataFileError,
-    Recipe,
-    Thresholds,
-    default_thresholds,
-    load_data_class,
-    load_recipe,
-)
-from matchers.images.stage2 import (
-    PreparedListing,
-    Stage2Result,
-    Unmarked,
-    reference_crop_grid,
-    second_stage,
-    unmarked_views,
-)
-from matchers.images.trim import trim_box
+from __future__ import annotations
 
-__all__ = [
-    "BANNER_BAND",
-    "BANNER_EDGE",
-    "BANNER_STEP",
-    "DEFAULT_MAX_PIXELS",
-    "RECIPE",
-    "RECIPE_VERSION",
-    "THRESHOLDS_FILE",
-    "THUMB_SIDE",
-    "TRIM_MIN_CONTENT",
-    "TRIM_MIN_KEEP",
-    "TRIM_SHAVE",
-    "TRIM_SOLID",
-    "TRIM_SOLID_SHARE",
-    "TRIM_TOLERANCE",
-    "TRIM_UNIFORM_FRAME",
-    "WATERMARK_ASPECT",
-    "WATERMARK_FILTER",
-    "WORK_SIDE",
-    "DataFileError",
-    "DiskCache",
-    "ImageError",
-    "ImageHashes",
-    "ListingImage",
-    "PreparedListing",
-    "Recipe",
-    "RegistryImageIndex",
-    "Stage2Result",
-    "Thresholds",
-    "Unmarked",
-    "decode_image",
-    "default_thresholds",
-    "hamming",
-    "hash_image_bytes",
-    "hash_image_file",
-    "hashes_of_rgb",
-    "hex64",
-    "int64",
-    "load_data_class",
-    "load_recipe",
-    "reference_crop_grid",
-    "relative_path",
-    "second_stage",
-    "sha256_file",
-    "trim_box",
-    "unmarked_views",
-]
+import importlib
+from typing import Any
+
+# name -> the component that defines it. Loaded on first use, so that importing one light component
+# (``files`` for the evidence writers) does not load numpy, Pillow and scipy.
+_COMPONENT_OF = {
+    "DiskCache": "cache",
+    "sha256_file": "files",
+    "hamming": "dct",
+    "hex64": "dct",
+    "int64": "dct",
+    "ImageError": "decode",
+    "decode_image": "decode",
+    "ImageHashes": "hashes",
+    "hash_image_bytes": "hashes",
+    "hash_image_file": "hashes",
+    "hashes_of_rgb": "hashes",
+    "ListingImage": "index",
+    "RegistryImageIndex": "index",
+    "relative_path": "index",
+    "BANNER_BAND": "recipe",
+    "BANNER_EDGE": "recipe",
+    "BANNER_STEP": "recipe",
+    "DEFAULT_MAX_PIXELS": "recipe",
+    "RECIPE": "recipe",
+    "RECIPE_VERSION": "recipe",
+    "THRESHOLDS_FILE": "recipe",
+    "THUMB_SIDE": "recipe",
+    "TRIM_MIN_CONTENT": "recipe",
+    "TRIM_MIN_KEEP": "recipe",
+    "TRIM_SHAVE": "recipe",
+    "TRIM_SOLID": "recipe",
+    "TRIM_SOLID_SHARE": "recipe",
+    "TRIM_TOLERANCE": "recipe",
+    "TRIM_UNIFORM_FRAME": "recipe",
+    "WATERMARK_ASPECT": "recipe",
+    "WATERMARK_FILTER": "recipe",
+    "WORK_SIDE": "recipe",
+    "DataFileError": "recipe",
+    "Recipe": "recipe",
+    "Thresholds": "recipe",
+    "default_thresholds": "recipe",
+    "load_data_class": "recipe",
+    "load_recipe": "recipe",
+    "PreparedListing": "stage2",
+    "Stage2Result": "stage2",
+    "Unmarked": "stage2",
+    "reference_crop_grid": "stage2",
+    "second_stage": "stage2",
+    "unmarked_views": "stage2",
+    "trim_box": "trim",
+}
+
+__all__ = sorted(_COMPONENT_OF)
+
+
+def __getattr__(name: str) -> Any:
+    component = _COMPONENT_OF.get(name)
+    if component is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{component}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -12,15 +11,6 @@ import numpy as np
 
 from matchers.images.hashes import ImageHashes
 from matchers.images.recipe import RECIPE_VERSION
-
-
-def sha256_file(path: Path) -> str:
-    """The hex sha256 of a file's bytes, read in chunks (a registered photo, an evidence file)."""
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 class DiskCache:

@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from matchers.images.blas import _one_blas_thread
-from matchers.images.cache import DiskCache, sha256_file
+from matchers.images.cache import DiskCache
 from matchers.images.dct import _whole_hashes, int64
 from matchers.images.decode import ImageError
+from matchers.images.files import sha256_file
 from matchers.images.hashes import ImageHashes, hash_image_bytes, hash_image_file
 from matchers.images.recipe import Thresholds, default_thresholds
 from matchers.images.stage2 import PreparedListing, reference_crop_grid, second_stage, unmarked_views

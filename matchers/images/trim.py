@@ -85,6 +85,8 @@ def _trim_planar(planes: np.ndarray, *, solid: bool = False) -> tuple[int, int, 
         # sees the inner frame (a dark photo border inside white padding) as uniform
         t, lft = t + TRIM_SHAVE * (t > 0), lft + TRIM_SHAVE * (lft > 0)
         b, r = b - TRIM_SHAVE * (b < sh), r - TRIM_SHAVE * (r < sw)
+        if b <= t or r <= lft:
+            break  # content a few pixels thin (a stripe inside a frame): shaving would leave nothing
         top, bottom, left, right = top + t, top + b, left + lft, left + r
     return top, bottom, left, right
 

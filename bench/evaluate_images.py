@@ -1,8 +1,8 @@
 """How well does the image matcher survive copiers' disguises? (``make eval-images``)
 
-Registers the official photos of :mod:`bench.image_corpus` in a
-:class:`matchers.images.RegistryImageIndex`, and reports for each disguise the recall at the thresholds in ``matchers/data/image_thresholds.json``:
-the share of disguised copies whose best hit is the right product. Then it queries unrelated images
+Registers the official photos of :mod:`bench.image_corpus` in a :class:`matchers.images.RegistryImageIndex`,
+and reports for each disguise the recall at the thresholds in ``matchers/data/image_thresholds.json``: the
+share of disguised copies whose best hit is the right product. Then it queries unrelated images
 (other photos and other products on white, plain and disguised) and reports the false-match rate
 over every (query, registered image) pair: a pair is a false match when the matcher confidently says
 the query shows that registered product.

@@ -6,33 +6,7 @@ import re
 
 import scrapy
 
-PLATFORMS = ("taobao", "tmall", "1688", "alibaba")
-
-LISTING_FIELDS = (
-    "platform",
-    "listing_id",
-    "url",
-    "title",
-    "price_min",
-    "price_max",
-    "currency",
-    "moq",
-    "moq_unit",
-    "sales",
-    "seller_id",
-    "seller_name",
-    "seller_unknown",
-    "shop_url",
-    "location",
-    "is_official_store",
-    "image_urls",
-    "images",
-    "query",
-    "page",
-    "rank",
-    "crawled_at",
-)
-SCORE_FIELDS = ("score", "verdict", "reason", "ipr_id", "product_id", "signals", "explanation")
+from contract import LISTING_FIELDS, PLATFORMS, SCORE_FIELDS  # noqa: F401  (the item's fields are the contract's)
 
 
 class Listing(scrapy.Item):

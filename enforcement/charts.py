@@ -7,9 +7,11 @@ from __future__ import annotations
 
 import io
 
+from contract import Reason
 from enforcement.standing import MAX_COUNTER, MIN_SUCCESS, OVERALL, Standing
 
-COLOURS = {"counterfeit": "#c0392b", "trademark_misuse": "#2e86c1", "stolen_image": "#8e44ad", OVERALL: "#222222"}
+COLOURS = {Reason.COUNTERFEIT: "#c0392b", Reason.TRADEMARK_MISUSE: "#2e86c1", Reason.STOLEN_IMAGE: "#8e44ad",
+           OVERALL: "#222222"}
 
 
 def standing_chart_svg(standing: Standing) -> str:

@@ -14,6 +14,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from contract import FLAGGED, normalize_seller
+from contract.image_hit import confident_registered_image
 from enforcement.casebook import CaseBook, ListingRef, case_label
 from enforcement.charts import standing_chart_svg
 from enforcement.sellers import SellerView, build_seller_view
@@ -82,21 +84,19 @@ def enforcement_picture(store: Any, registry: Any, book: CaseBook, *, as_of: dat
 
 def seller_view(store: Any, registry: Any, history: list[dict], *, as_of: date) -> SellerView:
     from exports.incremental import RelistIndex
-    from matchers.registry import normalize_seller
 
     complained = store.complaints_on_file(registry)
     relist = RelistIndex(complained)
     listings, relisted = [], []
     for row in store.all_listings():
         data = json.loads(row["data"]) if row.get("data") else {}
-        hit = data.get("image_hit") if isinstance(data.get("image_hit"), dict) else {}
         entry = {"platform": row["platform"], "listing_id": row["listing_id"], "seller_id": row.get("seller_id"),
                  "seller_name": row.get("seller_name"), "verdict": row.get("verdict"), "sales": data.get("sales"),
                  "shop_url": data.get("shop_url"), "main_image_phash": row.get("main_image_phash"),
-                 "registered_image": hit.get("registered_image") if hit.get("confident", True) else None,
+                 "registered_image": confident_registered_image(data.get("image_hit")),
                  "title": row.get("title"), "signals": data.get("signals") or {}}
         listings.append(entry)
-        if entry["verdict"] in ("infringing", "suspect"):
+        if entry["verdict"] in FLAGGED:
             probe = {**data, "platform": row["platform"], "listing_id": row["listing_id"],
                      "first_seen": row.get("first_seen")}
             if relist.match(probe):

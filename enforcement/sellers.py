@@ -27,10 +27,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from contract import FLAGGED
 from enforcement.lifecycle import TAKEN_DOWN
 
 DATA = Path(__file__).with_name("data") / "sellers.yaml"
-FLAGGED = ("infringing", "suspect")
 
 SellerKey = tuple[str, str]  # (platform, seller id or folded name)
 

@@ -28,9 +28,10 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
+from contract import PLATFORMS, Verdict, citation_problem, normalize_seller
 from exports.evidence import EvidenceResult, inside, sha256_file, utc_now, writing
 from exports.review_csv import format_price, neutralise
-from matchers.registry import CNIPA, CNIPA_ONLY_PLATFORMS, PLATFORMS, Registry, normalize_seller
+from matchers.registry import Registry
 
 MAX_URLS_PER_BATCH = 300  # IPP accepts at most 300 listing links per complaint
 SELLER_WINDOW = timedelta(days=3)  # Taobao counts one seller's listings for one IPR within 3 days as one
@@ -200,7 +201,7 @@ def refusal_reason(listing: dict[str, Any], registry: Registry, on: date | None 
         return f"unknown platform {platform!r}"
     if not str(listing.get("url") or "").startswith(("https://", "http://")):
         return f"no usable listing URL ({listing.get('url')!r})"
-    if listing.get("verdict") == "authorized" or registry.is_authorized(platform, seller):
+    if listing.get("verdict") == Verdict.AUTHORIZED or registry.is_authorized(platform, seller):
         return f"seller {seller!r} is an authorized seller on {platform}; authorized sellers are never filed"
     if reason not in REASONS:
         if not reason:
@@ -218,17 +219,7 @@ def refusal_reason(listing: dict[str, Any], registry: Registry, on: date | None 
         mark = registry.trademark(ipr_id)
     except KeyError:
         return f"ipr_id {ipr_id!r} is not a trademark in the registry; {reason} cites a trademark"
-    today = on or datetime.now(UTC).date()
-    if mark.valid_until < today:
-        return f"trademark {mark.id} ({mark.office} {mark.registration_number}) expired on {mark.valid_until}; expired marks are never cited"
-    if not mark.is_valid(today):
-        return f"trademark {mark.id} ({mark.office} {mark.registration_number}) is not valid before {mark.valid_from}"
-    if platform in CNIPA_ONLY_PLATFORMS and mark.office.upper() != CNIPA:
-        return (
-            f"trademark {mark.id} is registered with {mark.office}; {platform} accepts only CNIPA "
-            "(China) marks in IPP complaints"
-        )
-    return None
+    return citation_problem(mark, platform, on or datetime.now(UTC).date())
 
 
 # --- batching ----------------------------------------------------------------------------------

@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
+from contract import is_removed_url
 from crawlers.browser import BROWSER_ARGS
 from matchers.images.files import sha256_file
 
@@ -146,13 +147,6 @@ def _decompress(body: bytes, encoding: str) -> bytes:
     except (OSError, zlib.error):
         return body
     return body
-
-
-def is_removed_listing(url: str) -> bool:
-    """A removed Taobao/Tmall item redirects to error.item.taobao.com/error/noitem."""
-    parts = urlsplit(url)
-    host = (parts.hostname or "").lower()
-    return host.startswith("error.item.") or "/error/noitem" in parts.path
 
 
 # --- what to capture ---------------------------------------------------------------------------
@@ -387,7 +381,7 @@ def _render(url: str, folder: Path, fetch: Fetch | None, browser: Any, timeout_m
             info["error"] = f"page did not load: {_first_line(error)}"
         final_url = documents[-1] if documents else page.url
         info["final_url"] = final_url
-        removed_at = next((u for u in [*documents, final_url] if is_removed_listing(u)), None)
+        removed_at = next((u for u in [*documents, final_url] if is_removed_url(u)), None)
         if removed_at:
             info["removed"] = True
             info["error"] = f"listing removed: the page redirects to {removed_at}"

@@ -18,10 +18,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from contract import ComplaintStatus
 from exports.complaints import Refusal
 from exports.incremental import changes
 
-ON_FILE = ("prepared", "filed")  # complaint statuses that mean the listing is already on file
+ON_FILE = (ComplaintStatus.PREPARED, ComplaintStatus.FILED)  # the listing is already on file
+TAKEN_DOWN = (ComplaintStatus.REMOVED, ComplaintStatus.RELISTED)  # the complained listing itself is gone
 
 
 @dataclass
@@ -61,7 +63,7 @@ def check_filing(
         if different:
             changed.add(key)
         monitor_says = {item.get("status"), reviewed.get(key, {}).get("status")}
-        if "removed" in monitor_says or (complaint and complaint["status"] == "removed"):
+        if "removed" in monitor_says or (complaint and complaint["status"] in TAKEN_DOWN):
             when = f" on {complaint['status_at']}" if complaint and complaint.get("status_at") else ""
             refused.append(_refusal(item, "removed", f"{row}: taken down (confirmed removed{when}); "
                                                      "a removed listing is never filed"))

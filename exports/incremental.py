@@ -19,7 +19,9 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 
-FLAGGED = ("infringing", "suspect")
+from contract import FLAGGED, ListingStatus, normalize_seller
+from contract.image_hit import confident_registered_image
+
 # Two perceptual hashes this close (out of 64 bits) are the same photo re-uploaded.
 RELIST_MAX_DISTANCE = 6
 
@@ -100,7 +102,7 @@ class RelistIndex:
             if row.get("title_key"):
                 self.by_title.setdefault(row["title_key"], key)
             if row.get("main_image_phash"):
-                self.hashes.append((row["main_image_phash"], key, _seller(row.get("seller_name")),
+                self.hashes.append((row["main_image_phash"], key, normalize_seller(row.get("seller_name")),
                                     row.get("registered_image")))
 
     def match(self, listing: dict) -> tuple[str, str] | None:
@@ -122,9 +124,8 @@ class RelistIndex:
             return original
         phash = main_image_phash(listing)
         if phash:
-            hit = listing.get("image_hit") if isinstance(listing.get("image_hit"), dict) else {}
-            registered = hit.get("registered_image") if hit and hit.get("confident", True) else None
-            seller = _seller(listing.get("seller_name"))
+            registered = confident_registered_image(listing.get("image_hit"))
+            seller = normalize_seller(listing.get("seller_name"))
             for other, original, other_seller, other_registered in self.hashes:
                 if original == key or _hamming(phash, other) > RELIST_MAX_DISTANCE:
                     continue
@@ -134,10 +135,6 @@ class RelistIndex:
                     continue  # it was already there when the complaint was filed
                 return original
         return None
-
-
-def _seller(name: str | None) -> str:
-    return unicodedata.normalize("NFKC", name or "").casefold().strip()
 
 
 def annotate(listings: Iterable[dict], *, run_id: str, complained: list[dict],
@@ -152,13 +149,13 @@ def annotate(listings: Iterable[dict], *, run_id: str, complained: list[dict],
         key = (listing["platform"], listing["listing_id"])
         relisted_from = None
         if key in index.keys:
-            status = "complained"
+            status = ListingStatus.COMPLAINED
         elif listing.get("verdict") in FLAGGED and (relisted_from := index.match(listing)):
-            status = "re-listed"
+            status = ListingStatus.RELISTED
         elif listing.get("first_run") == run_id:
-            status = "new"
+            status = ListingStatus.NEW
         else:
-            status = "seen"
+            status = ListingStatus.SEEN
         listing["status"] = status
         if relisted_from:
             listing["relisted_from"] = f"{relisted_from[0]}:{relisted_from[1]}"
@@ -169,7 +166,7 @@ def annotate(listings: Iterable[dict], *, run_id: str, complained: list[dict],
             unchanged = decision["fingerprint"] == fingerprint(listing)
             if decision["decision"] == "reject" and unchanged:
                 listing["review_again"] = False
-            if decision["decision"] == "approve" and status == "complained":
+            if decision["decision"] == "approve" and status == ListingStatus.COMPLAINED:
                 listing["review_again"] = False  # already filed; shown in the report, not asked again
         yield listing
 

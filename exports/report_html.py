@@ -23,8 +23,10 @@ from jinja2 import Environment, FileSystemLoader
 from markupsafe import Markup
 from PIL import Image, UnidentifiedImageError
 
+from contract import FLAGGED
+from contract.image_hit import is_confident
 from exports.evidence import image_hit_of, utc_now
-from exports.review_csv import FLAGGED_VERDICTS, format_price, registration_number
+from exports.review_csv import format_price, registration_number
 from matchers.signals import describe_image_stage
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -142,7 +144,7 @@ def _card(
         "distance": "" if distance is None else str(distance),
         "stage": str(hit.get("stage") or ""),
         "stage_text": describe_image_stage(str(hit.get("stage"))) if hit.get("stage") else "",
-        "confident": bool(hit.get("confident")),
+        "confident": is_confident(hit),
         **_price_line(listing, registry),
     }
 
@@ -162,7 +164,7 @@ def _top_flagged(listings: Iterable[dict[str, Any]], limit: int):
     per_verdict: Counter = Counter()
     total = 0
     for order, item in enumerate(listings):
-        if item.get("verdict") not in FLAGGED_VERDICTS:
+        if item.get("verdict") not in FLAGGED:
             continue
         total += 1
         per_platform[str(item.get("platform") or "")] += 1

@@ -17,6 +17,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from contract import FLAGGED
+
 REVIEW_COLUMNS: tuple[str, ...] = (
     "decision",
     "score",
@@ -37,7 +39,6 @@ REVIEW_COLUMNS: tuple[str, ...] = (
     "last_seen",
     "status",
 )
-FLAGGED_VERDICTS = frozenset({"infringing", "suspect"})
 DECISIONS = frozenset({"approve", "reject", ""})
 _DECISION_ALIASES = {"approved": "approve", "rejected": "reject"}
 
@@ -172,7 +173,7 @@ def write_review_csv(
     chunk: list[tuple[tuple[float, str, str], list[str]]] = []
     with tempfile.TemporaryDirectory(prefix="review-sort-") as spill_dir:
         for listing in listings:
-            if listing.get("verdict") not in FLAGGED_VERDICTS:
+            if listing.get("verdict") not in FLAGGED:
                 continue
             chunk.append((_sort_key(listing), review_row(listing, registry)))
             if len(chunk) >= chunk_size:

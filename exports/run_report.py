@@ -15,9 +15,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from contract import FLAGGED, ComplaintStatus, ListingStatus
+
 logger = logging.getLogger(__name__)
 
-FLAGGED = ("infringing", "suspect")
 REPORT_FILES = ("listings.jsonl", "review.csv", "report.html", "sellers.csv", "summary.json")
 NORMAL_ENDS = ("finished", "shutdown")  # shutdown: SIGTERM / Ctrl-C, said by `interrupted`
 
@@ -102,7 +103,12 @@ def _write_listings(store, registry, run_id, path: Path, images_store, complaine
             platform = listing["platform"]
             counts.setdefault(platform, Counter())["listings"] += 1
             statuses[listing["status"]] += 1
-            if listing["status"] == "new":
+            if listing["status"] == ListingStatus.RELISTED and listing.get("relisted_from"):
+                # the complaint that took the original down is now a re-listing to act on again
+                original_platform, _, original_id = listing["relisted_from"].partition(":")
+                store.set_complaint_status(original_platform, original_id, ComplaintStatus.RELISTED, registry,
+                                           only_from=ComplaintStatus.REMOVED)
+            if listing["status"] == ListingStatus.NEW:
                 counts[platform]["new"] += 1
             if listing.get("verdict") in FLAGGED:
                 counts[platform]["flagged"] += 1
@@ -111,8 +117,8 @@ def _write_listings(store, registry, run_id, path: Path, images_store, complaine
         for platform, listing_id in sorted(removed):
             row = store.listing(platform, listing_id) or {}
             data = json.loads(row["data"]) if row.get("data") else {"platform": platform, "listing_id": listing_id}
-            data.update(status="removed", first_seen=row.get("first_seen"), last_seen=row.get("last_seen"))
-            statuses["removed"] += 1
+            data.update(status=ListingStatus.REMOVED, first_seen=row.get("first_seen"), last_seen=row.get("last_seen"))
+            statuses[ListingStatus.REMOVED] += 1
             counts.setdefault(platform, Counter())["removed"] += 1
             out.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
 
@@ -213,7 +219,7 @@ def _to_review(listings_path: Path):
     with listings_path.open(encoding="utf-8") as lines:
         for line in lines:
             item = json.loads(line)
-            if item.get("status") == "removed" or (item.get("verdict") in FLAGGED and item.get("review_again", True)):
+            if item.get("status") == ListingStatus.REMOVED or (item.get("verdict") in FLAGGED and item.get("review_again", True)):
                 yield item
 
 

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import ahocorasick
 
+from contract.sellers import traditional_to_simplified  # noqa: F401  (matching reads it as forms.*)
+
 PINYIN, TRADITIONAL, HOMOPHONE = "pinyin", "traditional", "homophone"
 _CJK_RUN = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]+")
 _CJK_CHAR = re.compile(r"[\u3400-\u9fff\U00020000-\U0002ffff]")
@@ -35,24 +37,6 @@ _NAME_TAGS = frozenset({"nr", "nrt", "nrfg", "ns", "nt", "nz"})
 
 def _is_cjk(ch: str) -> bool:
     return bool(_CJK_RUN.fullmatch(ch))
-
-
-@lru_cache(maxsize=1)
-def traditional_to_simplified() -> dict[int, str]:
-    """One traditional character -> its simplified form (OpenCC ``TSCharacters``, first choice)."""
-    import opencc
-
-    path = Path(opencc.__file__).resolve().parent / "dictionary" / "TSCharacters.txt"
-    table: dict[int, str] = {}
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) != 2:
-                continue
-            trad, simple = parts[0], parts[1].split(" ")[0]
-            if len(trad) == 1 and len(simple) == 1 and trad != simple:
-                table[ord(trad)] = simple
-    return table
 
 
 @lru_cache(maxsize=1)

@@ -10,20 +10,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from contract import CNIPA, CNIPA_ONLY_PLATFORMS, PLATFORMS, citation_status, normalize_seller
 from matchers.registry_photos import document_problem, photo_problem
 from matchers.registry_yaml import DuplicateKeys, NotADate, RegistryLoader
-from matchers.sellers import fold_seller_name
-
-PLATFORMS: tuple[str, ...] = ("taobao", "tmall", "1688", "alibaba")
-# Taobao, Tmall and 1688 accept only marks registered in mainland China (CNIPA) in IPP complaints.
-CNIPA_ONLY_PLATFORMS: frozenset[str] = frozenset({"taobao", "tmall", "1688"})
-CNIPA = "CNIPA"
 
 MAX_REGISTRY_BYTES = 2_000_000
 
@@ -93,9 +87,7 @@ class Trademark:
 
     def can_be_cited_on(self, platform: str, on: date | None = None) -> bool:
         """Valid, and from an office the platform's IPP accepts."""
-        if not self.is_valid(on):
-            return False
-        return not (platform in CNIPA_ONLY_PLATFORMS and self.office.upper() != CNIPA)
+        return citation_status(self, platform, on or today_utc()) is None
 
     @property
     def terms(self) -> tuple[str, ...]:
@@ -134,13 +126,6 @@ class Watch:
     platforms: tuple[str, ...] = PLATFORMS
     queries: tuple[str, ...] = ()
     pages: int = 3
-
-
-@lru_cache(maxsize=4096)  # the same shops come back page after page
-def normalize_seller(name: str) -> str:
-    """Seller names compare folded: NFKC, casefold, simplified characters, no spaces or punctuation
-    ("Lumora  官方旗舰店" == "lumora官方旗舰店"); see matchers.sellers.fold_seller_name."""
-    return fold_seller_name(name)
 
 
 @dataclass

@@ -75,13 +75,14 @@ from typing import Any
 
 import yaml
 
+from contract import CitationProblem, ImageHit, Reason, Verdict, citation_status
 from matchers import forms
 from matchers.context import Context, ContextMatcher
 from matchers.image_text import IN_IMAGE, ShownText, describe_box, picture_name, read_image_text
 from matchers.price import PriceJudge, PriceSignal
-from matchers.registry import CNIPA_ONLY_PLATFORMS, Product, Registry, Trademark, today_utc
+from matchers.registry import Product, Registry, Trademark, today_utc
 from matchers.sellers import StoreCheck, StoreClaim
-from matchers.signals import PLAIN_IMAGE_STAGES, ImageHit, describe_image_stage
+from matchers.signals import PLAIN_IMAGE_STAGES, describe_image_stage
 from matchers.text import (
     ALIAS,
     EVASIVE_KINDS,
@@ -96,9 +97,8 @@ from matchers.text import (
 )
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-INFRINGING, SUSPECT, AUTHORIZED, CLEAN = "infringing", "suspect", "authorized", "clean"
-COUNTERFEIT, TRADEMARK_MISUSE, STOLEN_IMAGE = "counterfeit", "trademark_misuse", "stolen_image"
-SCORE_FIELDS = ("score", "verdict", "reason", "ipr_id", "product_id", "signals", "explanation")
+INFRINGING, SUSPECT, AUTHORIZED, CLEAN = Verdict.INFRINGING, Verdict.SUSPECT, Verdict.AUTHORIZED, Verdict.CLEAN
+COUNTERFEIT, TRADEMARK_MISUSE, STOLEN_IMAGE = Reason.COUNTERFEIT, Reason.TRADEMARK_MISUSE, Reason.STOLEN_IMAGE
 
 _KIND_STRENGTH = {
     "masked": 7,
@@ -135,30 +135,6 @@ def _merge(base: dict, override: dict) -> dict:
         else:
             out[k] = v
     return out
-
-
-def image_hit_from(value: Any) -> ImageHit | None:
-    """An ``ImageHit``, its dict form (missing optional fields filled in), or nothing."""
-    if value is None or isinstance(value, ImageHit):
-        return value
-    if not isinstance(value, dict) or (not value.get("registered_image") and not value.get("product_id")):
-        return None
-    try:
-        distance = int(value.get("distance", 0))
-    except (TypeError, ValueError):
-        return None
-    confident = value.get("confident")
-    return ImageHit(
-        product_id=str(value.get("product_id") or ""),
-        registered_image=str(value.get("registered_image") or ""),
-        listing_image_url=str(value.get("listing_image_url") or ""),
-        listing_image_path=value.get("listing_image_path"),
-        distance=distance,
-        stage=str(value.get("stage") or ""),
-        # an image stage that does not say is trusted only for a near-identical hash
-        confident=bool(confident) if confident is not None else distance <= 6,
-        is_logo=bool(value.get("is_logo", False)),
-    )
 
 
 @dataclass
@@ -222,7 +198,7 @@ class Scorer:
         registry = self.registry
         title = str(listing.get("title") or "")
         platform = str(listing.get("platform") or "")
-        image = image_hit_from(image_hit)
+        image = ImageHit.from_dict(image_hit)
         signals: dict[str, Any] = {}
 
         if registry.is_authorized(platform, str(listing.get("seller_name") or "")):
@@ -436,10 +412,10 @@ class Scorer:
     def _split_hits(self, hits: list[TextHit], platform: str):
         citeable, expired, wrong_office = [], [], []
         for h in hits:
-            tm = self.registry.trademark(h.trademark_id)
-            if not tm.is_valid(self.today):
+            problem = citation_status(self.registry.trademark(h.trademark_id), platform, self.today)
+            if problem in (CitationProblem.EXPIRED, CitationProblem.NOT_YET_VALID):
                 expired.append(h)
-            elif platform in CNIPA_ONLY_PLATFORMS and tm.office != "CNIPA":
+            elif problem is CitationProblem.WRONG_OFFICE:
                 wrong_office.append(h)
             else:
                 citeable.append(h)

@@ -3,7 +3,7 @@ official or flagship store.
 
 A seller name is read twice:
 
-* **folded for comparison** (``fold_seller_name``): NFKC (full-width letters), casefold, traditional characters as
+* **folded for comparison** (``contract.normalize_seller``): NFKC (full-width letters), casefold, traditional characters as
   simplified, and no spaces, punctuation or invisible characters, so "Lumora Outdoor Co., Ltd." and
   "LUMORA OUTDOOR CO.,LTD" are one name. Look-alike letters are *not* folded: a Cyrillic "Lumоra官方旗舰店" is a
   different shop, and one letter away from the real one;
@@ -17,7 +17,6 @@ otherwise (a Tmall shop that may have its own authorization) it is a question fo
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -25,7 +24,7 @@ from pathlib import Path
 import yaml
 from rapidfuzz.distance import OSA
 
-from matchers import forms
+from contract import normalize_seller
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -34,13 +33,6 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 def store_claims() -> dict:
     with (DATA_DIR / "store_claims.yaml").open(encoding="utf-8") as fh:
         return yaml.safe_load(fh) or {}
-
-
-@lru_cache(maxsize=4096)
-def fold_seller_name(name: str) -> str:
-    """A seller name for comparison: NFKC, casefold, simplified characters, no spaces/punctuation/invisibles."""
-    text = unicodedata.normalize("NFKC", name or "").casefold().translate(forms.traditional_to_simplified())
-    return "".join(c for c in text if unicodedata.category(c)[0] not in "PZC")
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ class StoreCheck:
     def __init__(self, registry, marks):
         data = store_claims()
         self.marks = marks
-        self.claims = [(c, fold_seller_name(str(c))) for c in data.get("claims", [])]
+        self.claims = [(c, normalize_seller(str(c))) for c in data.get("claims", [])]
         self.impossible_on = frozenset(str(p) for p in data.get("claims_impossible_on", []))
         self.near_distance = int(data.get("near_copy_distance", 1))
         self.min_length = int(data.get("min_name_length", 6))
@@ -78,7 +70,7 @@ class StoreCheck:
         # each authorized store's folded name, with the marks its name carries
         self.authorized: list[tuple[str, str, tuple[str, ...]]] = []
         for a in registry.authorized_sellers:
-            folded = fold_seller_name(a.seller)
+            folded = normalize_seller(a.seller)
             ids = tuple(dict.fromkeys(h.trademark_id for h in marks.find(a.seller, fuzzy=False)))
             self.authorized.append((a.seller, folded, ids))
         # platform -> authorized names of every platform sharing its namespace of shop names
@@ -88,7 +80,7 @@ class StoreCheck:
             for group in [g for g in groups if str(a.platform) in g] or [frozenset({str(a.platform)})]:
                 for platform in group:
                     names = self._authorized_names.get(platform, frozenset())
-                    self._authorized_names[platform] = names | {fold_seller_name(a.seller)}
+                    self._authorized_names[platform] = names | {normalize_seller(a.seller)}
 
     def check(self, platform: str, seller_name: str) -> StoreClaim | None:
         """The claim a non-authorized seller's name makes, or None when it claims nothing about the brand."""
@@ -100,7 +92,7 @@ class StoreCheck:
         return self._seen[key]
 
     def _check(self, platform: str, seller_name: str) -> StoreClaim | None:
-        folded = fold_seller_name(seller_name)
+        folded = normalize_seller(seller_name)
         if not folded or folded in self._authorized_names.get(platform, ()):
             # the holder's own store under another platform label (Taobao search shows Tmall shops, and the
             # two share one namespace of shop names): never an imposter

@@ -1,33 +1,15 @@
 """Signals that one stage of the pipeline hands to the scorer.
 
-The image stage (matchers.images / pipelines.images) produces an ``ImageHit`` per listing;
-the scorer (matchers.score) consumes it. Keeping the type here lets either side change
-without importing the other.
+The image stage (matchers.images / pipelines.images) produces an ``ImageHit`` per listing (the type is
+part of the data contract, ``contract.ImageHit``); the scorer (matchers.score) consumes it. What each image
+stage means, for reviewers, is here.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from contract import ImageHit
 
-
-@dataclass(frozen=True)
-class ImageHit:
-    """The best match of one listing image against the registry's registered images."""
-
-    product_id: str  # registry product whose photo matched ("" for a logo-only hit)
-    registered_image: (
-        str  # registry-relative path of the matched registered image, e.g. images/trail_jacket_1.jpg
-    )
-    listing_image_url: str  # the listing image that matched (its URL)
-    listing_image_path: str | None  # path of that image relative to IMAGES_STORE, when downloaded
-    distance: int  # Hamming distance of the deciding hash (64-bit hashes: 0..64)
-    stage: str  # which robust stage decided: e.g. "phash", "phash+dhash", "mirror", "crop"
-    confident: bool  # True when the distance is within the "match" threshold, False for a weaker "near" hit
-    is_logo: bool = False  # matched a trademark logo rather than product photography
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
+__all__ = ["IMAGE_STAGES", "PLAIN_IMAGE_STAGES", "ImageHit", "describe_image_stage"]
 
 # What each image stage (``ImageHit.stage``, from matchers.images) means, for reviewers.
 IMAGE_STAGES = {

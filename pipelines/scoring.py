@@ -33,10 +33,11 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
+from contract import SCORE_FIELDS, ImageHit
 from crawlers.items import plain
 from matchers.contacts import contacts_of
 from matchers.registry import load_registry
-from matchers.score import SCORE_FIELDS, Scorer, image_hit_from
+from matchers.score import Scorer
 
 logger = logging.getLogger(__name__)
 
@@ -203,7 +204,7 @@ class ScoringPipeline:
 
 
 def _confident(hit: Any) -> bool:
-    image = image_hit_from(hit)
+    image = ImageHit.from_dict(hit)
     return image is not None and image.confident
 
 

@@ -38,6 +38,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Connection, Engine
 
+from contract import ComplaintStatus
+from contract.image_hit import confident_registered_image
 from crawlers.items import plain
 
 logger = logging.getLogger(__name__)
@@ -123,7 +125,7 @@ complaints = Table(
     Column("reason", String(32), nullable=False),
     Column("batch", Text),
     Column("filed_at", String(32), nullable=False),
-    Column("status", String(16), nullable=False),  # prepared | filed | removed | relisted
+    Column("status", String(16), nullable=False),  # contract.ComplaintStatus
     Column("main_image_phash", String(64)),
     Column("title_key", Text),
     Column("registry", String(255), nullable=False, server_default=""),
@@ -591,8 +593,7 @@ class Store:
                 continue
             entry = {name: value for name, value in row.items() if name != "data"}
             data = json.loads(row["data"]) if row["data"] else {}
-            hit = data.get("image_hit") if isinstance(data.get("image_hit"), dict) else {}
-            entry["registered_image"] = hit.get("registered_image") if hit.get("confident", True) else None
+            entry["registered_image"] = confident_registered_image(data.get("image_hit"))
             latest[key] = entry
         return list(latest.values())
 
@@ -605,13 +606,16 @@ class Store:
         owner = UNSCOPED if registry is None else rights_holder_key(registry)
         with self.engine.begin() as connection:
             connection.execute(complaints.insert(), [
-                {"status": "prepared", "filed_at": now, "status_at": now, "registry": owner, "folder": folder,
+                {"status": ComplaintStatus.PREPARED, "filed_at": now, "status_at": now, "registry": owner, "folder": folder,
                  **row} for row in rows])
 
-    def set_complaint_status(self, platform: str, listing_id: str, status: str, registry: Any = None) -> None:
-        """Every complaint about the listing gets ``status``; a take-down is a fact about the listing, so
-        without ``registry`` it holds for every rights holder who complained."""
+    def set_complaint_status(self, platform: str, listing_id: str, status: str, registry: Any = None, *,
+                             only_from: str | None = None) -> None:
+        """Every complaint about the listing gets ``status`` (those in status ``only_from``, when given); a
+        take-down is a fact about the listing, so without ``registry`` it holds for every rights holder."""
         condition = (complaints.c.platform == platform) & (complaints.c.listing_id == listing_id)
+        if only_from is not None:
+            condition &= complaints.c.status == only_from
         if registry is not None:
             condition &= complaints.c.registry == rights_holder_key(registry)
         with self.engine.begin() as connection:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from contract import is_removed_url
 from exports.evidence import (
     MAX_SCREENSHOT_HEIGHT,
     EvidenceRequest,
     capture_evidence,
     evidence_folder,
-    is_removed_listing,
     replay_fetch,
     safe_component,
 )
@@ -153,8 +153,8 @@ def test_safe_component_keeps_plain_ids_and_separates_lookalikes():
 
 
 def test_the_noitem_redirect_is_recognised_as_a_removed_listing():
-    assert is_removed_listing(NOITEM_URL)
-    assert not is_removed_listing(ITEM_URL)
+    assert is_removed_url(NOITEM_URL)
+    assert not is_removed_url(ITEM_URL)
 
 
 def test_evidence_without_screenshots_still_writes_meta(tmp_path: Path):

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from contract import SCORE_FIELDS
 from matchers.registry import load_registry
-from matchers.score import SCORE_FIELDS, Scorer
+from matchers.score import Scorer
 from matchers.signals import ImageHit
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from contract import normalize_seller as fold_seller_name
 from matchers.registry import load_registry
 from matchers.score import Scorer
-from matchers.sellers import fold_seller_name
 
 EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "eval" / "registry.yaml"
 

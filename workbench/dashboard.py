@@ -15,10 +15,11 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
+from contract import FLAGGED, ListingStatus
+from exports.filing_guard import TAKEN_DOWN
 from exports.incremental import annotate
 from pipelines.store import complaints, listings, runs, sightings
 
-FLAGGED = ("infringing", "suspect")
 COUNTS = ("listings", "new", "flagged", "filed", "removed", "relisted")
 
 
@@ -49,11 +50,11 @@ def trend(store: Any, registry: Any) -> Trend:
                         complained=[c for c in complained if (c.get("filed_at") or "") < window_end], decisions={})
         for item in seen:
             records.append({"run_id": run["run_id"], "started_at": run["started_at"], "platform": item["platform"],
-                            "reason": item.get("reason") or "", "new": item.get("status") == "new",
-                            "flagged": item.get("verdict") in FLAGGED, "relisted": item.get("status") == "re-listed"})
+                            "reason": item.get("reason") or "", "new": item.get("status") == ListingStatus.NEW,
+                            "flagged": item.get("verdict") in FLAGGED, "relisted": item.get("status") == ListingStatus.RELISTED})
         in_window = filed[(filed["filed_at"] >= run["started_at"]) & (filed["filed_at"] < window_end)] \
             if len(filed) else filed
-        removed = filed[(filed["status"] == "removed") & (filed["status_at"].fillna("") >= run["started_at"])
+        removed = filed[filed["status"].isin(TAKEN_DOWN) & (filed["status_at"].fillna("") >= run["started_at"])
                         & (filed["status_at"].fillna("") < window_end)] if len(filed) else filed
         for platform, group in in_window.groupby("platform"):
             records.append({"run_id": run["run_id"], "started_at": run["started_at"], "platform": platform,
@@ -125,7 +126,7 @@ def trend_chart_svg(totals: pd.DataFrame) -> str:
     labels = [f"{str(s)[:16].replace('T', ' ')}\n{run_id[-4:]}" for s, run_id in zip(totals["started_at"],
                                                                                        totals["run_id"], strict=True)]
     for column in COUNTS:
-        axes.plot(positions, totals[column], marker="o", label=column.replace("relisted", "re-listed"))
+        axes.plot(positions, totals[column], marker="o", label=column.replace("relisted", ListingStatus.RELISTED))
     axes.set_xticks(positions, labels)
     axes.set_xlim(-0.5, len(positions) - 0.5)
     axes.set_title("per run", fontsize=10)

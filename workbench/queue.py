@@ -13,10 +13,10 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
+from contract import FLAGGED, ListingStatus
 from exports.incremental import annotate, fingerprint
 from exports.review_csv import format_price
 
-FLAGGED = ("infringing", "suspect")
 FILTERS = ("platform", "verdict", "reason", "status", "seller", "decision")
 DECISION_STATES = ("undecided", "approve", "reject", "changed")
 # The default view: what still needs a person, i.e. never decided, or decided about a title, price or
@@ -64,7 +64,7 @@ class Queue:
     def load(cls, store: Any, registry: Any, run_id: str) -> Queue:
         listings = annotate(store.run_listings(run_id), run_id=run_id, complained=store.complaints_on_file(registry),
                             decisions={})
-        cards = [item for item in listings if item.get("verdict") in FLAGGED or item.get("status") == "removed"]
+        cards = [item for item in listings if item.get("verdict") in FLAGGED or item.get("status") == ListingStatus.REMOVED]
         cards.sort(key=lambda item: (-(float(item.get("score") or 0)), item["platform"], item["listing_id"]))
         return cls(run_id, cards, {(c["platform"], c["listing_id"]): c for c in cards})
 

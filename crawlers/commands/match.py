@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from contract import SCORE_FIELDS
 from crawlers.extensions import install_log_redaction
 from matchers.price import load_rates
 from matchers.registry import Registry, RegistryError, load_registry
-from matchers.score import SCORE_FIELDS, Scorer
+from matchers.score import Scorer
 
 CSV_FIRST_COLUMNS = (
     "platform",

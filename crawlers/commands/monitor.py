@@ -25,10 +25,11 @@ from typing import ClassVar
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from contract import PLATFORMS, ComplaintStatus, RemovalOutcome
 from crawlers.extensions import install_log_redaction
-from crawlers.items import PLATFORMS
 from crawlers.normalize import utc_now
 from crawlers.store_option import add_store_option, announce_store, redact_store_url, resolve_store_url
+from exports.filing_guard import ON_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -210,7 +211,7 @@ class Command(ScrapyCommand):
             crawlers[platform] = crawler
             process.crawl(crawler)
         checker = None
-        open_complaints = [c for c in complained if c["status"] in ("prepared", "filed")]
+        open_complaints = [c for c in complained if c["status"] in ON_FILE]
         if open_complaints:
             checker = process.create_crawler("check_removed")
             process.crawl(checker, listings=[self._detail(store, c) for c in open_complaints])
@@ -228,8 +229,8 @@ class Command(ScrapyCommand):
         removed = set()
         if checker is not None and getattr(checker, "spider", None) is not None:
             for (platform, listing_id), outcome in checker.spider.outcomes.items():
-                if outcome == "removed":
-                    store.set_complaint_status(platform, listing_id, "removed")
+                if outcome == RemovalOutcome.REMOVED:
+                    store.set_complaint_status(platform, listing_id, ComplaintStatus.REMOVED)
                     removed.add((platform, listing_id))
         stats = distributed_stats if distributed_stats is not None else platform_stats.final()
         return stats, removed

@@ -49,8 +49,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
+from contract import ImageHit
 from matchers.images import ImageError, decode_image, load_data_class, relative_path, trim_box
-from matchers.signals import ImageHit
 
 cv2.setNumThreads(1)
 

@@ -23,8 +23,8 @@ from bench.image_corpus import (
     t_mirror,
     t_resize_jpeg,
 )
+from contract import ImageHit
 from matchers.images import ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes, hex64
-from matchers.signals import ImageHit
 from tests.image_support import entries, listing, shared_corpus, write_registry
 
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from contract import ImageHit
 from matchers.images.blas import _one_blas_thread
 from matchers.images.cache import DiskCache
 from matchers.images.dct import _whole_hashes, int64
@@ -17,7 +18,6 @@ from matchers.images.files import sha256_file
 from matchers.images.hashes import ImageHashes, hash_image_bytes, hash_image_file
 from matchers.images.recipe import Thresholds, default_thresholds
 from matchers.images.stage2 import PreparedListing, reference_crop_grid, second_stage, unmarked_views
-from matchers.signals import ImageHit
 
 
 @dataclass(frozen=True)

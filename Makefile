@@ -34,10 +34,10 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 eval: $(STAMP)
-	$(BIN)/python -m matchers.evaluate fixtures/eval
+	$(BIN)/python -m bench.evaluate fixtures/eval
 
 eval-images: $(STAMP)
-	$(BIN)/python -m matchers.evaluate_images
+	$(BIN)/python -m bench.evaluate_images
 
 bench: $(STAMP)
 	$(BIN)/python -m bench

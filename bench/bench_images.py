@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from matchers.evaluate_images import TRANSFORMS, build_corpus, build_index, encode_jpeg
+from bench.evaluate_images import build_index
+from bench.image_corpus import TRANSFORMS, build_corpus, encode_jpeg
 from matchers.images import (
     ListingImage,
     PreparedListing,

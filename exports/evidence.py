@@ -30,6 +30,7 @@ from urllib.parse import urljoin
 
 from contract import is_removed_url
 from crawlers.browser import BROWSER_ARGS
+from matchers.images.files import sha256_file
 
 logger = logging.getLogger(__name__)
 
@@ -104,14 +105,6 @@ def writing(path: Path) -> Iterator[None]:
 
 def evidence_folder(out_dir: Path, platform: str, listing_id: str) -> Path:
     return inside(out_dir / "evidence", f"{platform}-{listing_id}")
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 16), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def utc_now() -> str:

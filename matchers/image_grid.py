@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from contract import ImageHit
 from matchers.image_local import _read, describe_location
 from matchers.images import decode_image, hashes_of_rgb, int64
-from matchers.signals import ImageHit
 
 GRID_CELLS = 3
 GRID_SIDE = 3 * 256  # the picture is decoded so that a cell is about the hash stages' working size

@@ -26,7 +26,7 @@ it wherever it is and at whatever size:
    the hit's ``distance``.
 
 Thresholds are data: ``matchers/data/image_local_thresholds.json``, calibrated by
-``python -m matchers.evaluate_images --calibrate`` on a draw independent of the reported one.
+``python -m bench.calibrate_local`` on a draw independent of the reported one.
 
 It runs only where the hash stages found no confident hit (``RegistryImageIndex.match_all`` with the
 listing image's bytes or file; the scoring pipeline with the downloaded main image), and it needs the
@@ -35,7 +35,6 @@ picture itself, not its hashes. OpenCV is kept to one thread: a crawl runs one p
 
 from __future__ import annotations
 
-import json
 import math
 import time
 import weakref
@@ -50,8 +49,8 @@ import imagehash
 import numpy as np
 from PIL import Image
 
-from matchers.images import ImageError, decode_image, trim_box
-from matchers.signals import ImageHit
+from contract import ImageHit
+from matchers.images import ImageError, decode_image, load_data_class, relative_path, trim_box
 
 cv2.setNumThreads(1)
 
@@ -91,8 +90,7 @@ class LocalThresholds:
 
     @classmethod
     def load(cls, path: Path = _THRESHOLDS_FILE) -> LocalThresholds:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{k: v for k, v in raw.items() if not k.startswith("_")})
+        return load_data_class(cls, path)
 
 
 @cache
@@ -362,8 +360,8 @@ class LocalFeatureIndex:
     def from_registry(cls, registry: Any) -> LocalFeatureIndex:
         """Every product image and trademark logo of a ``registry.Registry``."""
         base = Path(registry.path).parent if getattr(registry, "path", None) else None
-        rows = [(p.id, _relative(Path(img), base), Path(img), False) for p in registry.products for img in p.images]
-        rows += [("", _relative(Path(t.logo), base), Path(t.logo), True)
+        rows = [(p.id, relative_path(Path(img), base), Path(img), False) for p in registry.products for img in p.images]
+        rows += [("", relative_path(Path(t.logo), base), Path(t.logo), True)
                  for t in registry.trademarks if getattr(t, "logo", None)]
         return cls.from_entries(rows)
 
@@ -436,15 +434,6 @@ def locate(listing: bytes | str | Path, registered: bytes | str | Path,
     th = thresholds or default_local_thresholds()
     alignment = align(reference_features(registered), listing_features(listing), th)
     return alignment if alignment is not None and accepted(alignment, th) else None
-
-
-def _relative(path: Path, base: Path | None) -> str:
-    if base is not None:
-        try:
-            return path.resolve().relative_to(base.resolve()).as_posix()
-        except ValueError:
-            pass
-    return path.as_posix()
 
 
 _INDEXES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # RegistryImageIndex -> its local index

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from matchers.evaluate import evaluate, main
+from bench.evaluate import evaluate, main
 
 EVAL = Path(__file__).resolve().parents[1] / "fixtures" / "eval"
 

@@ -1,4 +1,5 @@
-"""RegistryImageIndex: lookup, mirrored copies, logos, the on-disk cache and serialisable hashes."""
+"""RegistryImageIndex: disguised copies found at the target recall, unrelated pictures not matched, mirrored
+copies, logos, several listing images, the hashes read back from JSON, and a vectorised lookup."""
 
 from __future__ import annotations
 
@@ -12,46 +13,56 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from matchers.evaluate_images import build_corpus, encode_jpeg, t_mirror, t_resize_jpeg
-from matchers.images import (
-    ImageHashes,
-    ListingImage,
-    RegistryImageIndex,
-    hash_image_bytes,
-    hex64,
+from bench.evaluate_images import evaluate
+from bench.image_corpus import (
+    FALSE_MATCH_TARGET,
+    TARGETS,
+    TRANSFORMS,
+    Corpus,
+    encode_jpeg,
+    t_mirror,
+    t_resize_jpeg,
 )
-from matchers.signals import ImageHit
-
-
-@cache
-def _corpus():
-    return build_corpus()
+from contract import ImageHit
+from matchers.images import ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes, hex64
+from tests.image_support import entries, listing, shared_corpus, write_registry
 
 
 @pytest.fixture()
 def registry_dir(tmp_path) -> Path:
-    images = tmp_path / "images"
-    images.mkdir()
-    for pid, arr in _corpus().references[:6]:
-        (images / f"{pid}.jpg").write_bytes(encode_jpeg(arr))
-    return tmp_path
+    return write_registry(tmp_path)
 
 
-def _entries(registry_dir: Path) -> list[tuple[str, Path]]:
-    return [(p.stem, p) for p in sorted((registry_dir / "images").glob("*.jpg"))]
+@cache
+def _slice_report():
+    full = shared_corpus()
+    # every other registered image (photos and products on white), and a third of the distractors
+    small = Corpus(full.references[::2], full.distractors[::3])
+    return evaluate(small, per_ref=1, seed=23, distractor_variants=1)
 
 
-def _listing(arr: np.ndarray, url: str = "https://img.alicdn.com/imgextra/i1/1/O1CN01x.jpg") -> ListingImage:
-    return ListingImage(
-        url=url, path="full/abc.jpg", hashes=hash_image_bytes(encode_jpeg(arr, 85), source=url)
+@pytest.mark.parametrize("transform", list(TRANSFORMS))
+def test_disguised_copies_are_recognised_at_the_target_recall(transform):
+    report = _slice_report()
+    ok, n = report.recall[transform]
+    assert n == 18
+    missed = [m for m in report.misses if m.startswith(f"{transform}:")]
+    assert ok / n >= TARGETS[transform], (
+        f"{transform}: {ok}/{n} ({report.stages[transform]}), missed {missed}"
     )
 
 
+def test_unrelated_photos_and_white_background_products_do_not_match():
+    report = _slice_report()
+    assert report.pairs >= 1000
+    assert report.false_match_rate <= FALSE_MATCH_TARGET, report.false_examples[:5]
+
+
 def test_a_resized_copy_finds_its_product_registered_image_and_distance(registry_dir):
-    index = RegistryImageIndex.from_images(_entries(registry_dir), base_dir=registry_dir)
-    pid, arr = _corpus().references[2]
-    copy = t_resize_jpeg(arr, np.random.default_rng(0), _corpus())
-    hit = index.match([_listing(copy)])
+    index = RegistryImageIndex.from_images(entries(registry_dir), base_dir=registry_dir)
+    pid, arr = shared_corpus().references[2]
+    copy = t_resize_jpeg(arr, np.random.default_rng(0), shared_corpus())
+    hit = index.match([listing(copy)])
     assert isinstance(hit, ImageHit)
     assert hit.product_id == pid
     assert hit.registered_image == f"images/{pid}.jpg"
@@ -60,41 +71,41 @@ def test_a_resized_copy_finds_its_product_registered_image_and_distance(registry
 
 
 def test_a_mirrored_copy_matches_through_the_mirrored_reference(registry_dir):
-    index = RegistryImageIndex.from_images(_entries(registry_dir), base_dir=registry_dir)
-    pid, arr = _corpus().references[4]
-    hit = index.match([_listing(t_mirror(arr, np.random.default_rng(0), _corpus()))])
+    index = RegistryImageIndex.from_images(entries(registry_dir), base_dir=registry_dir)
+    pid, arr = shared_corpus().references[4]
+    hit = index.match([listing(t_mirror(arr, np.random.default_rng(0), shared_corpus()))])
     assert hit is not None and hit.product_id == pid and hit.stage == "mirror"
 
 
 def test_the_best_of_several_listing_images_is_returned(registry_dir):
-    index = RegistryImageIndex.from_images(_entries(registry_dir), base_dir=registry_dir)
-    unrelated = _corpus().distractors[3][1]
-    pid, arr = _corpus().references[0]
+    index = RegistryImageIndex.from_images(entries(registry_dir), base_dir=registry_dir)
+    unrelated = shared_corpus().distractors[3][1]
+    pid, arr = shared_corpus().references[0]
     hit = index.match(
-        [_listing(unrelated, "https://img.alicdn.com/a.jpg"), _listing(arr, "https://img.alicdn.com/b.jpg")]
+        [listing(unrelated, "https://img.alicdn.com/a.jpg"), listing(arr, "https://img.alicdn.com/b.jpg")]
     )
     assert hit is not None and hit.product_id == pid
     assert hit.listing_image_url == "https://img.alicdn.com/b.jpg"
 
 
 def test_unrelated_listing_images_match_nothing(registry_dir):
-    index = RegistryImageIndex.from_images(_entries(registry_dir), base_dir=registry_dir)
-    for _, arr in _corpus().distractors[:12]:
-        hit = index.match([_listing(arr)])
+    index = RegistryImageIndex.from_images(entries(registry_dir), base_dir=registry_dir)
+    for _, arr in shared_corpus().distractors[:12]:
+        hit = index.match([listing(arr)])
         assert hit is None or not hit.confident
 
 
 def test_tuples_are_accepted_in_place_of_listing_images(registry_dir):
-    index = RegistryImageIndex.from_images(_entries(registry_dir), base_dir=registry_dir)
-    pid, arr = _corpus().references[1]
+    index = RegistryImageIndex.from_images(entries(registry_dir), base_dir=registry_dir)
+    pid, arr = shared_corpus().references[1]
     data = encode_jpeg(arr, 80)
     hit = index.match([("https://img.alicdn.com/x.jpg", None, hash_image_bytes(data), data)])
     assert hit is not None and hit.product_id == pid
 
 
 def test_hashes_read_back_from_json_still_reach_the_second_stage_via_the_file(registry_dir, tmp_path):
-    index = RegistryImageIndex.from_images(_entries(registry_dir), base_dir=registry_dir)
-    pid, arr = _corpus().references[0]
+    index = RegistryImageIndex.from_images(entries(registry_dir), base_dir=registry_dir)
+    pid, arr = shared_corpus().references[0]
     h, w = arr.shape[:2]
     cropped = arr[int(h * 0.12) :, int(w * 0.1) :]  # too much crop for the first stage alone
     path = tmp_path / "listing.jpg"
@@ -106,42 +117,10 @@ def test_hashes_read_back_from_json_still_reach_the_second_stage_via_the_file(re
     assert hit is not None and hit.product_id == pid and hit.confident
 
 
-def test_hashes_serialise_as_hex_strings():
-    h = hash_image_bytes(encode_jpeg(_corpus().references[0][1]))
-    d = h.as_dict()
-    assert json.loads(json.dumps(d)) == d
-    assert all(len(x) == 16 and int(x, 16) >= 0 for x in (d["phash"], d["dhash"]))
-    assert ImageHashes.from_dict(d) == h
-
-
-def test_reference_hashes_are_cached_on_disk_by_file_checksum_and_reused(registry_dir, tmp_path):
-    cache_dir = tmp_path / "cache"
-    first = RegistryImageIndex.from_images(_entries(registry_dir), cache_dir, base_dir=registry_dir)
-    assert first.cache_misses == 6 and first.cache_hits == 0
-    assert len(list(cache_dir.glob("*.json"))) == 6
-    # same bytes under a new name: still a cache hit (keyed by content, not path)
-    renamed = registry_dir / "images" / "renamed-copy.jpg"
-    renamed.write_bytes((registry_dir / "images" / f"{_corpus().references[0][0]}.jpg").read_bytes())
-    second = RegistryImageIndex.from_images(_entries(registry_dir), cache_dir, base_dir=registry_dir)
-    assert second.cache_hits == 7 and second.cache_misses == 0
-    pid, arr = _corpus().references[3]
-    hit = second.match([_listing(arr)])
-    assert hit is not None and hit.product_id == pid
-
-
-def test_a_damaged_cache_entry_is_recomputed(registry_dir, tmp_path):
-    cache_dir = tmp_path / "cache"
-    RegistryImageIndex.from_images(_entries(registry_dir), cache_dir)
-    victim = sorted(cache_dir.glob("*.json"))[0]
-    victim.write_text("{not json")
-    again = RegistryImageIndex.from_images(_entries(registry_dir), cache_dir)
-    assert again.cache_misses == 1 and again.cache_hits == 5
-
-
 def test_from_registry_indexes_product_images_and_trademark_logos(registry_dir):
-    files = _entries(registry_dir)
+    files = entries(registry_dir)
     logo_img = Image.new("RGB", (300, 200), "white")
-    logo_img.paste(Image.fromarray(_corpus().distractors[10][1]).resize((200, 120)), (50, 40))
+    logo_img.paste(Image.fromarray(shared_corpus().distractors[10][1]).resize((200, 120)), (50, 40))
     buf = io.BytesIO()
     logo_img.save(buf, "PNG")
     (registry_dir / "images" / "logo.png").write_bytes(buf.getvalue())
@@ -154,19 +133,19 @@ def test_from_registry_indexes_product_images_and_trademark_logos(registry_dir):
         trademarks=(SimpleNamespace(id="LUMORA-CN-25", logo=registry_dir / "images" / "logo.png"),),
     )
     index = RegistryImageIndex.from_registry(registry)
-    hit = index.match([_listing(np.asarray(Image.open(files[2][1])))])
+    hit = index.match([listing(np.asarray(Image.open(files[2][1])))])
     assert hit is not None and (hit.product_id, hit.registered_image) == (
         "summit-pack",
         f"images/{files[2][0]}.jpg",
     )
-    logo_hit = index.match([_listing(np.asarray(logo_img))])
+    logo_hit = index.match([listing(np.asarray(logo_img))])
     assert logo_hit is not None and logo_hit.is_logo and logo_hit.product_id == ""
 
 
 def test_an_unreadable_registered_image_is_reported_not_fatal(registry_dir):
     bad = registry_dir / "images" / "broken.jpg"
     bad.write_bytes(b"<html>not an image</html>")
-    index = RegistryImageIndex.from_images(_entries(registry_dir))
+    index = RegistryImageIndex.from_images(entries(registry_dir))
     assert any("broken.jpg" in e and "not an image" in e for e in index.errors)
     assert len({e.registered_image for e in index._entries}) == 6
 

@@ -6,8 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from matchers import disguises
-from matchers.evaluate_images import build_corpus, build_index, encode_jpeg, t_resize_jpeg
+from bench import disguises
+from bench.evaluate_images import build_index
+from bench.image_corpus import build_corpus, encode_jpeg, t_resize_jpeg
 from matchers.image_local import _INDEXES, STAGE, describe_location
 from matchers.images import ListingImage, hash_image_bytes
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from matchers.evaluate_images import build_corpus, t_pad_white
+from bench.image_corpus import build_corpus, t_pad_white
 from pipelines.images import host_allowed, is_public_address
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -99,8 +99,8 @@ def _grid_with(photo: Path) -> bytes:
     import numpy as np
     from PIL import Image
 
-    from matchers.disguises import t_grid_3x3
-    from matchers.evaluate_images import build_corpus
+    from bench.disguises import t_grid_3x3
+    from bench.image_corpus import build_corpus
 
     corpus = build_corpus(seed=3)
     arr = np.asarray(Image.open(photo).convert("RGB"))

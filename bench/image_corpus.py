@@ -1,32 +1,22 @@
-"""How well does the image matcher survive copiers' disguises? (``make eval-images``)
+"""The evaluation corpus of the image matcher: official photos, unrelated pictures, and copiers' disguises.
 
-Builds a deterministic set of "official photos" (full-frame photos and products shot on white) from
-images that packages ship (scikit-image's ``data``, matplotlib's sample data, scikit-learn's sample
-images; nothing is downloaded), registers them in a :class:`matchers.images.RegistryImageIndex`, and
-reports for each disguise the recall at the thresholds in ``matchers/data/image_thresholds.json``:
-the share of disguised copies whose best hit is the right product. Then it queries unrelated images
-(other photos and other products on white, plain and disguised) and reports the false-match rate
-over every (query, registered image) pair: a pair is a false match when the matcher confidently says
-the query shows that registered product.
-
-    python -m matchers.evaluate_images [--per-ref N] [--seed S] [--markdown FILE]
+A deterministic set of "official photos" (full-frame photos and products shot on white) from images
+that packages ship (scikit-image's ``data``, matplotlib's sample data, scikit-learn's sample images;
+nothing is downloaded), unrelated pictures from other sources, and the disguises a copier applies
+(``TRANSFORMS``, with the recall each must reach in ``TARGETS``). The harder disguises, the photo
+inside another picture, are in :mod:`bench.disguises`. Used by ``make eval-images``
+(:mod:`bench.evaluate_images`), the image tests and ``bench/bench_images.py``.
 """
 
 from __future__ import annotations
 
-import argparse
 import io
-import sys
-import tempfile
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
-
-from matchers.images import ListingImage, RegistryImageIndex, hash_image_bytes
 
 CJK_FONT_DIR = Path("/usr/share/fonts/opentype/noto")
 
@@ -208,7 +198,7 @@ def build_corpus(seed: int = 7, products_per_source: int = 2, photos_per_source:
             dis.append((f"{name}-white{i}", product_on_white(src, rng)))
     corpus = Corpus(refs, dis)
     if scene_shots:  # same-scene shots: one side of a distractor source registered, its other side queried
-        from matchers.disguises import same_scene
+        from bench.disguises import same_scene
 
         scene_sources = list(DISTRACTOR_SOURCES)[:SCENE_SOURCES]
         for name in scene_sources:
@@ -385,214 +375,7 @@ FALSE_MATCH_TARGET = 0.001
 SCENE_SOURCES = 7  # distractor sources that also give a registered scene and same-scene shots
 
 
-# --------------------------------------------------------------------------------------------------
-# Evaluation
-
-
 def encode_jpeg(arr: np.ndarray, quality: int = 92) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(arr).save(buf, "JPEG", quality=quality)
     return buf.getvalue()
-
-
-def build_index(corpus: Corpus, directory: Path) -> RegistryImageIndex:
-    entries = []
-    for pid, arr in corpus.references + corpus.scenes:
-        path = directory / f"{pid}.jpg"
-        path.write_bytes(encode_jpeg(arr))
-        entries.append((pid, path))
-    return RegistryImageIndex.from_images(entries, base_dir=directory)
-
-
-@dataclass
-class Report:
-    recall: dict[str, tuple[int, int]]  # transform -> (correct, total)
-    stages: dict[str, dict[str, int]]  # transform -> stage -> count
-    false_pairs: int
-    pairs: int
-    false_examples: list[str]
-    seconds: float
-    misses: list[str] = field(default_factory=list)  # disguised copies not recognised
-    shared: list[str] = field(default_factory=list)  # hits on another picture cut from the same source
-    shared_pairs: int = 0
-    queries: int = 0
-    local_seconds: float = 0.0  # time in the local-feature stage
-    local_calls: int = 0  # queries that reached it
-
-    def recall_of(self, name: str) -> float:
-        ok, n = self.recall[name]
-        return ok / n if n else 0.0
-
-    @property
-    def false_match_rate(self) -> float:
-        return self.false_pairs / self.pairs if self.pairs else 0.0
-
-
-def _query(index: RegistryImageIndex, name: str, arr: np.ndarray):
-    data = encode_jpeg(arr, 90)
-    hashes = hash_image_bytes(data, source=name)
-    # the bytes go with the hashes: the local-feature stage looks inside the picture when the hash stages found nothing
-    return index.match_all([ListingImage(url=name, path=None, hashes=hashes, source=data)])
-
-
-def _split_wrong(qname: str, pid: str, hits: list, shared: list[str]) -> list:
-    """Hits on other products; those on a picture cut from the query's own source image share pixels
-    with it and are listed apart (``shared``), except a same-scene shot's hit on its own scene."""
-    wrong = []
-    for h in hits:
-        if h.product_id == pid and not qname.startswith("scene:"):
-            continue
-        if source_of(h.product_id) == source_of(pid) and not (qname.startswith("scene:") and h.product_id == pid):
-            shared.append(f"{qname} -> {h.product_id} ({h.stage}, {h.distance})")
-        else:
-            wrong.append(h)
-    return wrong
-
-
-def evaluate(
-    corpus: Corpus,
-    per_ref: int = 3,
-    seed: int = 11,
-    transforms: dict[str, Callable] | None = None,
-    distractor_variants: int = 2,
-) -> Report:
-    transforms = transforms or TRANSFORMS
-    start = time.perf_counter()
-    rng = np.random.default_rng(seed)
-    recall: dict[str, tuple[int, int]] = {}
-    stages: dict[str, dict[str, int]] = {}
-    false_pairs = 0
-    pairs = 0
-    examples: list[str] = []
-    misses: list[str] = []
-    shared: list[str] = []
-    shared_pairs = positive_queries = queries_total = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        index = build_index(corpus, Path(tmp))
-        n_refs = len(corpus.references) + len(corpus.scenes)
-        registered = [pid for pid, _ in corpus.references + corpus.scenes]
-        for tname, fn in transforms.items():
-            ok = total = 0
-            st: dict[str, int] = {}
-            for pid, arr in corpus.references:
-                for _ in range(per_ref):
-                    hits = [h for h in _query(index, f"{tname}:{pid}", fn(arr, rng, corpus)) if h.confident]
-                    total += 1
-                    if hits and hits[0].product_id == pid:
-                        ok += 1
-                        stage = hits[0].stage.split(":")[0]  # "local features: photo at ..." -> the stage
-                        st[stage] = st.get(stage, 0) + 1
-                    else:
-                        misses.append(f"{tname}:{pid}")
-                    # every registered product from another source is an unrelated pair for this query
-                    wrong = _split_wrong(f"{tname}:{pid}", pid, hits, shared)
-                    same = sum(source_of(r) == source_of(pid) for r in registered)
-                    false_pairs += len(wrong)
-                    pairs += n_refs - same
-                    shared_pairs += same - 1
-                    positive_queries += 1
-                    examples += [f"{tname}:{pid} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
-            recall[tname] = (ok, total)
-            stages[tname] = st
-        names = list(transforms)
-        for did, arr in corpus.distractors:
-            queries = [(did, arr)]
-            for _ in range(distractor_variants):
-                tname = names[int(rng.integers(0, len(names)))]
-                queries.append((f"{tname}:{did}", transforms[tname](arr, rng, corpus)))
-            queries_total += len(queries)
-            same = sum(source_of(r) == source_of(did) for r in registered)  # its source's registered scene
-            for qname, q in queries:
-                hits = [h for h in _query(index, qname, q) if h.confident]
-                wrong = [h for h in hits if source_of(h.product_id) != source_of(did)]
-                shared += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in hits if h not in wrong]
-                false_pairs += len(wrong)
-                pairs += n_refs - same
-                shared_pairs += same
-                examples += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
-        for k, (sid, arr) in enumerate(corpus.scene_shots):  # another region of a registered photo's scene
-            tname = names[int(rng.integers(0, len(names)))] if k % 2 else ""
-            qname = f"scene:{tname}:{sid}" if tname else f"scene:{sid}"
-            queries_total += 1
-            hits = [h for h in _query(index, qname, transforms[tname](arr, rng, corpus) if tname else arr) if h.confident]
-            wrong = _split_wrong(qname, sid, hits, shared)
-            same = sum(source_of(r) == source_of(sid) for r in registered)
-            false_pairs += len(wrong)
-            pairs += n_refs - same + 1  # its own scene is an unrelated pair too
-            shared_pairs += same - 1
-            examples += [f"{qname} -> {h.product_id} ({h.stage}, {h.distance})" for h in wrong]
-        from matchers.image_local import _INDEXES
-
-        local = _INDEXES.get(index)
-    return Report(recall, stages, false_pairs, pairs, examples, time.perf_counter() - start, misses, shared,
-                  shared_pairs, positive_queries + queries_total, local.seconds if local else 0.0, local.calls if local else 0)
-
-
-def format_report(report: Report, corpus: Corpus) -> str:
-    from matchers.disguises import HARD_TARGETS
-
-    targets = {**TARGETS, **HARD_TARGETS}
-    lines = [
-        f"references: {len(corpus.references)} (photos and products on white); "
-        f"distractors: {len(corpus.distractors)}; took {report.seconds:.1f} s",
-        "",
-        "| transform | recall | n | target | stages that matched |",
-        "|---|---|---|---|---|",
-    ]
-    for name, (ok, n) in report.recall.items():
-        target = targets.get(name)
-        flag = "" if target is None or ok / max(n, 1) >= target else " **below**"
-        st = ", ".join(f"{k} {v}" for k, v in sorted(report.stages[name].items(), key=lambda kv: -kv[1]))
-        lines.append(f"| {name} | {ok / max(n, 1):.3f}{flag} | {n} | {target if target else '-'} | {st} |")
-    lines += [
-        "",
-        f"false matches: {report.false_pairs} of {report.pairs} unrelated (query, registered image) pairs "
-        f"= {100 * report.false_match_rate:.3f} % (target <= {100 * FALSE_MATCH_TARGET:.1f} %)",
-    ]
-    lines += [f"  - {e}" for e in report.false_examples]
-    lines += [
-        "",
-        f"pictures cut from the same source image (they share pixels; not counted above): {len(report.shared)} "
-        f"hits in {report.shared_pairs} pairs",
-    ]
-    lines += [f"  - {e}" for e in report.shared[:30]]
-    if report.local_calls:
-        lines += [
-            "",
-            f"local-feature stage: reached by {report.local_calls} of {report.queries} queries "
-            f"({100 * report.local_calls / max(report.queries, 1):.0f} %: those the hash stages did not match), "
-            f"{1000 * report.local_seconds / report.local_calls:.0f} ms each",
-        ]
-    if report.misses:
-        lines += ["", f"not recognised ({len(report.misses)}): " + ", ".join(report.misses)]
-    return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--per-ref", type=int, default=3, help="disguised copies per registered image and transform"
-    )
-    parser.add_argument("--seed", type=int, default=7, help="the draw; thresholds were calibrated on another (31)")
-    parser.add_argument("--scene-shots", type=int, default=4,
-                        help="same-scene shots per source (another region of a registered photo's scene)")
-    parser.add_argument("--markdown", type=Path, help="also write the table to this file")
-    args = parser.parse_args(argv)
-    from matchers.disguises import HARD_TARGETS, HARD_TRANSFORMS
-
-    corpus = build_corpus(seed=args.seed, scene_shots=args.scene_shots)
-    report = evaluate(corpus, per_ref=args.per_ref, seed=args.seed + 4, transforms={**TRANSFORMS, **HARD_TRANSFORMS})
-    text = format_report(report, corpus)
-    print(text)
-    if args.markdown:
-        args.markdown.write_text(text + "\n", encoding="utf-8")
-    below = [n for n, t in {**TARGETS, **HARD_TARGETS}.items() if n in report.recall and report.recall_of(n) < t]
-    if report.false_match_rate > FALSE_MATCH_TARGET:
-        below.append("false-match rate")
-    if below:
-        print(f"below target: {', '.join(below)}", file=sys.stderr)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,4 +1,4 @@
-"""Hostile and broken images either hash or fail with an ImageError that names the source."""
+"""Decoding: hostile and broken images either hash or fail with an ImageError that names the source."""
 
 from __future__ import annotations
 
@@ -11,30 +11,7 @@ import pytest
 from PIL import Image
 
 from matchers.images import ImageError, hamming, hash_image_bytes, hash_image_file
-
-
-def _photo(size=(320, 240)) -> Image.Image:
-    rng = np.random.default_rng(1)
-    base = np.zeros((size[1], size[0], 3), dtype=np.uint8)
-    yy, xx = np.mgrid[0 : size[1], 0 : size[0]]
-    base[..., 0] = (xx * 255 // size[0]).astype(np.uint8)
-    base[..., 1] = (yy * 255 // size[1]).astype(np.uint8)
-    base[..., 2] = ((xx + yy) % 64 * 4).astype(np.uint8)
-    base[60:180, 100:220] = rng.integers(0, 255, 3, dtype=np.uint8)
-    return Image.fromarray(base)
-
-
-def _encode(img: Image.Image, fmt: str, **kw) -> bytes:
-    buf = io.BytesIO()
-    img.save(buf, fmt, **kw)
-    return buf.getvalue()
-
-
-def test_a_plain_jpeg_hashes_to_two_64_bit_hex_strings():
-    h = hash_image_bytes(_encode(_photo(), "JPEG"), source="main.jpg")
-    assert len(h.phash) == 16 and len(h.dhash) == 16
-    int(h.phash, 16), int(h.dhash, 16)
-    assert h.width == 320 and h.height == 240
+from tests.image_support import encode, photo
 
 
 def test_zero_byte_body_is_an_image_error_naming_the_url():
@@ -43,7 +20,7 @@ def test_zero_byte_body_is_an_image_error_naming_the_url():
 
 
 def test_truncated_jpeg_is_an_image_error_naming_the_source():
-    data = _encode(_photo(), "JPEG")
+    data = encode(photo(), "JPEG")
     with pytest.raises(ImageError, match=r"cut\.jpg: corrupt or truncated"):
         hash_image_bytes(data[: len(data) // 3], source="cut.jpg")
 
@@ -84,55 +61,50 @@ def test_decompression_bomb_is_refused_from_its_header_before_decoding():
 
 
 def test_pixel_cap_is_configurable():
-    data = _encode(_photo((400, 300)), "PNG")
+    data = encode(photo((400, 300)), "PNG")
     with pytest.raises(ImageError, match="over the 100,000-pixel cap"):
         hash_image_bytes(data, source="big.png", max_pixels=100_000)
     hash_image_bytes(data, source="big.png", max_pixels=120_000)
 
 
 def test_animated_gif_is_hashed_from_its_first_frame():
-    first = _photo()
+    first = photo()
     other = Image.fromarray(255 - np.asarray(first))
     gif = io.BytesIO()
     first.save(gif, "GIF", save_all=True, append_images=[other], duration=100, loop=0)
     h = hash_image_bytes(gif.getvalue(), source="anim.gif")
-    still = hash_image_bytes(_encode(first, "GIF"), source="first.gif")
+    still = hash_image_bytes(encode(first, "GIF"), source="first.gif")
     assert hamming(h.phash, still.phash) <= 4
 
 
 def test_cmyk_jpeg_hashes_like_its_rgb_original():
-    img = _photo()
-    rgb = hash_image_bytes(_encode(img, "JPEG", quality=95))
-    cmyk = hash_image_bytes(_encode(img.convert("CMYK"), "JPEG", quality=95), source="cmyk.jpg")
+    img = photo()
+    rgb = hash_image_bytes(encode(img, "JPEG", quality=95))
+    cmyk = hash_image_bytes(encode(img.convert("CMYK"), "JPEG", quality=95), source="cmyk.jpg")
     assert hamming(rgb.phash, cmyk.phash) <= 6
 
 
 def test_16_bit_png_is_rescaled_not_clipped_to_white():
-    grey = np.asarray(_photo().convert("L"), dtype=np.uint16) * 257
+    grey = np.asarray(photo().convert("L"), dtype=np.uint16) * 257
     img16 = Image.fromarray(grey.astype(np.uint16))  # mode I;16
     assert img16.mode.startswith("I;16")
-    h16 = hash_image_bytes(_encode(img16, "PNG"), source="deep.png")
-    h8 = hash_image_bytes(_encode(_photo().convert("L"), "PNG"))
+    h16 = hash_image_bytes(encode(img16, "PNG"), source="deep.png")
+    h8 = hash_image_bytes(encode(photo().convert("L"), "PNG"))
     assert hamming(h16.phash, h8.phash) <= 4
 
 
 def test_webp_and_transparent_png_hash_like_the_jpeg():
-    img = _photo()
-    jpeg = hash_image_bytes(_encode(img, "JPEG", quality=95))
-    webp = hash_image_bytes(_encode(img, "WEBP", quality=90), source="x.webp")
+    img = photo()
+    jpeg = hash_image_bytes(encode(img, "JPEG", quality=95))
+    webp = hash_image_bytes(encode(img, "WEBP", quality=90), source="x.webp")
     assert hamming(jpeg.phash, webp.phash) <= 4
     rgba = img.convert("RGBA")
     alpha = np.asarray(rgba).copy()
     alpha[:20, :, 3] = 0  # transparent strip: composited on white, then trimmed like padding
-    png = hash_image_bytes(_encode(Image.fromarray(alpha, "RGBA"), "PNG"), source="x.png")
+    png = hash_image_bytes(encode(Image.fromarray(alpha, "RGBA"), "PNG"), source="x.png")
     assert png.phash  # decodes; alpha is composited on white
 
 
 def test_unreadable_file_is_an_image_error_naming_the_path(tmp_path):
     with pytest.raises(ImageError, match=r"missing\.jpg: cannot read"):
         hash_image_file(tmp_path / "missing.jpg")
-
-
-def test_a_flat_single_colour_image_hashes_without_trimming_to_nothing():
-    h = hash_image_bytes(_encode(Image.new("RGB", (200, 200), (255, 255, 255)), "PNG"), source="white.png")
-    assert h.trimmed is False

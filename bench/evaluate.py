@@ -1,4 +1,4 @@
-"""Measure the scorer on a labelled set: ``python -m matchers.evaluate fixtures/eval``.
+"""Measure the scorer on a labelled set: ``python -m bench.evaluate fixtures/eval``.
 
 The folder holds ``registry.yaml`` and ``listings.jsonl`` (docs/contract.md §4 fields, an optional ``image_hit``, and
 ``label``: {infringing: bool, ipr_id, category}). Printed: precision, recall and F1 of the ``infringing``

@@ -1,12 +1,12 @@
 """Calibrate the local-feature stage's thresholds (``data/image_local_thresholds.json``) on its own draw.
 
-    python -m matchers.calibrate_local [--seed 31]
+    python -m bench.calibrate_local [--seed 31]
 
 Builds a corpus like ``make eval-images`` but from another seed (the reported figures use seed 7), and
 aligns every query with *every* registered photo under loose rules (not only the ``candidates`` the
 index would try), so the figures are the worst case:
 
-- positives: each registered photo under each harder disguise (:mod:`matchers.disguises`);
+- positives: each registered photo under each harder disguise (:mod:`bench.disguises`);
 - unrelated: other products' photos under the same disguises, the distractors (plain and in a grid,
   a frame or a sticker) and same-scene shots (another region of a registered photo's scene);
 - pictures cut from the same source image share pixels and are counted apart.
@@ -24,8 +24,9 @@ from pathlib import Path
 
 import numpy as np
 
-from matchers import disguises, image_local
-from matchers.evaluate_images import REFERENCE_SOURCES, build_corpus, encode_jpeg, source_of
+from bench import disguises
+from bench.image_corpus import REFERENCE_SOURCES, build_corpus, encode_jpeg, source_of
+from matchers import image_local
 
 
 def _row(a: image_local.Alignment) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from matchers import evaluate_images as base
+from bench import image_corpus as base
 
 STICKER_TEXTS = ("热卖", "新品", "包邮", "爆款", "HOT", "SALE", "正品")
 APP_TITLES = ("正品 户外 冲锋衣 男女款 防水 透气", "新款 旗舰店 官方 同款 现货速发", "限时 特价 品质保证 7天无理由")

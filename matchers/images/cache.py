@@ -1,0 +1,51 @@
+"""The disk cache of registered images' hashes and thumbnails, keyed by file sha256 and recipe version."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from matchers.images.hashes import ImageHashes
+from matchers.images.recipe import RECIPE_VERSION
+
+
+class DiskCache:
+    """Reference hashes and thumbnails by file sha256 (and recipe version), one JSON file each."""
+
+    def __init__(self, directory: Path | None):
+        self.directory = directory
+        self.hits = 0
+        self.misses = 0
+        if directory is not None:
+            directory.mkdir(parents=True, exist_ok=True)
+
+    def _file(self, sha: str) -> Path:
+        assert self.directory is not None
+        return self.directory / f"{sha}.v{RECIPE_VERSION}.json"
+
+    def get(self, sha: str) -> ImageHashes | None:
+        if self.directory is None:
+            return None
+        path = self._file(sha)
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            thumb = np.frombuffer(base64.b64decode(raw["thumb"]), dtype=np.uint8).reshape(raw["thumb_shape"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # missing or damaged entry: hash again
+        self.hits += 1
+        return replace(ImageHashes.from_dict(raw), thumb=thumb)
+
+    def put(self, sha: str, hashes: ImageHashes) -> None:
+        self.misses += 1
+        if self.directory is None or hashes.thumb is None:
+            return
+        raw = hashes.as_dict()
+        raw["thumb"] = base64.b64encode(np.ascontiguousarray(hashes.thumb).tobytes()).decode("ascii")
+        raw["thumb_shape"] = list(hashes.thumb.shape)
+        tmp = self._file(sha).with_suffix(".tmp")
+        tmp.write_text(json.dumps(raw), encoding="utf-8")
+        tmp.replace(self._file(sha))

@@ -118,7 +118,7 @@ class RegistryImageIndex:
 
     @classmethod
     def from_registry(cls, registry: Any, cache_dir: Path | None = None) -> RegistryImageIndex:
-        """Index every product image and trademark logo of a ``matchers.registry.Registry``."""
+        """Index every product image and trademark logo of a ``registry.Registry``."""
         base = Path(registry.path).parent if getattr(registry, "path", None) else None
         entries = [(p.id, img) for p in registry.products for img in p.images]
         logos = [t.logo for t in registry.trademarks if getattr(t, "logo", None)]

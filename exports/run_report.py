@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from contract import FLAGGED, ComplaintStatus, ListingStatus
+from exports.comparison_picture import has_picture
 
 logger = logging.getLogger(__name__)
 
@@ -225,22 +226,18 @@ def _to_review(listings_path: Path):
 
 def _comparison(listing: dict, registry, images_store: str, out_dir: Path, failures: ReportFailures) -> str:
     """The side-by-side picture for a listing with an image hit; its path relative to the report folder."""
-    hit = listing.get("image_hit")
-    if not isinstance(hit, dict) or not hit.get("listing_image_path") or not hit.get("registered_image"):
-        return ""
-    try:
-        from exports.evidence import safe_component
-        from matchers.comparison import make_comparison
+    from exports.comparison_picture import REPORT_FOLDER, comparison_source, draw_comparison
+    from exports.evidence import safe_component
 
-        listing_image = Path(images_store) / hit["listing_image_path"]
-        registered = Path(registry.path).parent / hit["registered_image"]
-        name = f"{safe_component(listing['platform'])}-{safe_component(listing['listing_id'])}.png"
-        target = out_dir / "comparisons" / name
-        make_comparison(listing_image, registered, target, distance=int(hit.get("distance", 0)),
-                        stage=str(hit.get("stage", "")), listing_label=listing.get("url", ""),
-                        registered_label=hit["registered_image"])
+    if not isinstance(listing.get("image_hit"), dict) or not has_picture(listing):
+        return ""
+    name = f"{safe_component(listing['platform'])}-{safe_component(listing['listing_id'])}.png"
+    target = out_dir / REPORT_FOLDER / name
+    try:
+        source = comparison_source(listing, registry_dir=Path(registry.path).parent, images_store=images_store)
+        draw_comparison(replace(source, distance=source.distance or 0), target)
         return str(target.relative_to(out_dir))
-    except Exception as exc:  # the listing is still reported, without its picture; the run says so
+    except Exception as exc:  # PictureError, a full disk…: the listing is still reported, without its picture; the run says so
         failures.comparisons += 1
         logger.error("comparison picture for %s %s failed: %s", listing.get("platform"),
                      listing.get("listing_id"), exc)

@@ -16,13 +16,14 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from contract import PLATFORMS, Verdict, citation_problem, normalize_seller
+from contract import PLATFORMS, Reason, Verdict, citation_problem, normalize_seller
 from exports.complaints_workbook import ComplaintWorkbook
 from exports.evidence import EvidenceResult, inside, sha256_file, utc_now, writing
 from exports.review_csv import format_price, neutralise
@@ -33,18 +34,18 @@ SELLER_WINDOW = timedelta(days=3)  # Taobao counts one seller's listings for one
 
 # The complaint reason as IPP's form words it, and the kind of right it cites.
 REASONS: dict[str, dict[str, str]] = {
-    "counterfeit": {
+    Reason.COUNTERFEIT: {
         "right": "trademark",
         "zh": "商标侵权：销售假冒注册商标的商品（售假）",
         "en": "Trademark infringement: sale of counterfeit goods bearing the registered trademark",
     },
-    "trademark_misuse": {
+    Reason.TRADEMARK_MISUSE: {
         "right": "trademark",
         "zh": "商标侵权：在商品标题、描述或图片中未经授权使用注册商标",
         "en": "Trademark infringement: unauthorised use of the registered trademark in the listing's "
         "title, description or images",
     },
-    "stolen_image": {
+    Reason.STOLEN_IMAGE: {
         "right": "copyright",
         "zh": "著作权侵权：未经授权使用权利人的商品图片（盗图）",
         "en": "Copyright infringement: unauthorised use of the rights holder's product photography",
@@ -54,8 +55,16 @@ REASONS: dict[str, dict[str, str]] = {
 BATCH_COLUMNS = ("url", "listing_id", "seller", "title", "price", "explanation", "evidence", "currency", "case")
 
 
-class ComplaintInputError(ValueError):
-    """Input that cannot be filed as given (names the file and row)."""
+class RefusalCheck(StrEnum):
+    """Which check refused a listing (``Refusal.check``, the manifest's ``refused[].check``)."""
+
+    NOT_FILEABLE = "not_fileable"  # the registry's rules (refusal_reason)
+    NOT_FOUND = "not_found"  # the review row's listing is not in listings.jsonl or the store
+    REMOVED = "removed"  # taken down (exports/filing_guard.py, or the evidence shows it)
+    ALREADY_FILED = "already_filed"
+    CHANGED = "changed"  # since the review
+    IPR_NOT_READY = "ipr_not_ready"  # the right cannot be cited (enforcement/filing.py)
+    STANDING = "standing"  # an auto-approval held back by the Good-Faith standing
 
 
 @dataclass(frozen=True)
@@ -64,8 +73,7 @@ class Refusal:
     listing_id: str
     url: str
     message: str
-    # not_fileable (the registry's rules), not_found, removed, already_filed, changed (exports/filing_guard.py)
-    check: str = "not_fileable"
+    check: str = RefusalCheck.NOT_FILEABLE
 
     def as_dict(self) -> dict[str, str]:
         return {"platform": self.platform, "listing_id": self.listing_id, "url": self.url, "message": self.message,
@@ -120,22 +128,6 @@ def carried(item: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def iter_listings(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, listing) for every line of a ``listings.jsonl``; a bad line names the file and line."""
-    path = Path(path)
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ComplaintInputError(f"{path}: line {number}: not JSON: {error.msg}") from None
-            if not isinstance(item, dict):
-                raise ComplaintInputError(f"{path}: line {number}: not a JSON object")
-            yield number, item
-
-
 def select_for_filing(
     decisions: dict[tuple[str, str], dict[str, Any]],
     listings: Iterable[dict[str, Any]],
@@ -169,7 +161,7 @@ def select_for_filing(
         else:
             refused.append(
                 Refusal(key[0], key[1], row.get("url", ""), f"review row {row.get('row')}: listing not found in {source}",
-                        "not_found")
+                        RefusalCheck.NOT_FOUND)
             )
     return selected, refused
 

@@ -14,9 +14,10 @@ Bad input raises :class:`InputError` (exit code 2), an output folder that cannot
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -24,12 +25,12 @@ from typing import Any, TextIO
 
 from crawlers.store_option import redact_store_url, sqlite_file
 from exports.comparison_picture import PictureError, comparison_source
-from exports.complaints import Plan, Refusal, claim_plan, pack_claims, write_complaints
+from exports.complaints import Plan, Refusal, RefusalCheck, claim_plan, pack_claims, write_complaints
 
 logger = logging.getLogger(__name__)
 
 # the refusal checks (Refusal.check) that protect the account; the rest are the registry's rules
-SAFETY_CHECKS = ("already_filed", "removed", "changed")
+SAFETY_CHECKS = (RefusalCheck.ALREADY_FILED, RefusalCheck.REMOVED, RefusalCheck.CHANGED)
 
 
 class InputError(Exception):
@@ -217,21 +218,17 @@ class ListingSource:
         self.reviewed: dict = {} if self.from_file else dict(decisions)
         self.name = str(self.file) if self.from_file else f"store {redact_store_url(store.url)}"
 
-    def listings(self):
-        from exports.complaints import iter_listings
-
+    def listings(self) -> Iterator[dict]:
         if self.from_file:
-            return (item for _, item in iter_listings(self.file))
+            return _read_listings(self.file)
         return iter(self.current.values())
 
     def select(self) -> tuple[list, list]:
-        from exports.complaints import ComplaintInputError, select_for_filing
+        from exports.complaints import select_for_filing
 
         try:
             return select_for_filing(self.decisions, self.listings(), auto_approve_above=self.auto_approve_above,
                                      source=self.name)
-        except ComplaintInputError as error:
-            raise InputError(str(error)) from None
         except UnicodeDecodeError as error:
             raise InputError(f"{self.file}: not UTF-8 text ({error.reason})") from None
 
@@ -244,6 +241,21 @@ class ListingSource:
 
         return [item for key, item in self.current.items()
                 if key not in changed and not (key in self.decisions and changes(self.decisions[key], item))]
+
+
+def _read_listings(path: Path) -> Iterator[dict]:
+    """Every listing of a ``listings.jsonl``; a bad line is bad input naming the file and line."""
+    with path.open(encoding="utf-8-sig") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                item = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(f"{path}: line {number}: not JSON: {error.msg}") from None
+            if not isinstance(item, dict):
+                raise InputError(f"{path}: line {number}: not a JSON object")
+            yield item
 
 
 def _capture(claims: Plan, target: Path, registry, report_dir: Path, options: FilingOptions, out: TextIO) -> dict:
@@ -294,7 +306,7 @@ def _without_removed(claims: Plan, captured: dict) -> Plan:
         claim.listings = [item for item in claim.listings
                           if (str(item["platform"]), str(item["listing_id"])) not in removed]
     claims.refused.extend(Refusal(key[0], key[1], urls[key], f"not filed: {captured[key].error}",
-                                  "removed") for key in sorted(removed))
+                                  RefusalCheck.REMOVED) for key in sorted(removed))
     return claims
 
 

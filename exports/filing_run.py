@@ -69,14 +69,19 @@ def run_complaints(
     registry_path: str | None,
     review_path: str | None,
     out_dir: str | None,
+    auto_approve_above: float | None = None,
+    replay_dir: str | None = None,
+    evidence: bool = True,
+    images_store: str | None = None,
+    browser_executable: str | None = None,
     out: TextIO | None = None,
     store_url: str | None = None,
-    **options: Any,
+    refile: bool = False,
 ) -> int:
-    """The whole command (``options``: the fields of :class:`FilingOptions`); raises ``InputError`` for bad
-    input and ``OutputError`` for an output folder that cannot be written, returns the exit code otherwise."""
+    """The whole command; raises ``InputError`` for bad input and ``OutputError`` for an output folder that
+    cannot be written, returns the exit code otherwise."""
     out = out or sys.stdout
-    chosen = FilingOptions(**options)
+    chosen = FilingOptions(auto_approve_above, replay_dir, evidence, images_store, browser_executable, refile)
     registry, review_file, target = _check_inputs(registry_path, review_path, out_dir, chosen)
     store = _open_store(store_url)
     if store is None:

@@ -29,20 +29,20 @@ def folders(tmp_path: Path) -> tuple[Path, Path, Path]:
 def test_a_listing_image_outside_the_images_store_or_missing_gives_no_picture(tmp_path, folders, path):
     store, registry, report = folders
     named = str(tmp_path / "outside" / "private.png") if path == "/ABS" else path
-    with pytest.raises(PictureError, match="listing image .* not a file inside the images store"):
+    with pytest.raises(PictureError, match=r"listing image .* not a file inside the images store"):
         comparison_source(listing(image_hit=_hit(named)), registry_dir=registry, images_store=store,
                           report_dir=report)
 
 
 def test_a_registered_image_outside_the_registry_folder_gives_no_picture(folders):
     store, registry, report = folders
-    with pytest.raises(PictureError, match="registered image .* not a file inside the registry"):
+    with pytest.raises(PictureError, match=r"registered image .* not a file inside the registry"):
         comparison_source(listing(image_hit=_hit("full/a.jpg", "../outside/private.png")), registry_dir=registry,
                           images_store=store, report_dir=report)
 
 
 def test_an_undecodable_listing_image_is_a_picture_error_naming_it(folders, tmp_path):
-    store, registry, report = folders
+    store, registry, _ = folders
     (store / "full" / "page.jpg").write_bytes(b"<html>blocked</html>")
     source = comparison_source(listing(image_hit=_hit("full/page.jpg")), registry_dir=registry, images_store=store)
     with pytest.raises(PictureError, match=r"page\.jpg"):

@@ -18,6 +18,9 @@ from urllib.parse import urlsplit
 
 from scrapy import signals
 
+from contract import FLAGGED
+from contract import stats as keys
+
 logger = logging.getLogger(__name__)
 
 NOT_STARTED = "not_started"  # finish_reason of a crawler whose spider never opened
@@ -88,12 +91,12 @@ class PlatformStats:
 
 def progress_row(platform: str, stats: dict) -> dict[str, int]:
     return {
-        "pages": stats.get("search/pages", 0),
-        "listings": stats.get("search/listings", 0),
-        "flagged": stats.get("score/infringing", 0) + stats.get("score/suspect", 0),
-        "blocked": stats.get(f"blocked/{platform}", 0),
-        "misses": stats.get("replay/miss", 0),
-        "failed": stats.get("search/failed", 0) - stats.get("search/blocked", 0),
+        "pages": stats.get(keys.SEARCH_PAGES, 0),
+        "listings": stats.get(keys.SEARCH_LISTINGS, 0),
+        "flagged": sum(stats.get(keys.score(verdict), 0) for verdict in FLAGGED),
+        "blocked": stats.get(keys.blocked(platform), 0),
+        "misses": stats.get(keys.REPLAY_MISS, 0),
+        "failed": stats.get(keys.SEARCH_FAILED, 0) - stats.get(keys.SEARCH_BLOCKED, 0),
     }
 
 

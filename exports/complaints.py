@@ -14,21 +14,17 @@ through ``safe_component``, so no listing or registry id can write outside DIR.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-from contract import PLATFORMS, Verdict, citation_problem, normalize_seller
+from contract import PLATFORMS, Reason, Verdict, citation_problem, normalize_seller
+from exports.complaints_workbook import ComplaintWorkbook
 from exports.evidence import EvidenceResult, inside, sha256_file, utc_now, writing
 from exports.review_csv import format_price, neutralise
 from registry import Registry
@@ -38,18 +34,18 @@ SELLER_WINDOW = timedelta(days=3)  # Taobao counts one seller's listings for one
 
 # The complaint reason as IPP's form words it, and the kind of right it cites.
 REASONS: dict[str, dict[str, str]] = {
-    "counterfeit": {
+    Reason.COUNTERFEIT: {
         "right": "trademark",
         "zh": "商标侵权：销售假冒注册商标的商品（售假）",
         "en": "Trademark infringement: sale of counterfeit goods bearing the registered trademark",
     },
-    "trademark_misuse": {
+    Reason.TRADEMARK_MISUSE: {
         "right": "trademark",
         "zh": "商标侵权：在商品标题、描述或图片中未经授权使用注册商标",
         "en": "Trademark infringement: unauthorised use of the registered trademark in the listing's "
         "title, description or images",
     },
-    "stolen_image": {
+    Reason.STOLEN_IMAGE: {
         "right": "copyright",
         "zh": "著作权侵权：未经授权使用权利人的商品图片（盗图）",
         "en": "Copyright infringement: unauthorised use of the rights holder's product photography",
@@ -59,8 +55,16 @@ REASONS: dict[str, dict[str, str]] = {
 BATCH_COLUMNS = ("url", "listing_id", "seller", "title", "price", "explanation", "evidence", "currency", "case")
 
 
-class ComplaintInputError(ValueError):
-    """Input that cannot be filed as given (names the file and row)."""
+class RefusalCheck(StrEnum):
+    """Which check refused a listing (``Refusal.check``, the manifest's ``refused[].check``)."""
+
+    NOT_FILEABLE = "not_fileable"  # the registry's rules (refusal_reason)
+    NOT_FOUND = "not_found"  # the review row's listing is not in listings.jsonl or the store
+    REMOVED = "removed"  # taken down (exports/filing_guard.py, or the evidence shows it)
+    ALREADY_FILED = "already_filed"
+    CHANGED = "changed"  # since the review
+    IPR_NOT_READY = "ipr_not_ready"  # the right cannot be cited (enforcement/filing.py)
+    STANDING = "standing"  # an auto-approval held back by the Good-Faith standing
 
 
 @dataclass(frozen=True)
@@ -69,8 +73,7 @@ class Refusal:
     listing_id: str
     url: str
     message: str
-    # not_fileable (the registry's rules), not_found, removed, already_filed, changed (exports/filing_guard.py)
-    check: str = "not_fileable"
+    check: str = RefusalCheck.NOT_FILEABLE
 
     def as_dict(self) -> dict[str, str]:
         return {"platform": self.platform, "listing_id": self.listing_id, "url": self.url, "message": self.message,
@@ -106,12 +109,13 @@ class Plan:
 # What a filed listing carries from here on: the batch files, the manifest, the evidence (the image hit,
 # which may sit in ``signals.image`` and name its file through ``images``) and the store's record. A
 # listing from listings.jsonl has twice as many fields and the scorer's whole ``signals``; keeping only
-# these cuts what 100,000 approved listings hold in memory by about two thirds.
+# these cuts what 100,000 approved listings hold in memory by about two thirds. ``image_evidence`` names the
+# run report's comparison picture, which the evidence reuses.
 CARRIED_FIELDS = (
     "platform", "listing_id", "url", "seller_id", "seller_name", "title", "price_min", "price_max",
     "currency", "explanation", "ipr_id", "reason", "score", "verdict", "status", "first_seen",
     "relisted_from", "first_run", "previous_decision", "review_again", "review_row", "image_hit",
-    "images", "main_image_phash",
+    "images", "main_image_phash", "image_evidence",
 )  # fmt: skip
 
 
@@ -122,22 +126,6 @@ def carried(item: dict[str, Any]) -> dict[str, Any]:
     if isinstance(signals, dict) and isinstance(signals.get("image"), dict):
         out["signals"] = {"image": signals["image"]}
     return out
-
-
-def iter_listings(path: str | Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line number, listing) for every line of a ``listings.jsonl``; a bad line names the file and line."""
-    path = Path(path)
-    with path.open(encoding="utf-8-sig") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                item = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise ComplaintInputError(f"{path}: line {number}: not JSON: {error.msg}") from None
-            if not isinstance(item, dict):
-                raise ComplaintInputError(f"{path}: line {number}: not a JSON object")
-            yield number, item
 
 
 def select_for_filing(
@@ -173,7 +161,7 @@ def select_for_filing(
         else:
             refused.append(
                 Refusal(key[0], key[1], row.get("url", ""), f"review row {row.get('row')}: listing not found in {source}",
-                        "not_found")
+                        RefusalCheck.NOT_FOUND)
             )
     return selected, refused
 
@@ -296,6 +284,12 @@ def plan_batches(
     limit: int = MAX_URLS_PER_BATCH,
 ) -> Plan:
     """Check every listing and pack the fileable ones into batches."""
+    return pack_claims(claim_plan(listings, registry, on=on), limit)
+
+
+def claim_plan(listings: Iterable[dict[str, Any]], registry: Registry, *, on: date | None = None) -> Plan:
+    """Check every listing; the fileable ones in one unpacked batch (number 0) per claim: one platform, one
+    IPR, one reason. The filing step refuses and drops listings from these before packing them once."""
     refused: list[Refusal] = []
     by_claim: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
     seen_keys: set[tuple[str, str]] = set()
@@ -312,11 +306,17 @@ def plan_batches(
             refused.append(Refusal(key[0], key[1], url, message))
             continue
         by_claim[(key[0], str(item["ipr_id"]), str(item["reason"]))].append(carried(item))
+    claims = [Batch(platform, ipr_id, reason, 0, items) for (platform, ipr_id, reason), items in sorted(by_claim.items())]
+    return Plan(claims, refused)
+
+
+def pack_claims(plan: Plan, limit: int = MAX_URLS_PER_BATCH) -> Plan:
+    """Each claim's listings packed into numbered batches of at most ``limit`` (seller groups kept whole)."""
     batches: list[Batch] = []
-    for (platform, ipr_id, reason), items in sorted(by_claim.items()):
-        for number, members in enumerate(pack_groups(seller_groups(items), limit), start=1):
-            batches.append(Batch(platform, ipr_id, reason, number, members))
-    return Plan(batches, refused)
+    for claim in plan.batches:
+        for number, members in enumerate(pack_groups(seller_groups(claim.listings), limit), start=1):
+            batches.append(Batch(claim.platform, claim.ipr_id, claim.reason, number, members))
+    return Plan(batches, plan.refused)
 
 
 # --- writing -----------------------------------------------------------------------------------
@@ -373,35 +373,6 @@ def _ipr_details(registry: Registry, ipr_id: str, reason: str) -> dict[str, Any]
     }
 
 
-def _xlsx_value(value: Any) -> Any:
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return value
-    # openpyxl stores "=…" as a formula; neutralise like the CSVs, and drop the control characters
-    # the xlsx format cannot hold (a hostile title must not abort the whole workbook).
-    return ILLEGAL_CHARACTERS_RE.sub("", neutralise(value))
-
-
-def _append(sheet: Any, values: Iterable[Any]) -> None:
-    """One row; every text cell typed as a string, so no spreadsheet evaluates it."""
-    row: list[Any] = []
-    for value in values:
-        value = _xlsx_value(value)
-        if isinstance(value, str):
-            cell = WriteOnlyCell(sheet, value=value)
-            cell.data_type = "s"
-            row.append(cell)
-        else:
-            row.append(value)
-    sheet.append(row)
-
-
-_SHEET_FORBIDDEN = re.compile(r"[\[\]:*?/\\']")
-
-
-def _sheet_title(index: int, batch: Batch) -> str:
-    return _SHEET_FORBIDDEN.sub("_", f"{index:03d} {batch.platform} {batch.reason} {batch.ipr_id}")[:31]
-
-
 def write_complaints(
     plan: Plan,
     out_dir: str | Path,
@@ -418,98 +389,16 @@ def write_complaints(
         out_dir.mkdir(parents=True, exist_ok=True)
     evidence = evidence or {}
     created_at = created_at or utc_now()
-
-    # write-only: rows stream to disk as they are added, so 100,000 listings do not sit in memory twice
-    workbook = Workbook(write_only=True)
-    summary = workbook.create_sheet("Summary")
     holder = registry.rights_holder
-    _append(summary, ["Rights holder", holder.name])
-    _append(summary, ["Contact", holder.contact_email])
-    _append(summary, ["Created (UTC)", created_at])
-    _append(summary, [])
-    summary_header = [
-        "sheet", "batch", "platform", "ipr_id", "ipr_type", "mark / work", "registration_number", "office",
-        "classes", "valid_until", "official_url", "reason", "reason (中文)", "reason (English)", "urls",
-        "url_file", "case",
-    ]
-    _append(summary, summary_header)
-
-    manifest_batches = []
-    for index, batch in enumerate(plan.batches, start=1):
-        folder = inside(out_dir, batch.platform, batch.ipr_id, batch.reason)
-        txt_path, csv_path = folder / f"{batch.name}.txt", folder / f"{batch.name}.csv"
-        urls = [str(item["url"]) for item in batch.listings]
-        rows = _batch_rows(batch, out_dir, evidence)
-        with writing(folder):
-            folder.mkdir(parents=True, exist_ok=True)
-        with writing(txt_path):
-            txt_path.write_text("\n".join(urls) + "\n", encoding="utf-8")
-        with writing(csv_path), csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle, lineterminator="\r\n")
-            writer.writerow(BATCH_COLUMNS)
-            writer.writerows([neutralise(cell) for cell in row] for row in rows)
-
-        details = _ipr_details(registry, batch.ipr_id, batch.reason)
-        sheet_title = _sheet_title(index, batch)
-        sheet = workbook.create_sheet(sheet_title)
-        _append(sheet, BATCH_COLUMNS)
-        for row in rows:
-            _append(sheet, row)
-        reason_text = REASONS[batch.reason]
-        _append(
-            summary,
-            [
-                sheet_title, batch.id, batch.platform, batch.ipr_id, details["ipr_type"], details["name"],
-                details["registration_number"], details["office"], details["classes"], details["valid_until"],
-                details["official_url"], batch.reason, reason_text["zh"], reason_text["en"], len(urls),
-                txt_path.relative_to(out_dir).as_posix(), batch.case,
-            ],
-        )
-        manifest_batches.append(
-            {
-                "id": batch.id,
-                "case": batch.case,
-                "platform": batch.platform,
-                "ipr_id": batch.ipr_id,
-                **details,
-                "reason": batch.reason,
-                "reason_zh": reason_text["zh"],
-                "reason_en": reason_text["en"],
-                "urls": len(urls),
-                "sellers": len({seller_key(item) for item in batch.listings}),
-                "files": {
-                    "txt": txt_path.relative_to(out_dir).as_posix(),
-                    "csv": csv_path.relative_to(out_dir).as_posix(),
-                },
-                "listings": [_manifest_listing(item, evidence, out_dir) for item in batch.listings],
-            }
-        )
-
-    refused_sheet = workbook.create_sheet("Refused")
-    _append(refused_sheet, ["platform", "listing_id", "url", "message"])
-    for refusal in plan.refused:
-        _append(refused_sheet, [refusal.platform, refusal.listing_id, refusal.url, refusal.message])
-    # Built in memory (compressed, a few MB for 100,000 rows), then written: a zip that fails half-way
-    # to disk would fail again as it is garbage-collected, with a traceback after our message.
-    packed = io.BytesIO()
-    workbook.save(packed)
-    with writing(out_dir / "complaints.xlsx"):
-        (out_dir / "complaints.xlsx").write_bytes(packed.getbuffer())
-
-    evidence_failed = sum(1 for result in evidence.values() if result.status == "failed")
+    workbook = ComplaintWorkbook(holder.name, holder.contact_email, created_at)
+    manifest_batches = [_write_batch(batch, out_dir, registry, evidence, workbook) for batch in plan.batches]
+    workbook.add_refused(plan.refused)
+    workbook.save(out_dir / "complaints.xlsx")
     manifest: dict[str, Any] = {
         "created_at": created_at,
         "rights_holder": {"name": holder.name, "contact_email": holder.contact_email},
         "sources": {"registry": str(registry.path), **(sources or {})},
-        "counts": {
-            **(extra_counts or {}),
-            "batches": len(plan.batches),
-            "filed": sum(len(batch.listings) for batch in plan.batches),
-            "refused": len(plan.refused),
-            "refused_by_check": dict(sorted(Counter(refusal.check for refusal in plan.refused).items())),
-            "evidence_ok": sum(1 for result in evidence.values() if result.status == "ok"),
-            "evidence_failed": evidence_failed,
-        },
+        "counts": {**(extra_counts or {}), **_counts(plan, evidence)},
         "batches": manifest_batches,
         "refused": [refusal.as_dict() for refusal in plan.refused],
         "files": {
@@ -518,13 +407,59 @@ def write_complaints(
             if path.is_file() and path.name != "manifest.json"
         },
     }
+    _write_manifest(manifest, out_dir)
+    return manifest
+
+
+def _write_batch(batch: Batch, out_dir: Path, registry: Registry, evidence: dict[tuple[str, str], EvidenceResult],
+                 workbook: ComplaintWorkbook) -> dict[str, Any]:
+    """The batch's .txt (one URL a line) and .csv, its sheet in complaints.xlsx; its manifest entry."""
+    folder = inside(out_dir, batch.platform, batch.ipr_id, batch.reason)
+    txt_path, csv_path = folder / f"{batch.name}.txt", folder / f"{batch.name}.csv"
+    urls = [str(item["url"]) for item in batch.listings]
+    rows = _batch_rows(batch, out_dir, evidence)
+    with writing(folder):
+        folder.mkdir(parents=True, exist_ok=True)
+    with writing(txt_path):
+        txt_path.write_text("\n".join(urls) + "\n", encoding="utf-8")
+    with writing(csv_path), csv_path.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(BATCH_COLUMNS)
+        writer.writerows([neutralise(cell) for cell in row] for row in rows)
+    details = _ipr_details(registry, batch.ipr_id, batch.reason)
+    reason_text = REASONS[batch.reason]
+    files = {"txt": txt_path.relative_to(out_dir).as_posix(), "csv": csv_path.relative_to(out_dir).as_posix()}
+    workbook.add_batch(f"{batch.platform} {batch.reason} {batch.ipr_id}", BATCH_COLUMNS, rows, [
+        batch.id, batch.platform, batch.ipr_id, details["ipr_type"], details["name"], details["registration_number"],
+        details["office"], details["classes"], details["valid_until"], details["official_url"], batch.reason,
+        reason_text["zh"], reason_text["en"], len(urls), files["txt"], batch.case,
+    ])  # fmt: skip
+    return {
+        "id": batch.id, "case": batch.case, "platform": batch.platform, "ipr_id": batch.ipr_id, **details,
+        "reason": batch.reason, "reason_zh": reason_text["zh"], "reason_en": reason_text["en"], "urls": len(urls),
+        "sellers": len({seller_key(item) for item in batch.listings}), "files": files,
+        "listings": [_manifest_listing(item, evidence, out_dir) for item in batch.listings],
+    }  # fmt: skip
+
+
+def _counts(plan: Plan, evidence: dict[tuple[str, str], EvidenceResult]) -> dict[str, Any]:
+    return {
+        "batches": len(plan.batches),
+        "filed": sum(len(batch.listings) for batch in plan.batches),
+        "refused": len(plan.refused),
+        "refused_by_check": dict(sorted(Counter(refusal.check for refusal in plan.refused).items())),
+        "evidence_ok": sum(1 for result in evidence.values() if result.status == "ok"),
+        "evidence_failed": sum(1 for result in evidence.values() if result.status == "failed"),
+    }
+
+
+def _write_manifest(manifest: dict[str, Any], out_dir: Path) -> None:
     tmp = out_dir / "manifest.json.part"
     with writing(tmp), tmp.open("w", encoding="utf-8") as handle:  # written as it is encoded, not built as one string
         json.dump(manifest, handle, ensure_ascii=False, indent=2)
         handle.write("\n")
     with writing(out_dir / "manifest.json"):
         tmp.replace(out_dir / "manifest.json")
-    return manifest
 
 
 def _manifest_listing(

@@ -30,6 +30,7 @@ from urllib.parse import urljoin
 
 from contract import is_removed_url
 from crawlers.browser import BROWSER_ARGS
+from exports.comparison_picture import ComparisonSource, PictureError, draw_comparison
 from matchers.images.files import sha256_file
 
 logger = logging.getLogger(__name__)
@@ -68,21 +69,6 @@ def inside(root: Path, *components: str) -> Path:
     if not path.resolve().is_relative_to(resolved_root):  # pragma: no cover - safe_component prevents it
         raise ValueError(f"refusing a path outside {root}: {path}")
     return path
-
-
-def within(path: str | Path, *roots: str | Path | None) -> Path | None:
-    """``path`` (relative to the first root that has it, or absolute) if it is a file inside one of
-    ``roots``; None otherwise. Paths named by listings data are untrusted: an absolute path or one
-    climbing out with ``..`` must never make us read (and embed, hash or send to IPP) another file."""
-    candidate = Path(str(path))
-    for root in roots:
-        if root is None:
-            continue
-        base = Path(root).resolve()
-        full = (candidate if candidate.is_absolute() else base / candidate).resolve()
-        if full.is_relative_to(base) and full.is_file():
-            return full
-    return None
 
 
 class OutputError(Exception):
@@ -153,17 +139,6 @@ def _decompress(body: bytes, encoding: str) -> bytes:
 
 
 @dataclass(frozen=True)
-class ComparisonSource:
-    listing_image: Path
-    registered_image: Path
-    distance: int | None = None
-    stage: str = ""
-    listing_label: str = ""  # e.g. "taobao 600000000001 · shop name"
-    registered_label: str = ""  # e.g. "images/trail_jacket_1.jpg"
-    title: str = ""  # the listing title (CJK is fine)
-
-
-@dataclass(frozen=True)
 class EvidenceRequest:
     platform: str
     listing_id: str
@@ -184,25 +159,6 @@ class EvidenceResult:
     @property
     def key(self) -> tuple[str, str]:
         return (self.platform, self.listing_id)
-
-
-def image_hit_of(listing: dict[str, Any]) -> dict[str, Any]:
-    """The listing's image hit as a dict (``image_hit``, else the scorer's ``signals.image``), with
-    ``listing_image_path`` filled in from ``images[]`` when the hit does not name it."""
-    raw = listing.get("image_hit")
-    if hasattr(raw, "as_dict"):
-        raw = raw.as_dict()
-    if not isinstance(raw, dict):
-        signals = listing.get("signals") if isinstance(listing.get("signals"), dict) else {}
-        raw = signals.get("image") if isinstance(signals.get("image"), dict) else {}
-    hit = dict(raw)
-    if hit and not hit.get("listing_image_path"):
-        images = [image for image in listing.get("images") or [] if isinstance(image, dict) and image.get("path")]
-        wanted = hit.get("listing_image_url")
-        chosen = next((image for image in images if wanted and image.get("url") == wanted), images[0] if images else None)
-        if chosen is not None:
-            hit["listing_image_path"] = chosen["path"]
-    return hit
 
 
 def browser_executable() -> str | None:
@@ -324,13 +280,19 @@ def _capture_one(
     return result
 
 
+@dataclass
+class _PageLoad:
+    """What the browser was served while loading one listing page."""
+
+    documents: list[str] = field(default_factory=list)  # every main-frame document URL, redirects included
+    served: dict[str, bytes] = field(default_factory=dict)  # main-frame document bodies by URL
+    blocked: list[str] = field(default_factory=list)  # requests with nothing recorded, aborted
+
+
 def _render(url: str, folder: Path, fetch: Fetch | None, browser: Any, timeout_ms: int) -> dict[str, Any]:
     """Load ``url`` in a fresh context, save screenshot.png and page.html; report what happened."""
-    documents: list[str] = []  # every main-frame document URL, redirects included
-    served: dict[str, bytes] = {}
-    blocked: list[str] = []
+    load = _PageLoad()
     info: dict[str, Any] = {"final_url": url, "http_status": None, "blocked_requests": 0, "error": "", "removed": False}
-
     context = browser.new_context(
         viewport={"width": 1280, "height": 900},
         locale="zh-CN",
@@ -340,66 +302,17 @@ def _render(url: str, folder: Path, fetch: Fetch | None, browser: Any, timeout_m
     try:
         page = context.new_page()
         if fetch is not None:
-
-            def handle(route: Any, req: Any) -> None:
-                main_document = req.is_navigation_request() and req.frame == page.main_frame
-                # Redirects are followed here, through fetch: a fulfilled 3xx would make Chromium
-                # resolve the next host itself, which must never happen in replay.
-                target, result = req.url, None
-                for _hop in range(10):
-                    if main_document:
-                        documents.append(target)
-                    result = _safe_fetch(fetch, target)
-                    if result is None:
-                        break
-                    status, headers, _, final_url = result
-                    location = {k.lower(): v for k, v in headers.items()}.get("location")
-                    if 300 <= status < 400 and location:
-                        target = urljoin(target, location)
-                    elif final_url and final_url != target:
-                        target = final_url
-                        if main_document:
-                            documents.append(target)
-                        break
-                    else:
-                        break
-                if result is None or (300 <= result[0] < 400):
-                    blocked.append(target)
-                    route.abort("blockedbyclient")
-                    return
-                status, headers, body, _ = result
-                if main_document:
-                    served[target] = body
-                clean = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
-                route.fulfill(status=status, headers=clean, body=body)
-
-            page.route("**/*", handle)
+            page.route("**/*", _replay_route(page, fetch, load))
         response = None
         try:
             response = page.goto(url, wait_until="load", timeout=timeout_ms)
         except Exception as error:
             info["error"] = f"page did not load: {_first_line(error)}"
-        final_url = documents[-1] if documents else page.url
-        info["final_url"] = final_url
-        removed_at = next((u for u in [*documents, final_url] if is_removed_url(u)), None)
-        if removed_at:
-            info["removed"] = True
-            info["error"] = f"listing removed: the page redirects to {removed_at}"
-        if response is not None:
-            info["http_status"] = response.status
-            if response.status >= 400 and not info["error"]:
-                info["error"] = f"HTTP {response.status} for {final_url}"
+        final_url = info["final_url"] = load.documents[-1] if load.documents else page.url
+        _judge_page(info, load, final_url, response)
         if response is not None or not info["error"]:
-            try:
-                height = int(page.evaluate("document.documentElement.scrollHeight") or 0)
-                clip = None
-                if height > MAX_SCREENSHOT_HEIGHT:  # an endless page must not produce a gigapixel PNG
-                    clip = {"x": 0, "y": 0, "width": 1280, "height": MAX_SCREENSHOT_HEIGHT}
-                    info["screenshot_cut_at_px"] = MAX_SCREENSHOT_HEIGHT
-                page.screenshot(path=str(folder / "screenshot.png"), full_page=True, clip=clip, timeout=timeout_ms)
-            except Exception as error:
-                info["error"] = info["error"] or f"screenshot failed: {_first_line(error)}"
-        body = served.get(final_url)
+            _screenshot(page, folder, timeout_ms, info)
+        body = load.served.get(final_url)
         if body is None and response is not None and fetch is None:
             try:
                 body = response.body()
@@ -409,8 +322,75 @@ def _render(url: str, folder: Path, fetch: Fetch | None, browser: Any, timeout_m
             (folder / "page.html").write_bytes(body)
     finally:
         context.close()
-    info["blocked_requests"] = len(blocked)
+    info["blocked_requests"] = len(load.blocked)
     return info
+
+
+def _replay_route(page: Any, fetch: Fetch, load: _PageLoad) -> Callable[[Any, Any], None]:
+    """Playwright's route handler serving every request from ``fetch``; what has no recording is aborted."""
+
+    def handle(route: Any, req: Any) -> None:
+        main_document = req.is_navigation_request() and req.frame == page.main_frame
+        target, result = _follow(fetch, req.url, load if main_document else None)
+        if result is None or (300 <= result[0] < 400):
+            load.blocked.append(target)
+            route.abort("blockedbyclient")
+            return
+        status, headers, body, _ = result
+        if main_document:
+            load.served[target] = body
+        clean = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+        route.fulfill(status=status, headers=clean, body=body)
+
+    return handle
+
+
+def _follow(fetch: Fetch, target: str, load: _PageLoad | None) -> tuple[str, FetchResult | None]:
+    """The recorded response for ``target`` after its redirects, and the URL it ends at. Redirects are
+    followed here, through fetch: a fulfilled 3xx would make Chromium resolve the next host itself, which
+    must never happen in replay. ``load`` (the main document's) records each document URL."""
+    result = None
+    for _hop in range(10):
+        if load is not None:
+            load.documents.append(target)
+        result = _safe_fetch(fetch, target)
+        if result is None:
+            break
+        status, headers, _, final_url = result
+        location = {k.lower(): v for k, v in headers.items()}.get("location")
+        if 300 <= status < 400 and location:
+            target = urljoin(target, location)
+            continue
+        if final_url and final_url != target:
+            target = final_url
+            if load is not None:
+                load.documents.append(target)
+        break
+    return target, result
+
+
+def _judge_page(info: dict[str, Any], load: _PageLoad, final_url: str, response: Any) -> None:
+    """A page that redirects to a removal page is a listing taken down; an HTTP error is a failure."""
+    removed_at = next((u for u in [*load.documents, final_url] if is_removed_url(u)), None)
+    if removed_at:
+        info["removed"] = True
+        info["error"] = f"listing removed: the page redirects to {removed_at}"
+    if response is not None:
+        info["http_status"] = response.status
+        if response.status >= 400 and not info["error"]:
+            info["error"] = f"HTTP {response.status} for {final_url}"
+
+
+def _screenshot(page: Any, folder: Path, timeout_ms: int, info: dict[str, Any]) -> None:
+    try:
+        height = int(page.evaluate("document.documentElement.scrollHeight") or 0)
+        clip = None
+        if height > MAX_SCREENSHOT_HEIGHT:  # an endless page must not produce a gigapixel PNG
+            clip = {"x": 0, "y": 0, "width": 1280, "height": MAX_SCREENSHOT_HEIGHT}
+            info["screenshot_cut_at_px"] = MAX_SCREENSHOT_HEIGHT
+        page.screenshot(path=str(folder / "screenshot.png"), full_page=True, clip=clip, timeout=timeout_ms)
+    except Exception as error:
+        info["error"] = info["error"] or f"screenshot failed: {_first_line(error)}"
 
 
 def _safe_fetch(fetch: Fetch, url: str) -> FetchResult | None:
@@ -426,29 +406,14 @@ def _first_line(error: BaseException) -> str:
 
 
 def _comparison(request: EvidenceRequest, folder: Path) -> list[str]:
-    source = request.comparison
-    if source is None:
+    """Draw the listing's comparison.png; a note saying why there is none."""
+    if request.comparison is None:
         return []
     try:
-        from matchers.comparison import make_comparison
-    except ImportError:
-        return ["comparison.png not produced: matchers.comparison is not available"]
-    if source.distance is None:
-        return ["comparison.png not produced: the image hit has no distance"]
-    if not source.listing_image.is_file() or not source.registered_image.is_file():
-        return [f"comparison.png not produced: image missing ({source.listing_image.name}, {source.registered_image.name})"]
-    try:
-        make_comparison(
-            source.listing_image,
-            source.registered_image,
-            folder / "comparison.png",
-            distance=int(source.distance),
-            stage=source.stage,
-            listing_label=source.listing_label,
-            registered_label=source.registered_label,
-            title=source.title,
-        )
-    except Exception as error:
+        draw_comparison(request.comparison, folder / "comparison.png")
+    except PictureError as error:
+        return [f"comparison.png not produced: {error}"]
+    except Exception as error:  # a picture that cannot be written: the listing's other evidence still counts
         logger.warning("evidence: comparison for %s failed: %s", request.url, error)
         return [f"comparison.png not produced: {_first_line(error)}"]
     return []

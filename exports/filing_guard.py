@@ -18,8 +18,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from contract import ComplaintStatus
-from exports.complaints import Refusal
+from contract import ComplaintStatus, ListingStatus
+from exports.complaints import Refusal, RefusalCheck
 from exports.incremental import changes
 
 ON_FILE = (ComplaintStatus.PREPARED, ComplaintStatus.FILED)  # the listing is already on file
@@ -63,18 +63,18 @@ def check_filing(
         if different:
             changed.add(key)
         monitor_says = {item.get("status"), reviewed.get(key, {}).get("status")}
-        if "removed" in monitor_says or (complaint and complaint["status"] in TAKEN_DOWN):
+        if ListingStatus.REMOVED in monitor_says or (complaint and complaint["status"] in TAKEN_DOWN):
             when = f" on {complaint['status_at']}" if complaint and complaint.get("status_at") else ""
-            refused.append(_refusal(item, "removed", f"{row}: taken down (confirmed removed{when}); "
+            refused.append(_refusal(item, RefusalCheck.REMOVED, f"{row}: taken down (confirmed removed{when}); "
                                                      "a removed listing is never filed"))
         elif complaint and complaint["status"] in ON_FILE and not refile:
-            refused.append(_refusal(item, "already_filed", f"{row}: already on file: {_describe(complaint)}; "
+            refused.append(_refusal(item, RefusalCheck.ALREADY_FILED, f"{row}: already on file: {_describe(complaint)}; "
                                                            "give --refile to file it again"))
-        elif on_file is None and "complained" in monitor_says and not refile:
-            refused.append(_refusal(item, "already_filed", f"{row}: already on file: the monitor reported it "
+        elif on_file is None and ListingStatus.COMPLAINED in monitor_says and not refile:
+            refused.append(_refusal(item, RefusalCheck.ALREADY_FILED, f"{row}: already on file: the monitor reported it "
                                                            "complained about; give --refile to file it again"))
         elif different:
-            refused.append(_refusal(item, "changed", f"{row}: the listing changed since it was reviewed "
+            refused.append(_refusal(item, RefusalCheck.CHANGED, f"{row}: the listing changed since it was reviewed "
                                                      f"({'; '.join(different)}); review it again from a newer run"))
         else:
             kept.append(item)

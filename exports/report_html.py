@@ -25,7 +25,8 @@ from PIL import Image, UnidentifiedImageError
 
 from contract import FLAGGED
 from contract.image_hit import is_confident
-from exports.evidence import image_hit_of, utc_now
+from exports.comparison_picture import image_hit_of
+from exports.evidence import utc_now
 from exports.review_csv import format_price, registration_number
 from matchers.signals import describe_image_stage
 
@@ -51,7 +52,7 @@ def _resolve(relative: Any, *roots: Path | None) -> Path | None:
     """An image named by the listings data, only if it lies inside one of ``roots``."""
     if not relative:
         return None
-    from exports.evidence import within
+    from exports.comparison_picture import within
 
     return within(str(relative), *roots)
 

@@ -12,10 +12,12 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from contract import FLAGGED, ComplaintStatus, ListingStatus
+from contract import stats as keys
+from exports.comparison_picture import has_picture
 
 logger = logging.getLogger(__name__)
 
@@ -125,15 +127,15 @@ def _write_listings(store, registry, run_id, path: Path, images_store, complaine
 
 def _platform_row(platform: str, s: dict, c: Counter, *, crawled: bool) -> dict:
     return {
-        "pages": s.get("search/pages", 0),
+        "pages": s.get(keys.SEARCH_PAGES, 0),
         "listings": c["listings"],
         "new": c["new"],
         "flagged": c["flagged"],
         "removed": c["removed"],
         "blocked": sum(v for k, v in s.items() if k.startswith("blocked/") and k.count("/") == 1),
-        "replay_misses": s.get("replay/miss", 0),
+        "replay_misses": s.get(keys.REPLAY_MISS, 0),
         "errors": sum(count for count, _ in platform_problems(platform, s)),
-        "unrecognized": s.get("format/unrecognized", 0),
+        "unrecognized": s.get(keys.FORMAT_UNRECOGNIZED, 0),
         "crawled": crawled,
     }
 
@@ -149,20 +151,20 @@ def images_failed(stats: dict) -> int:
 def platform_problems(platform: str, s: dict) -> list[tuple[int, str]]:
     """(count, one line for a cron reader) for each thing that went wrong in one platform's crawl."""
     problems = []
-    failed = s.get("search/failed", 0) - s.get("search/blocked", 0)
-    if failed and not s.get("search/pages", 0):
+    failed = s.get(keys.SEARCH_FAILED, 0) - s.get(keys.SEARCH_BLOCKED, 0)
+    if failed and not s.get(keys.SEARCH_PAGES, 0):
         problems.append((failed, f"{platform}: every search page failed ({failed}); no listing was read "
                                  "(is the network or the proxy down?)"))
     elif failed:
         problems.append((failed, f"{platform}: {failed} search pages failed (see the log)"))
-    unrecognized = s.get("format/unrecognized", 0)
+    unrecognized = s.get(keys.FORMAT_UNRECOGNIZED, 0)
     if unrecognized:
         problems.append((unrecognized, f"{platform}: {unrecognized} pages in no known format (saved for "
                                        "diagnosis; the platform may have changed its pages)"))
-    dropped = s.get("item/invalid", 0) + s.get("item/malformed", 0)
+    dropped = s.get(keys.ITEM_INVALID, 0) + s.get("item/malformed", 0)
     if dropped:
         problems.append((dropped, f"{platform}: {dropped} listings dropped as invalid or malformed"))
-    unstored = s.get("store/failed", 0) + s.get("work/store_failed", 0)
+    unstored = s.get(keys.STORE_FAILED, 0) + s.get("work/store_failed", 0)
     if unstored:
         problems.append((unstored, f"{platform}: {unstored} listings gathered but not stored (the store could "
                                    "not be written; is the disk full?)"))
@@ -199,7 +201,7 @@ def assess(stats: dict[str, dict], failures: ReportFailures) -> tuple[int, list[
 
 def all_blocked(stats: dict[str, dict]) -> bool:
     """Every platform refused: blocked pages and not one listing."""
-    return bool(stats) and all(s.get("search/blocked", 0) > 0 and s.get("search/listings", 0) == 0
+    return bool(stats) and all(s.get(keys.SEARCH_BLOCKED, 0) > 0 and s.get(keys.SEARCH_LISTINGS, 0) == 0
                                for s in stats.values())
 
 
@@ -225,22 +227,18 @@ def _to_review(listings_path: Path):
 
 def _comparison(listing: dict, registry, images_store: str, out_dir: Path, failures: ReportFailures) -> str:
     """The side-by-side picture for a listing with an image hit; its path relative to the report folder."""
-    hit = listing.get("image_hit")
-    if not isinstance(hit, dict) or not hit.get("listing_image_path") or not hit.get("registered_image"):
-        return ""
-    try:
-        from exports.evidence import safe_component
-        from matchers.comparison import make_comparison
+    from exports.comparison_picture import REPORT_FOLDER, comparison_source, draw_comparison
+    from exports.evidence import safe_component
 
-        listing_image = Path(images_store) / hit["listing_image_path"]
-        registered = Path(registry.path).parent / hit["registered_image"]
-        name = f"{safe_component(listing['platform'])}-{safe_component(listing['listing_id'])}.png"
-        target = out_dir / "comparisons" / name
-        make_comparison(listing_image, registered, target, distance=int(hit.get("distance", 0)),
-                        stage=str(hit.get("stage", "")), listing_label=listing.get("url", ""),
-                        registered_label=hit["registered_image"])
+    if not isinstance(listing.get("image_hit"), dict) or not has_picture(listing):
+        return ""
+    name = f"{safe_component(listing['platform'])}-{safe_component(listing['listing_id'])}.png"
+    target = out_dir / REPORT_FOLDER / name
+    try:
+        source = comparison_source(listing, registry_dir=Path(registry.path).parent, images_store=images_store)
+        draw_comparison(replace(source, distance=source.distance or 0), target)
         return str(target.relative_to(out_dir))
-    except Exception as exc:  # the listing is still reported, without its picture; the run says so
+    except Exception as exc:  # PictureError, a full disk…: the listing is still reported, without its picture; the run says so
         failures.comparisons += 1
         logger.error("comparison picture for %s %s failed: %s", listing.get("platform"),
                      listing.get("listing_id"), exc)

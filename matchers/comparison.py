@@ -8,6 +8,7 @@ evidence (``comparison.png``). Captions are drawn with a Noto CJK font when one 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -134,6 +135,60 @@ def _wrap(draw: ImageDraw.ImageDraw, text: str, font, width: int) -> list[str]:
     return lines
 
 
+@dataclass(frozen=True)
+class _Captions:
+    """The wrapped lines of one picture: title on top, a label under each panel, the match in the footer."""
+
+    title: list[str]
+    left: list[str]
+    right: list[str]
+    footer: list[str]
+
+
+def _captions(distance: int, stage: str, listing_label: str, registered_label: str, title: str) -> _Captions:
+    font = caption_font()
+    scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    full = 2 * PANEL + MARGIN
+    meaning = describe_image_stage(stage)
+    footer = f"Match: Hamming distance {distance} of 64 bits; stage: {stage}" + ("" if meaning == stage
+                                                                                 else f" ({meaning})")
+    return _Captions(
+        title=_wrap(scratch, title, font, full) if title else [],
+        left=_wrap(scratch, "Listing: " + listing_label if listing_label else "Listing image", font, PANEL),
+        right=_wrap(scratch, "Registered: " + registered_label if registered_label else "Registered image", font,
+                    PANEL),
+        footer=_wrap(scratch, footer, font, full),
+    )
+
+
+def _lines(draw: ImageDraw.ImageDraw, x: int, y: int, lines: list[str], fill: tuple[int, int, int]) -> int:
+    """Draw ``lines`` from ``y`` down; the ``y`` below them."""
+    for line in lines:
+        draw.text((x, y), line, font=caption_font(), fill=fill)
+        y += CAPTION_SIZE + 6
+    return y
+
+
+def _compose(left: Image.Image, right: Image.Image, captions: _Captions) -> Image.Image:
+    """The two panels side by side, framed, with the captions around them."""
+    line_h = CAPTION_SIZE + 6
+    caption_rows = max(len(captions.left), len(captions.right))
+    height = MARGIN + len(captions.title) * line_h + (MARGIN if captions.title else 0) + PANEL
+    height += MARGIN // 2 + caption_rows * line_h + MARGIN // 2 + len(captions.footer) * line_h + MARGIN
+    canvas = Image.new("RGB", (2 * PANEL + 3 * MARGIN, height), (255, 255, 255))
+    draw = ImageDraw.Draw(canvas)
+    y = _lines(draw, MARGIN, MARGIN, captions.title, (0, 0, 0)) + (MARGIN if captions.title else 0)
+    canvas.paste(left, (MARGIN, y))
+    canvas.paste(right, (2 * MARGIN + PANEL, y))
+    draw.rectangle((MARGIN - 1, y - 1, MARGIN + PANEL, y + PANEL), outline=(180, 180, 180))
+    draw.rectangle((2 * MARGIN + PANEL - 1, y - 1, 2 * MARGIN + 2 * PANEL, y + PANEL), outline=(180, 180, 180))
+    y += PANEL + MARGIN // 2
+    _lines(draw, MARGIN, y, captions.left, (40, 40, 40))
+    _lines(draw, 2 * MARGIN + PANEL, y, captions.right, (40, 40, 40))
+    _lines(draw, MARGIN, y + caption_rows * line_h + MARGIN // 2, captions.footer, (170, 0, 0))
+    return canvas
+
+
 def make_comparison(
     listing_image: ImageSource,
     registered_image: ImageSource,
@@ -158,52 +213,7 @@ def make_comparison(
     if stage.startswith((LOCAL_STAGE, GRID_STAGE)):
         _outline_photo(left, listing_img, listing_image, registered_image, grid=stage.startswith(GRID_STAGE))
     right = _registered_panel(registered_image)
-    font = caption_font()
-    scratch = ImageDraw.Draw(Image.new("RGB", (1, 1)))
-    line_h = CAPTION_SIZE + 6
-    title_lines = _wrap(scratch, title, font, 2 * PANEL + MARGIN) if title else []
-    left_lines = _wrap(
-        scratch, "Listing: " + listing_label if listing_label else "Listing image", font, PANEL
-    )
-    right_lines = _wrap(
-        scratch, "Registered: " + registered_label if registered_label else "Registered image", font, PANEL
-    )
-    footer_lines = _wrap(
-        scratch,
-        f"Match: Hamming distance {distance} of 64 bits; stage: {stage}"
-        + ("" if describe_image_stage(stage) == stage else f" ({describe_image_stage(stage)})"),
-        font,
-        2 * PANEL + MARGIN,
-    )
-    caption_rows = max(len(left_lines), len(right_lines))
-    width = 2 * PANEL + 3 * MARGIN
-    height = MARGIN + len(title_lines) * line_h + (MARGIN if title_lines else 0) + PANEL
-    height += MARGIN // 2 + caption_rows * line_h + MARGIN // 2 + len(footer_lines) * line_h + MARGIN
-    canvas = Image.new("RGB", (width, height), (255, 255, 255))
-    draw = ImageDraw.Draw(canvas)
-    y = MARGIN
-    for line in title_lines:
-        draw.text((MARGIN, y), line, font=font, fill=(0, 0, 0))
-        y += line_h
-    if title_lines:
-        y += MARGIN
-    canvas.paste(left, (MARGIN, y))
-    canvas.paste(right, (2 * MARGIN + PANEL, y))
-    draw.rectangle((MARGIN - 1, y - 1, MARGIN + PANEL, y + PANEL), outline=(180, 180, 180))
-    draw.rectangle(
-        (2 * MARGIN + PANEL - 1, y - 1, 2 * MARGIN + 2 * PANEL, y + PANEL), outline=(180, 180, 180)
-    )
-    y += PANEL + MARGIN // 2
-    for i in range(caption_rows):
-        if i < len(left_lines):
-            draw.text((MARGIN, y), left_lines[i], font=font, fill=(40, 40, 40))
-        if i < len(right_lines):
-            draw.text((2 * MARGIN + PANEL, y), right_lines[i], font=font, fill=(40, 40, 40))
-        y += line_h
-    y += MARGIN // 2
-    for line in footer_lines:
-        draw.text((MARGIN, y), line, font=font, fill=(170, 0, 0))
-        y += line_h
+    canvas = _compose(left, right, _captions(distance, stage, listing_label, registered_label, title))
     out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(out, "PNG", compress_level=3)  # optimize=True cost ~130 ms a picture for a few % of size

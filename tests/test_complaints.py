@@ -158,7 +158,7 @@ def test_filed_listings_carry_only_what_filing_needs(registry):
     kept = chosen[0]
     assert kept["signals"] == {"image": hit} and "query" not in kept and "rank" not in kept
     assert kept["review_row"] == 2 and kept["url"] == item["url"] and kept["images"] == item["images"]
-    from exports.evidence import image_hit_of
+    from exports.comparison_picture import image_hit_of
 
     assert image_hit_of(kept)["listing_image_path"] == "full/a.jpg"  # the evidence still finds its picture
     plan = plan_batches([item], registry)
@@ -343,7 +343,7 @@ def test_scrapy_complaints_exits_2_naming_the_row_of_a_bad_decision(tmp_path, re
 
 
 def test_complaints_command_refuses_bad_registry_missing_listings_and_a_non_empty_out(tmp_path, registry):
-    from crawlers.commands.complaints import InputError, run_complaints
+    from exports.filing_run import InputError, run_complaints
 
     report = _report_folder(tmp_path, registry, {"600000000001": "approve"})
     args = {"registry_path": str(registry.path), "review_path": str(report / "review.csv"), "evidence": False}
@@ -362,7 +362,7 @@ def test_complaints_command_refuses_bad_registry_missing_listings_and_a_non_empt
 
 
 def test_complaints_without_evidence_still_writes_the_batches(tmp_path, registry):
-    from crawlers.commands.complaints import run_complaints
+    from exports.filing_run import run_complaints
 
     report = _report_folder(tmp_path, registry, {"600000000001": "approve"})
     out = tmp_path / "out"

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from crawlers.commands.complaints import InputError, run_complaints
 from crawlers.store_option import absolute_store_url, redact_store_url, resolve_store_url
+from exports.filing_run import InputError, run_complaints
 from exports.incremental import annotate
 from pipelines import store as store_module
 from pipelines.store import MIGRATIONS, Store, complaints
@@ -289,7 +289,7 @@ def test_no_evidence_creates_no_evidence_folder(tmp_path, registry):
 
 _FILE_IN_SUBPROCESS = """
 import resource, sys
-from crawlers.commands.complaints import exit_code_of, run_complaints
+from exports.filing_run import exit_code_of, run_complaints
 limit = int(sys.argv[4])
 if limit:
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))

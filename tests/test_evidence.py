@@ -173,7 +173,7 @@ def test_a_missing_browser_fails_each_listing_with_a_message_instead_of_crashing
 
 
 def test_an_image_hit_adds_a_hashed_side_by_side_comparison(tmp_path: Path):
-    from exports.evidence import ComparisonSource
+    from exports.comparison_picture import ComparisonSource
     from tests.exports_conftest import draw_image
 
     listing_image = draw_image(tmp_path / "store" / "full" / "a.jpg", (200, 40, 40))

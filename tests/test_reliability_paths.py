@@ -94,7 +94,7 @@ def test_scrapy_match_never_reads_an_image_outside_the_images_store(tmp_path):
 
 @pytest.mark.parametrize("how", ["absolute", "dot-dot"])
 def test_a_complaint_comparison_never_uses_an_image_outside_the_images_store_or_report(tmp_path, how):
-    from crawlers.commands.complaints import _comparison_source
+    from exports.filing_run import picture_source
 
     secret = _secret_image(tmp_path)
     store, report = tmp_path / "store", tmp_path / "reports" / "run"
@@ -103,5 +103,5 @@ def test_a_complaint_comparison_never_uses_an_image_outside_the_images_store_or_
     path = str(secret) if how == "absolute" else "../../outside/private.png"
     item = listing(signals={"image": {"registered_image": "images/trail_jacket_1.png", "distance": 0,
                                       "listing_image_path": path}})
-    source = _comparison_source(item, tmp_path / "registry", report, str(store), lambda *args, **kw: args)
+    source = picture_source(item, tmp_path / "registry", report, str(store))
     assert source is None  # no comparison rather than a picture of some other file on disk

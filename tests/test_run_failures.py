@@ -9,6 +9,8 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from exports.run_report import ReportFailures, assess, platform_problems
 from tests.conftest import CASSETTES, DEMO_REGISTRY, SCRAPY, scrapy_env
 
@@ -109,3 +111,32 @@ def test_a_clean_run_has_no_errors_and_finishes(tmp_path):
     summary = summary_of(tmp_path)
     assert summary["errors"] == 0 and summary["problems"] == []
     assert run_statuses(tmp_path / "store.db") == ["finished"]
+
+
+@pytest.mark.parametrize("named", ["../outside/private.png", "ABSOLUTE"])
+def test_a_report_picture_never_draws_an_image_outside_the_images_store(tmp_path, named):
+    # the same path check as the complaint evidence: listing data naming another file on disk gets no picture
+    from exports.run_report import write_run_reports
+    from pipelines.store import Store
+    from registry import load_registry
+    from tests.exports_conftest import draw_image, listing
+
+    private = draw_image(tmp_path / "outside" / "private.png", (0, 0, 0))
+    images = tmp_path / "images"
+    images.mkdir()
+    registry = load_registry(DEMO_REGISTRY)
+    hit = {"registered_image": "images/trail_jacket_1.jpg", "distance": 0, "stage": "phash",
+           "listing_image_path": str(private) if named == "ABSOLUTE" else named}
+    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
+    try:
+        store.ensure_run("run-1", registry=str(registry.path), platforms=["taobao"])
+        store.save_listings("run-1", [listing(image_hit=hit)])
+        failures = ReportFailures()
+        write_run_reports(store, registry, "run-1", tmp_path / "report", str(images), {"taobao": {}}, [], set(),
+                          failures)
+    finally:
+        store.close()
+    assert failures.comparisons == 1  # said in the run's problems, exit code 1
+    assert not (tmp_path / "report" / "comparisons").exists()
+    (line,) = (tmp_path / "report" / "listings.jsonl").read_text(encoding="utf-8").splitlines()
+    assert json.loads(line)["image_evidence"] == ""

@@ -23,6 +23,7 @@ import sys
 
 from scrapy.exceptions import UsageError
 
+from crawlers.command_options import Described
 from crawlers.command_support import RegistryCommand
 from crawlers.extensions import install_log_redaction
 
@@ -30,12 +31,9 @@ ACTIONS = ("list", "show", "filed", "result", "counter-notice", "reply", "withdr
            "alerts")
 
 
-class Command(RegistryCommand):
-    def syntax(self) -> str:
-        return f"{{{'|'.join(ACTIONS)}}} [CASE | cases.csv] --registry REG [options]"
-
-    def short_desc(self) -> str:
-        return "Record a complaint's path on IPP: filed, result, counter-notice, reply, withdraw, outcome"
+class Command(Described, RegistryCommand):
+    usage = f"{{{'|'.join(ACTIONS)}}} [CASE | cases.csv] --registry REG [options]"
+    summary = "Record a complaint's path on IPP: filed, result, counter-notice, reply, withdraw, outcome"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)

@@ -11,45 +11,36 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
 from pathlib import Path
 
-from scrapy.exceptions import UsageError
-
+from crawlers.command_options import (
+    Described,
+    add_out_option,
+    add_platforms_option,
+    chosen_platforms,
+    day_option,
+)
 from crawlers.command_support import RegistryCommand
-from crawlers.items import PLATFORMS
 
 
-class Command(RegistryCommand):
+class Command(Described, RegistryCommand):
     uses_store = False
 
-    def syntax(self) -> str:
-        return "--registry REG [--platforms P1,P2] [--out DIR] [--date D]"
-
-    def short_desc(self) -> str:
-        return "Check that every IPR in the registry can be cited on IPP, platform by platform"
+    usage = "--registry REG [--platforms P1,P2] [--out DIR] [--date D]"
+    summary = "Check that every IPR in the registry can be cited on IPP, platform by platform"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--platforms", help="comma-separated platforms (default: the watch list)")
-        parser.add_argument("--out", default="reports", help="where ipr-check.html goes (default: reports/)")
+        add_platforms_option(parser, "platforms (default: the watch list)")
+        add_out_option(parser, "where ipr-check.html goes")
         parser.add_argument("--date", help="check as of this day (default: today, UTC)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         from enforcement.readiness import check_registry
         from enforcement.readiness_report import print_readiness, write_readiness_html
 
-        platforms = None
-        if opts.platforms:
-            platforms = tuple(p.strip() for p in opts.platforms.split(",") if p.strip())
-            unknown = [p for p in platforms if p not in PLATFORMS]
-            if unknown:
-                raise UsageError(f"--platforms: unknown {', '.join(unknown)}; choose from {', '.join(PLATFORMS)}",
-                                 print_help=False)
-        try:
-            on = date.fromisoformat(opts.date) if opts.date else datetime.now(UTC).date()
-        except ValueError:
-            raise UsageError(f"--date {opts.date!r}: write it as 2026-12-01", print_help=False) from None
+        platforms = tuple(chosen_platforms(opts.platforms)) or None
+        on = day_option(opts.date, "--date")
         registry = self.load_registry(opts)
         if registry is None:
             return

@@ -21,41 +21,28 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from contract import SCORE_FIELDS
+from contract import LISTING_FIELDS, SCORE_FIELDS, Verdict
+from crawlers.command_options import ProjectCommand, add_registry_option
 from crawlers.extensions import install_log_redaction
 from matchers.price import load_rates
 from matchers.score import Scorer
 from registry import Registry, RegistryError, load_registry
 
-CSV_FIRST_COLUMNS = (
-    "platform",
-    "listing_id",
-    "url",
-    "title",
-    "price_min",
-    "price_max",
-    "currency",
-    "seller_name",
-)
+# a CSV's first columns: what the listing is, where and at what price (the contract's first fields), and who sells it
+CSV_FIRST_COLUMNS = (*LISTING_FIELDS[: LISTING_FIELDS.index("currency") + 1], "seller_name")
 
 
-class Command(ScrapyCommand):
-    requires_project = True
+class Command(ProjectCommand):
     requires_crawler_process = False
     default_settings: ClassVar[dict[str, Any]] = {"LOG_LEVEL": "WARNING"}
-
-    def syntax(self) -> str:
-        return "--registry REG [--images-store DIR] INPUT.jsonl -o OUTPUT.(jsonl|csv)"
-
-    def short_desc(self) -> str:
-        return "Score already-crawled listings against a registry, without crawling"
+    usage = "--registry REG [--images-store DIR] INPUT.jsonl -o OUTPUT.(jsonl|csv)"
+    summary = "Score already-crawled listings against a registry, without crawling"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
-        parser.add_argument("--registry", metavar="REG", help="the rights holder's registry.yaml")
+        add_registry_option(parser)
         parser.add_argument("--images-store", metavar="DIR", help="folder that images[].path is relative to")
         parser.add_argument(
             "-o", "--output", metavar="FILE", help="output .jsonl or .csv ('-': JSON lines to stdout)"
@@ -130,7 +117,7 @@ def run_match(
         results.append(listing)
 
     _write(results, out_path)
-    summary = ", ".join(f"{counts[v]} {v}" for v in ("infringing", "suspect", "authorized", "clean"))
+    summary = ", ".join(f"{counts[v]} {v}" for v in Verdict)
     print(f"scored {len(results)} listings ({summary}); skipped {skipped} bad lines -> {out_path}", file=err)
     return 0
 
@@ -207,7 +194,7 @@ class _ImageSignal:
         for i, image in enumerate(listing["images"]):
             if not isinstance(image, dict) or not image.get("path"):
                 continue
-            from exports.evidence import within
+            from exports.comparison_picture import within
 
             path = within(str(image["path"]), self.store)
             if path is None:

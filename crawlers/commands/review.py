@@ -16,16 +16,14 @@ import os
 import sys
 from pathlib import Path
 
+from crawlers.command_options import Described, add_images_store_option, add_out_option, add_replay_option
 from crawlers.command_support import RegistryCommand
 from crawlers.extensions import install_log_redaction
 
 
-class Command(RegistryCommand):
-    def syntax(self) -> str:
-        return "--registry REG [--store URL] [--run RUN_ID] [--host H] [--port P] [--reviewer NAME]"
-
-    def short_desc(self) -> str:
-        return "Review flagged listings in the browser: validate, decide, prepare complaints, follow the trend"
+class Command(Described, RegistryCommand):
+    usage = "--registry REG [--store URL] [--run RUN_ID] [--host H] [--port P] [--reviewer NAME]"
+    summary = "Review flagged listings in the browser: validate, decide, prepare complaints, follow the trend"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -34,9 +32,9 @@ class Command(RegistryCommand):
         parser.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
         parser.add_argument("--reviewer", default=os.environ.get("USER") or "reviewer",
                             help="who is deciding (kept with every decision)")
-        parser.add_argument("--images-store", help="where listing images are kept (default: IMAGES_STORE)")
-        parser.add_argument("--out", default="reports", help="where prepared complaints go (default: reports/)")
-        parser.add_argument("--replay", metavar="DIR", help="capture evidence from the cassettes under DIR")
+        add_images_store_option(parser, "IMAGES_STORE")
+        add_out_option(parser, "where prepared complaints go")
+        add_replay_option(parser, "capture evidence")
         parser.add_argument("--no-browser", action="store_true", help="do not open a browser")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:

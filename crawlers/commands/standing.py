@@ -12,19 +12,14 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import UTC, date, datetime
 
-from scrapy.exceptions import UsageError
-
+from crawlers.command_options import Described, day_option, opened_store
 from crawlers.command_support import RegistryCommand
 
 
-class Command(RegistryCommand):
-    def syntax(self) -> str:
-        return "--registry REG [--store URL] [--as-of DATE] [--json]"
-
-    def short_desc(self) -> str:
-        return "Show the Good-Faith standing: complaints supported and counter-notices, per reason code"
+class Command(Described, RegistryCommand):
+    usage = "--registry REG [--store URL] [--as-of DATE] [--json]"
+    summary = "Show the Good-Faith standing: complaints supported and counter-notices, per reason code"
 
     def add_options(self, parser: argparse.ArgumentParser) -> None:
         super().add_options(parser)
@@ -34,21 +29,14 @@ class Command(RegistryCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         from enforcement.casebook import CaseBook
         from enforcement.standing import compute_standing, status_line
-        from pipelines.store import Store, rights_holder_key
+        from pipelines.store import rights_holder_key
 
-        try:
-            as_of = date.fromisoformat(opts.as_of) if opts.as_of else datetime.now(UTC).date()
-        except ValueError:
-            raise UsageError(f"--as-of {opts.as_of!r}: write it as 2026-12-01", print_help=False) from None
+        as_of = day_option(opts.as_of, "--as-of")
         registry = self.load_registry(opts)
         if registry is None:
             return
-        url = self.store_url(opts, "standing", "the standing is computed from the store")
-        store = Store(url)
-        try:
+        with opened_store(self.store_url(opts, "standing", "the standing is computed from the store")) as store:
             history = CaseBook(store.engine, rights_holder_key(registry)).listing_history()
-        finally:
-            store.close()
         standing = compute_standing(history, as_of)
         if opts.json:
             print(json.dumps(standing.as_dict(), ensure_ascii=False, indent=2))

@@ -19,12 +19,11 @@ import logging
 import sys
 import time
 from pathlib import Path
-from typing import ClassVar
 
-from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.settings import SETTINGS_PRIORITIES
 
+from crawlers.command_options import ProjectCommand, add_platforms_option, add_registry_option
 from crawlers.extensions import install_log_redaction
 from crawlers.store_option import STORE_HELP, add_store_option, announce_store, resolve_store_url
 
@@ -34,23 +33,17 @@ logger = logging.getLogger(__name__)
 USER_CHOICES = frozenset({"DUPEFILTER_CLASS"})
 
 
-class Command(ScrapyCommand):
-    requires_project = True
-    default_settings: ClassVar[dict] = {"LOG_LEVEL": "INFO"}
-
-    def syntax(self) -> str:
-        return "--redis-url URL [--store URL] [--platforms P1,P2] [--run-id ID] [--registry PATH] [--wait S]"
-
-    def short_desc(self) -> str:
-        return "Crawl a distributed monitoring run's requests from Redis (scrapy-redis) into the shared store"
+class Command(ProjectCommand):
+    usage = "--redis-url URL [--store URL] [--platforms P1,P2] [--run-id ID] [--registry PATH] [--wait S]"
+    summary = "Crawl a distributed monitoring run's requests from Redis (scrapy-redis) into the shared store"
 
     def add_options(self, parser) -> None:
         super().add_options(parser)
         parser.add_argument("--redis-url", required=True, help="the coordinator's Redis, e.g. redis://host:6379/0")
         add_store_option(parser, STORE_HELP + "; postgresql://… for many workers")
-        parser.add_argument("--platforms", help="comma-separated subset of the run's platforms")
+        add_platforms_option(parser, "subset of the run's platforms")
         parser.add_argument("--run-id", help="join this run (default: the coordinator's current run)")
-        parser.add_argument("--registry", help="the registry here, when its path differs from the coordinator's")
+        add_registry_option(parser, "the registry here, when its path differs from the coordinator's")
         parser.add_argument("--wait", type=float, default=300.0,
                             help="seconds to wait for a run to join (default 300; 0: do not wait)")
 

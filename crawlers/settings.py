@@ -101,7 +101,7 @@ EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsF
 STATS_FILE = None  # write the final stats here as JSON
 
 # `scrapy monitor` resumes a killed or stopped run of the same registry and platforms only if it started less
-# than this many seconds ago; an older one is closed as interrupted and a new run starts (pipelines/runs.py).
+# than this many seconds ago; an older one is closed as interrupted and a new run starts (store/runs.py).
 RESUME_MAX_AGE = 6 * 3600
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

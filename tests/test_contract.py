@@ -36,10 +36,10 @@ from exports.incremental import RelistIndex, title_key
 from exports.report_html import _card
 from matchers.registry import load_registry
 from matchers.score import Scorer
-from pipelines.store import Store
+from store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("contract", "crawlers", "pipelines", "matchers", "exports", "enforcement", "workbench")
+SHIPPED = ("contract", "crawlers", "pipelines", "store", "matchers", "exports", "enforcement", "workbench")
 
 
 # --- an image hit that does not say whether it is confident -------------------------------------------

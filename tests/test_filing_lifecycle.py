@@ -12,7 +12,7 @@ import yaml
 
 from enforcement.casebook import CaseBook, ListingRef
 from matchers.registry import load_registry
-from pipelines.store import Store, rights_holder_key
+from store import Store, rights_holder_key
 from tests.exports_conftest import listing, make_registry
 
 REPO = Path(__file__).resolve().parents[1]

@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines.store import Store
+from store import Store
 from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
 
 WEEK2 = ROOT / "fixtures" / "cassettes-week2"
@@ -138,7 +138,7 @@ def test_sigterm_leaves_the_run_interrupted_and_the_next_start_resumes_it(tmp_pa
 def test_a_lock_whose_pid_now_belongs_to_another_live_process_is_stale_by_its_heartbeat(tmp_path):
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     with store.engine.begin() as connection:  # as a run on this host left it before a reboot
-        from pipelines.store import run_locks
+        from store import run_locks
 
         connection.execute(run_locks.insert().values(
             name=f"monitor:{DEMO_REGISTRY}", run_id="before-the-reboot", pid=os.getpid(),  # a live process
@@ -169,8 +169,7 @@ def test_a_run_id_of_another_registrys_run_is_bad_input(tmp_path):
 
 
 def test_the_heartbeat_thread_keeps_the_lock_fresh(tmp_path):
-    from pipelines.runs import Heartbeat
-    from pipelines.store import run_locks
+    from store import Heartbeat, run_locks
 
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     assert store.acquire_lock("monitor:x", "beating")[0]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from pipelines.store import MIGRATIONS, Store, listings, runs, sightings
+from store import MIGRATIONS, Store, listings, runs, sightings
 
 
 def _listing(listing_id="111111111111", **overrides):

@@ -9,7 +9,7 @@ import multiprocessing
 
 import pytest
 
-from pipelines.store import MIGRATIONS, Store, complaints, listings, reviews, runs, schema_version, sightings
+from store import MIGRATIONS, Store, complaints, listings, reviews, runs, schema_version, sightings
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 BACKENDS = [

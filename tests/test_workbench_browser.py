@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from matchers.registry import load_registry
-from pipelines.store import Store
+from store import Store
 from tests.conftest import DEMO_REGISTRY, ROOT
 from tests.test_workbench_support import DemoStore, demo_store, workbench
 

@@ -97,7 +97,7 @@ class Command(ScrapyCommand):
     # ------------------------------------------------------------------------------------
     def _run(self, opts, started: float) -> None:
         from matchers.registry import RegistryError, load_registry
-        from pipelines.store import Store
+        from store import Store
 
         try:
             registry = load_registry(opts.registry)
@@ -128,7 +128,7 @@ class Command(ScrapyCommand):
         platforms, self.session_skipped = preflight(settings, platforms)
         # --- end sessions
         store = Store(store_url)
-        from pipelines.store import new_run_id
+        from store import new_run_id
 
         lock_name, lock_token = f"monitor:{registry.path}", opts.run_id or new_run_id()
         acquired, holder = store.acquire_lock(lock_name, lock_token)
@@ -138,7 +138,7 @@ class Command(ScrapyCommand):
                   file=sys.stderr)
             self.exitcode = 1
             return
-        from pipelines.runs import Heartbeat
+        from store import Heartbeat
 
         lock = {"name": lock_name, "token": lock_token}
         heartbeat = Heartbeat(lambda: store.heartbeat(lock["name"], lock["token"]))
@@ -154,7 +154,7 @@ class Command(ScrapyCommand):
 
     def _crawl_and_report(self, opts, started, registry, platforms, store, lock: dict, images_store) -> None:
         from exports.run_report import ReportFailures, write_run_reports
-        from pipelines.runs import choose_run
+        from store.runs import choose_run
 
         max_age = self.settings.getfloat("RESUME_MAX_AGE", 6 * 3600)
         run_id, notes = choose_run(store, str(registry.path), platforms, requested=opts.run_id,

@@ -34,7 +34,7 @@ class Command(RegistryCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         from enforcement.casebook import CaseBook
         from enforcement.standing import compute_standing, status_line
-        from pipelines.store import Store, rights_holder_key
+        from store import Store, rights_holder_key
 
         try:
             as_of = date.fromisoformat(opts.as_of) if opts.as_of else datetime.now(UTC).date()

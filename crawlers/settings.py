@@ -75,12 +75,13 @@ CLOSESPIDER_TIMEOUT_NO_ITEM = 1800
 ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
-    "pipelines.images.ListingImagesPipeline": 300,
+    "pipelines.images.ListingImagesPipeline": 300,  # download and hash
+    "pipelines.image_match.ImageMatchPipeline": 350,  # match against the registry's photos
     "pipelines.scoring.ScoringPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
 
-# Listing images (pipelines/images.py): the main image of each listing, downloaded only from the
+# Listing images (pipelines/images.py, matched by pipelines/image_match.py): the main image of each listing, downloaded only from the
 # platforms' CDNs, hashed and matched against the registry's photos. IMAGES_PER_LISTING, IMAGE_ALLOWED_HOSTS,
 # IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS are documented there.
 IMAGES_STORE = os.environ.get("IMAGES_STORE", "data/images")

@@ -50,7 +50,8 @@ RUNNER = textwrap.dedent(
 
     settings = dict(cfg["settings"])
     settings.update({
-        "ITEM_PIPELINES": {"pipelines.images.ListingImagesPipeline": 100},
+        "ITEM_PIPELINES": cfg.get("pipelines") or {"pipelines.images.ListingImagesPipeline": 100,
+                                                   "pipelines.image_match.ImageMatchPipeline": 150},
         "FEEDS": {cfg["out"]: {"format": "jsonlines"}},
         "LOG_LEVEL": "INFO",
         "TELNETCONSOLE_ENABLED": False,

@@ -160,11 +160,11 @@ def test_registry_scorer_and_complaints_agree_on_whether_a_mark_can_be_cited(
 
 
 def test_vocabularies_are_the_strings_written_to_files():
-    assert FLAGGED == {"infringing", "suspect"}
+    assert {"infringing", "suspect"} == FLAGGED
     assert {v.value for v in Verdict} == {"infringing", "suspect", "authorized", "clean"}
     assert {r.value for r in Reason} == {"counterfeit", "trademark_misuse", "stolen_image", ""}
     assert ListingStatus.RELISTED == "re-listed" and ComplaintStatus.RELISTED == "relisted"
-    assert CNIPA_ONLY_PLATFORMS == {"taobao", "tmall", "1688"}
+    assert {"taobao", "tmall", "1688"} == CNIPA_ONLY_PLATFORMS
 
 
 def _assigned_names(path: Path) -> set[str]:

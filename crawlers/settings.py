@@ -81,9 +81,9 @@ ITEM_PIPELINES = {
     "pipelines.store.StorePipeline": 900,
 }
 
-# Listing images (pipelines/images.py, matched by pipelines/image_match.py): the main image of each listing, downloaded only from the
-# platforms' CDNs, hashed and matched against the registry's photos. IMAGES_PER_LISTING, IMAGE_ALLOWED_HOSTS,
-# IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS are documented there.
+# Listing images (pipelines/images.py, then pipelines/image_match.py): the main image of each listing,
+# downloaded only from the platforms' CDNs, hashed and matched against the registry's photos. IMAGES_PER_LISTING,
+# IMAGE_ALLOWED_HOSTS, IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS are documented there.
 IMAGES_STORE = os.environ.get("IMAGES_STORE", "data/images")
 IMAGES_PER_LISTING = 1
 

@@ -1,8 +1,9 @@
 """Download each listing's main image(s) and hash them; the next stage (``pipelines.image_match``)
 matches the hashes against the registry, of which this stage knows nothing.
 
-``ListingImagesPipeline`` is Scrapy's ``ImagesPipeline`` with the safety this project needs. It keeps Scrapy's layout: files under ``IMAGES_STORE`` at ``full/<sha1(url)>.<ext>``
-and ``item["images"] = [{url, path, checksum, phash}]`` (docs/contract.md §4), ``path`` relative to
+``ListingImagesPipeline`` is Scrapy's ``ImagesPipeline`` with the safety this project needs. It keeps
+Scrapy's layout: files under ``IMAGES_STORE`` at ``full/<sha1(url)>.<ext>`` and
+``item["images"] = [{url, path, checksum, phash}]`` (docs/contract.md §4), ``path`` relative to
 ``IMAGES_STORE``. The original bytes are stored (evidence must be what the platform served; Scrapy's
 pipeline would re-encode to JPEG). The hashes of each picture are kept for the matching stage
 (``pipelines.image_hashes``).

@@ -1,4 +1,4 @@
-"""Which run a monitor start continues, and the heartbeat that keeps its lock alive.
+"""Which run a monitor start continues (the caller holds the registry's lock: ``store.locks``).
 
 A run is *open* until it has a ``finished_at``: killed (still ``running``) or stopped by SIGTERM / Ctrl-C
 (``interrupted``). At each start, holding the registry's lock:
@@ -14,12 +14,10 @@ later, so listings gone since last week cannot be reported as new this week.
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 
 from scrapy.exceptions import UsageError
 
-logger = logging.getLogger(__name__)
 
 def run_age(run: dict, now: datetime | None = None) -> float:
     """Seconds since ``run`` started."""

@@ -9,10 +9,7 @@ import pytest
 from pipelines.images import host_allowed, is_public_address
 from tests.image_crawl import ROOT, PictureServer, crawl_images, local_crawl_once, picture_bytes
 
-
-@pytest.fixture
-def local_crawl(tmp_path_factory):
-    return local_crawl_once(tmp_path_factory)
+local_crawl = pytest.fixture(local_crawl_once, name="local_crawl")  # one crawl, shared with the other stage
 
 
 def test_images_field_has_scrapy_layout_url_path_checksum_phash(local_crawl):

@@ -13,10 +13,7 @@ from PIL import Image
 from matchers.evaluate_images import build_corpus, t_pad_white
 from tests.image_crawl import ROOT, PictureServer, crawl_images, local_crawl_once
 
-
-@pytest.fixture
-def local_crawl(tmp_path_factory):
-    return local_crawl_once(tmp_path_factory)
+local_crawl = pytest.fixture(local_crawl_once, name="local_crawl")  # one crawl, shared with the other stage
 
 
 def test_copied_official_photo_sets_image_hit_for_the_scorer(local_crawl):

@@ -129,7 +129,7 @@ class Store(RunLocks):
         if not items:
             return
         now = utc_now()
-        listing_rows = {(i["platform"], i["listing_id"]): listing_row(run_id, i, now, to_json) for i in items}
+        listing_rows = {(i["platform"], i["listing_id"]): listing_row(run_id, i, now) for i in items}
         sighting_rows = {(i["platform"], i["listing_id"]): sighting_row(run_id, i, now) for i in items}
         strip_nul([*listing_rows.values(), *sighting_rows.values()])
         upsert = upsert_into(self.engine, listings)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from store.engine import to_json
 
 
-def listing_row(run_id: str, item: dict, now: str, to_json: Callable[[object], str]) -> dict:
+def listing_row(run_id: str, item: dict, now: str) -> dict:
     """The listing's row, as first seen in ``run_id`` (an upsert keeps an earlier ``first_*``)."""
     seen_at = item.get("crawled_at") or now
     images = item.get("images") or []

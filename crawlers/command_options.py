@@ -83,7 +83,7 @@ def day_option(value: str | None, option: str) -> date:
 @contextmanager
 def opened_store(url: str) -> Iterator[Any]:
     """The store at ``url``, closed when the block ends."""
-    from pipelines.store import Store
+    from store import Store
 
     store = Store(url)
     try:

@@ -3,7 +3,7 @@
 1. checks the registry (errors: exit 2, nothing crawled);
 2. takes the registry's lock in the store and decides the run: a recent run of the same registry and
    platforms that was killed or stopped is resumed, any other unfinished one is closed as interrupted
-   (``pipelines/runs.py``);
+   (``store/runs.py``, ``store/locks.py``);
 3. runs every platform's spider in this process (or seeds Redis and waits for the workers), plus a check of
    every listing complained about (``check_removed``), with the progress display (``crawlers/progress.py``);
 4. reads the run back from the store, writes ``reports/<run_id>/`` (``exports/run_report.py``) and decides
@@ -83,8 +83,7 @@ class MonitorRun:
 
     def _locked(self, registry, platforms: list[str], store_url: str, images_store: str) -> int:
         """The run, holding the registry's lock in the store (kept alive by a heartbeat) until it ends."""
-        from pipelines.runs import Heartbeat
-        from pipelines.store import Store, new_run_id
+        from store import Heartbeat, Store, new_run_id
 
         store = Store(store_url)
         lock_name, lock_token = f"monitor:{registry.path}", self.opts.run_id or new_run_id()
@@ -110,7 +109,7 @@ class MonitorRun:
     def _crawl_and_report(self, registry, platforms, store, lock: dict, images_store) -> None:
         from crawlers.sessions.report import add_to_summary
         from exports.run_report import ReportFailures, write_run_reports
-        from pipelines.runs import choose_run
+        from store.runs import choose_run
 
         max_age = self.settings.getfloat("RESUME_MAX_AGE", 6 * 3600)
         run_id, notes = choose_run(store, str(registry.path), platforms, requested=self.opts.run_id,
@@ -243,7 +242,7 @@ class MonitorRun:
                 classes[platform] = self.process.spider_loader.load(SPIDER_FOR[platform])
             except KeyError:
                 logger.error("monitor: no spider for platform %r in this version; skipped", platform)
-        # the lock's heartbeat runs in its own thread (pipelines/runs.py): nothing to beat from here
+        # the lock's heartbeat runs in its own thread (store/locks.py): nothing to beat from here
         return coordinate(self.opts.redis_url, run_id, spider_classes=classes, registry=str(registry.path),
                           settings=self.settings, replay=self.settings.get("REPLAY_DIR"))
 

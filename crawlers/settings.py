@@ -76,18 +76,19 @@ CLOSESPIDER_TIMEOUT_NO_ITEM = 1800
 ITEM_PIPELINES = {
     "pipelines.validate.ValidationPipeline": 100,
     "pipelines.dedupe.DedupePipeline": 200,
-    "pipelines.images.ListingImagesPipeline": 300,
+    "pipelines.images.ListingImagesPipeline": 300,  # download and hash
+    "pipelines.image_match.ImageMatchPipeline": 350,  # match against the registry's photos
     "pipelines.scoring.ScoringPipeline": 400,
     "pipelines.store.StorePipeline": 900,
 }
 
-# Listing images (pipelines/images.py): the main image of each listing, downloaded only from the
-# platforms' CDNs, hashed and matched against the registry's photos. IMAGES_PER_LISTING, IMAGE_ALLOWED_HOSTS,
-# IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS are documented there.
+# Listing images (pipelines/images.py, then pipelines/image_match.py): the main image of each listing,
+# downloaded only from the platforms' CDNs, hashed and matched against the registry's photos. IMAGES_PER_LISTING,
+# IMAGE_ALLOWED_HOSTS, IMAGE_MAX_BYTES, IMAGE_MAX_PIXELS are documented there.
 IMAGES_STORE = os.environ.get("IMAGES_STORE", "data/images")
 IMAGES_PER_LISTING = 1
 
-# The store (pipelines/store.py). Empty string: do not store.
+# The store (store/, written by pipelines/store.py). Empty string: do not store.
 STORE_URL = os.environ.get("STORE_URL", "sqlite:///data/monitor.db")
 STORE_BATCH_SIZE = 200
 RUN_ID = os.environ.get("RUN_ID") or None  # default: generated per crawl
@@ -102,7 +103,7 @@ EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsF
 STATS_FILE = None  # write the final stats here as JSON
 
 # `scrapy monitor` resumes a killed or stopped run of the same registry and platforms only if it started less
-# than this many seconds ago; an older one is closed as interrupted and a new run starts (pipelines/runs.py).
+# than this many seconds ago; an older one is closed as interrupted and a new run starts (store/runs.py).
 RESUME_MAX_AGE = 6 * 3600
 
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

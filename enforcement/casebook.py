@@ -30,7 +30,7 @@ from enforcement.lifecycle import (
     next_state,
 )
 from enforcement.schema import case_events, case_listings, cases, counter_notices
-from pipelines.store import utc_now
+from store import utc_now
 
 # Working days the complainant has to answer a counter-notice before IPP decides without them (IPP's
 # messages state the window of each notice; this is the shortest window seen and the default).

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from enforcement.casebook import CaseBook, CaseError, ListingRef, case_label, parse_case_id
-from pipelines.store import Store, rights_holder_key
+from store import Store, rights_holder_key
 
 
 def today() -> str:

@@ -65,7 +65,7 @@ def run_enforcement(store: Any, registry: Any, run_id: str, out_dir: Path, remov
                     day: date) -> tuple[str, dict]:
     """A monitor run's part: record what it saw of listings in cases, write ``sellers.csv``; returns the
     report panel (HTML) and the ``summary.json`` sections."""
-    from pipelines.store import rights_holder_key
+    from store import rights_holder_key
 
     book = CaseBook(store.engine, rights_holder_key(registry))
     record_sightings(book, store.seen_in_run(run_id), removed, day)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Integer, String, Table, Text
 from sqlalchemy.engine import Connection
 
-from pipelines.store import metadata
+from store import metadata
 
 cases = Table(
     "cases", metadata,

@@ -125,7 +125,7 @@ def _open_store(store_url: str | None):
     opening it would make a new, empty store, and the next monitor run would not see these complaints."""
     if not store_url:
         return None
-    from pipelines.store import Store
+    from store import Store
 
     path = sqlite_file(store_url)
     if path is not None and not path.is_file():
@@ -195,7 +195,7 @@ def _case_book(store, registry):
     if store is None:
         return None
     from enforcement.casebook import CaseBook
-    from pipelines.store import rights_holder_key
+    from store import rights_holder_key
 
     return CaseBook(store.engine, rights_holder_key(registry))
 

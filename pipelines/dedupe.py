@@ -7,6 +7,8 @@ and the review must not show it twice.
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from contract import stats as stat_keys
+
 
 class DedupePipeline:
     def __init__(self, stats):
@@ -21,7 +23,7 @@ class DedupePipeline:
         adapter = ItemAdapter(item)
         key = (adapter["platform"], adapter["listing_id"])
         if key in self.seen:
-            self.stats.inc_value("item/duplicate")
+            self.stats.inc_value(stat_keys.ITEM_DUPLICATE)
             raise DropItem(f"duplicate {key[0]}:{key[1]}", log_level="DEBUG")
         self.seen.add(key)
         return item

@@ -1,11 +1,12 @@
-"""Download each listing's main image(s), hash them, and match them against the registry.
+"""Download each listing's main image(s) and hash them; the next stage (``pipelines.image_match``)
+matches the hashes against the registry, of which this stage knows nothing.
 
-``ListingImagesPipeline`` is Scrapy's ``ImagesPipeline`` with the safety and the matching this
-project needs. It keeps Scrapy's layout: files under ``IMAGES_STORE`` at ``full/<sha1(url)>.<ext>``
-and ``item["images"] = [{url, path, checksum, phash}]`` (docs/contract.md §4), ``path`` relative to
+``ListingImagesPipeline`` is Scrapy's ``ImagesPipeline`` with the safety this project needs. It keeps
+Scrapy's layout: files under ``IMAGES_STORE`` at ``full/<sha1(url)>.<ext>`` and
+``item["images"] = [{url, path, checksum, phash}]`` (docs/contract.md §4), ``path`` relative to
 ``IMAGES_STORE``. The original bytes are stored (evidence must be what the platform served; Scrapy's
-pipeline would re-encode to JPEG). Then, when a registry is known, it sets ``item["image_hit"]`` to
-the best :class:`matchers.signals.ImageHit` (or None) for the scoring pipeline that runs after it.
+pipeline would re-encode to JPEG). The hashes of each picture are kept for the matching stage
+(``pipelines.image_hashes``).
 
 Settings:
 
@@ -25,18 +26,10 @@ Settings:
     reserved or multicast address is never fetched (SSRF guard), counted as
     ``images/refused_private_address``. A name in ``HOST_MAP`` is checked at the address it maps to. Tests that serve images from 127.0.0.1 turn this on.
     In replay mode (``REPLAY_DIR`` set) nothing is resolved: the replay handler serves the bytes.
-``REGISTRY_PATH`` / ``spider.registry`` / ``spider.registry_path``
-    The registry whose product photos and logos are matched: a loaded ``registry.Registry``
-    on ``spider.registry``, or a path (``spider.registry_path``, ``spider.registry`` as given by
-    ``-a registry=PATH``, or the setting). Without one, ``image_hit`` is not set. The index is built
-    on the first item (hashes cached in ``IMAGE_HASH_CACHE_DIR``).
-``IMAGE_HASH_CACHE_DIR`` (default ``<IMAGES_STORE>/.hashes`` for a local store)
-    Where registered images' hashes are cached by file sha256, so a registry loads fast next time.
 
 Stats (``images/...``): ``requested``, ``refused_host``, ``refused_private_address``,
 ``download_failed``, ``corrupt`` (undecodable: truncated, not an image, HTML served as an image,
-too many pixels), ``hashed``, ``hash_cache_hit``, ``matched``, ``near``, ``registry_errors``,
-``cache_undecodable`` (a stored file from an earlier run that does not decode: fetched again).
+too many pixels), ``hashed``, ``hash_cache_hit``, ``cache_undecodable`` (a stored file from an earlier run that does not decode: fetched again).
 A bad image is skipped and counted; the listing is always kept.
 
 ``images/failed`` counts, per listing, each image that was requested but is not in ``item["images"]``
@@ -58,7 +51,6 @@ import logging
 import mimetypes
 import socket
 import time
-from collections import OrderedDict
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -72,7 +64,7 @@ from scrapy.utils.defer import ensure_awaitable
 from scrapy.utils.python import to_bytes
 
 from crawlers.resolver import host_map_from_settings, mapped_address
-from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
+from matchers.images import ImageError, ImageHashes, hash_image_bytes
 from pipelines.image_files import (
     FAILED_DOWNLOAD,
     FAILED_HASH,
@@ -83,14 +75,14 @@ from pipelines.image_files import (
     listing_label,
     write_atomically,
 )
-from registry import load_registry, path_from_settings
+from pipelines.image_hashes import hash_cache_for
+from pipelines.item_fields import set_if_declared
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_ALLOWED_HOSTS = ("*.alicdn.com",)  # docs/platforms.md: Taobao, 1688, Alibaba.com: img, gw, g-search1..3, cbu01, s
 DEFAULT_MAX_BYTES = 8 * 1024 * 1024
 DEFAULT_MAX_PIXELS = 40_000_000
-HASH_MEMORY_CACHE = 2_048  # recent images' hashes (with thumbnails, ~14 kB each); older ones are re-read from the store
 _EXTENSIONS = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp"}
 
 
@@ -128,16 +120,8 @@ class ListingImagesPipeline(ImagesPipeline):
         self.replay = bool(settings.get("REPLAY_DIR"))
         self.allow_private = settings.getbool("IMAGE_ALLOW_PRIVATE_ADDRESSES", False)
         self.host_map = host_map_from_settings(settings)  # the names the crawl resolves from HOST_MAP
-        self.registry_path = settings.get("REGISTRY_PATH")
-        cache = settings.get("IMAGE_HASH_CACHE_DIR")
-        if not cache and isinstance(self.store, FSFilesStore):
-            cache = Path(self.store.basedir) / ".hashes"
-        self.hash_cache_dir = Path(cache) if cache else None
-        self._hashes: OrderedDict[str, ImageHashes] = OrderedDict()  # checksum -> hashes
-        self._matches: OrderedDict[tuple, Any] = OrderedDict()  # the listing's images -> their ImageHit
+        self._hashes = hash_cache_for(crawler)  # checksum -> hashes, read by the matching stage
         self._address_ok: dict[str, bool] = {}
-        self._index: RegistryImageIndex | None = None
-        self._index_loaded = False
 
     # ---- which requests are made
 
@@ -225,15 +209,13 @@ class ListingImagesPipeline(ImagesPipeline):
 
     def _hash_once(self, checksum: str, body: bytes, source: str) -> ImageHashes:
         """The image's hashes, computed once per content; raises ``ImageError`` if it does not decode."""
-        if checksum in self._hashes:
-            self._hashes.move_to_end(checksum)
+        known = self._hashes.get(checksum)
+        if known is not None:
             self._inc("images/hash_cache_hit")
-            return self._hashes[checksum]
+            return known
         hashes = hash_image_bytes(body, source=source, max_pixels=self.max_pixels)
         self._inc("images/hashed")
-        self._hashes[checksum] = hashes
-        while len(self._hashes) > HASH_MEMORY_CACHE:
-            self._hashes.popitem(last=False)
+        self._hashes.put(checksum, hashes)
         return hashes
 
     def media_to_download(self, request: Request, info: Any, *, item: Any = None) -> Any:
@@ -295,27 +277,7 @@ class ListingImagesPipeline(ImagesPipeline):
                 if hashes is None:
                     self._image_failed(item, FAILED_HASH, entry["url"], f"stored file not readable ({entry['path']})")
             images.append(entry)
-        _set(adapter, self.images_result_field, images)
-        index = self._registry_index(info.spider if info is not None else None)
-        if index is not None:
-            listing_images = []
-            for entry in images:
-                hashes = self._hashes.get(entry["checksum"] or "")
-                if hashes is not None:
-                    listing_images.append(ListingImage(entry["url"], entry["path"], hashes))
-            key = tuple((image.url, image.hashes.phash, image.hashes.dhash) for image in listing_images)
-            if key and key in self._matches:
-                hit = self._matches[key]  # listings often share pictures: match each set once
-                self._matches.move_to_end(key)
-            else:
-                hit = index.match(listing_images) if listing_images else None
-                if key:
-                    self._matches[key] = hit
-                    while len(self._matches) > HASH_MEMORY_CACHE:
-                        self._matches.popitem(last=False)
-            if hit is not None:
-                self._inc("images/matched" if hit.confident else "images/near")
-            _set(adapter, "image_hit", hit)
+        set_if_declared(adapter, self.images_result_field, images)
         return item
 
     def _hashes_from_store(self, entry: dict) -> ImageHashes | None:
@@ -328,28 +290,6 @@ class ListingImagesPipeline(ImagesPipeline):
         except (OSError, ImageError):
             return None
 
-    def _registry_index(self, spider: Any) -> RegistryImageIndex | None:
-        if self._index_loaded:
-            return self._index
-        self._index_loaded = True
-        registry = getattr(spider, "registry", None)
-        path = path_from_settings(self.crawler.settings, spider)
-        if isinstance(registry, str | Path):  # `-a registry=PATH` leaves the path on the spider
-            path, registry = path or registry, None
-        try:
-            if registry is None and path:
-                registry = load_registry(path)
-            if registry is not None and hasattr(registry, "products"):
-                self._index = RegistryImageIndex.from_registry(registry, cache_dir=self.hash_cache_dir)
-                for error in self._index.errors:
-                    self._inc("images/registry_errors")
-                    logger.error("Registered image not usable: %s", error)
-        except Exception as exc:  # a broken registry must not lose the crawl; the CLI validates it first
-            self._inc("images/registry_errors")
-            logger.error("Registry %s not loaded for image matching: %s", path, exc)
-            self._index = None
-        return self._index
-
     def _image_failed(self, item: Any, reason: str, url: str, detail: str) -> None:
         """One image this listing is without: counted and logged once (a full disk is ours to fix: an error)."""
         self._inc("images/failed")
@@ -360,9 +300,3 @@ class ListingImagesPipeline(ImagesPipeline):
     def _inc(self, key: str) -> None:
         self.crawler.stats.inc_value(key)
 
-
-def _set(adapter: ItemAdapter, field: str, value: Any) -> None:
-    try:
-        adapter[field] = value
-    except KeyError:  # a scrapy.Item that does not declare the field
-        logger.debug("Item %s has no field %r; not set", type(adapter.item).__name__, field)

@@ -2,7 +2,7 @@
 
 The registry comes from the spider's ``registry_path`` attribute when it has one, else the ``REGISTRY_PATH``
 setting; without either, items pass through untouched. An image stage placed before this one may leave an
-``image_hit`` on the item (a ``matchers.signals.ImageHit`` or its dict form); it is used when present.
+``image_hit`` on the item (a ``contract.ImageHit`` or its dict form); it is used when present.
 Verdicts are counted in stats as ``score/<verdict>``.
 
 Two second looks at the listing's downloaded main image (``images[0]`` under ``IMAGES_STORE``), each only
@@ -33,10 +33,13 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from contract import SCORE_FIELDS, ImageHit
+from contract import SCORE_FIELDS, Verdict
+from contract import stats as stat_keys
+from contract.image_hit import is_confident
 from crawlers.items import plain
 from matchers.contacts import contacts_of
 from matchers.score import Scorer
+from pipelines.item_fields import set_if_declared
 from registry import load_registry, path_from_settings
 
 logger = logging.getLogger(__name__)
@@ -101,7 +104,7 @@ class ScoringPipeline:
         listing = plain(item)  # shallow: the scorer reads, it does not modify
         main = self._main_image(listing)
         hit = listing.get("image_hit")
-        if main is not None and self.local_stage and not _confident(hit):
+        if main is not None and self.local_stage and not is_confident(hit):
             local = self._look_inside(main)
             if local is not None:
                 hit = listing["image_hit"] = local
@@ -111,7 +114,7 @@ class ScoringPipeline:
             texts = self._image_text(main)
             if texts:
                 listing["image_text"] = texts
-                _set_optional(adapter, "image_text", texts)
+                set_if_declared(adapter, "image_text", texts)
                 result = self.scorer.score(listing, hit)
         contacts = contacts_of(listing)
         if contacts:
@@ -119,7 +122,7 @@ class ScoringPipeline:
         for key in SCORE_FIELDS:
             adapter[key] = result[key]
         if self.stats is not None:
-            self.stats.inc_value(f"score/{result['verdict']}")
+            self.stats.inc_value(stat_keys.score(result["verdict"]))
         return item
 
     # ---- the listing's main image
@@ -142,7 +145,7 @@ class ScoringPipeline:
         decides = getattr(self.scorer, "needs_image_text", None)
         if decides is not None:
             return bool(decides(result))
-        return result["verdict"] not in ("infringing", "authorized")
+        return result["verdict"] not in (Verdict.INFRINGING, Verdict.AUTHORIZED)
 
     # ---- the photo inside the picture
 
@@ -202,14 +205,3 @@ class ScoringPipeline:
         if self.stats is not None:
             self.stats.inc_value(key, value)
 
-
-def _confident(hit: Any) -> bool:
-    image = ImageHit.from_dict(hit)
-    return image is not None and image.confident
-
-
-def _set_optional(adapter: ItemAdapter, field: str, value: Any) -> None:
-    try:
-        adapter[field] = value
-    except KeyError:  # a scrapy.Item that does not declare the field: the scorer saw it anyway
-        logger.debug("Item %s has no field %r; not set", type(adapter.item).__name__, field)

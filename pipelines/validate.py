@@ -9,6 +9,7 @@ import logging
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from contract import stats as stat_keys
 from crawlers.items import listing_problems, plain
 
 logger = logging.getLogger(__name__)
@@ -27,9 +28,9 @@ class ValidationPipeline:
         problems = listing_problems(plain(item))  # a shallow view: nothing here is modified
         if not problems:
             return item
-        self.stats.inc_value("item/invalid")
+        self.stats.inc_value(stat_keys.ITEM_INVALID)
         for problem in problems:
-            self.stats.inc_value(f"item/invalid/{problem}")
+            self.stats.inc_value(f"{stat_keys.ITEM_INVALID}/{problem}")
         where = adapter.get("url") or adapter.get("listing_id") or "(no id)"
         raise DropItem(f"invalid listing {where} from query {adapter.get('query')!r} page {adapter.get('page')}: "
                        f"{', '.join(problems)}", log_level="WARNING")

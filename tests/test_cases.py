@@ -6,7 +6,7 @@ import pytest
 
 from enforcement.casebook import CaseBook, CaseError, ListingRef, case_label, parse_case_id
 from enforcement.lifecycle import ListingState, TransitionError, add_business_days
-from pipelines.store import Store
+from store import Store
 
 A = ListingRef("taobao", "100001")
 B = ListingRef("taobao", "100002")

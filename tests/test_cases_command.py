@@ -8,8 +8,8 @@ import subprocess
 import pytest
 
 from enforcement.casebook import CaseBook
-from pipelines.store import Store, rights_holder_key
 from registry import load_registry
+from store import Store, rights_holder_key
 from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
 
 LISTING = "394096041694"  # a Taobao listing whose detail page is recorded in the cassettes

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+import store as store_module
 from crawlers.store_option import absolute_store_url, redact_store_url, resolve_store_url
 from exports.filing_run import InputError, run_complaints
 from exports.incremental import annotate
-from pipelines import store as store_module
-from pipelines.store import MIGRATIONS, Store, complaints
+from store import MIGRATIONS, Store, complaints
 from tests.conftest import CASSETTES
 from tests.exports_conftest import REGISTRY_YAML, draw_image, listing, make_registry
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)

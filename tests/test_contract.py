@@ -35,11 +35,11 @@ from exports.complaints import refusal_reason
 from exports.incremental import RelistIndex, title_key
 from exports.report_html import _card
 from matchers.score import Scorer
-from pipelines.store import Store
 from registry import load_registry
+from store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
-SHIPPED = ("contract", "crawlers", "pipelines", "matchers", "exports", "enforcement", "workbench")
+SHIPPED = ("contract", "crawlers", "pipelines", "store", "matchers", "exports", "enforcement", "workbench")
 
 
 # --- an image hit that does not say whether it is confident -------------------------------------------

@@ -134,7 +134,7 @@ def test_a_request_is_marked_seen_and_queued_in_one_step(redis_url):  # noqa: F8
 def _store_rows(url: str, run_id: str) -> tuple[dict, int]:
     from sqlalchemy import func, select
 
-    from pipelines.store import Store, listings, sightings
+    from store import Store, listings, sightings
 
     store = Store(url)
     with store.engine.connect() as connection:
@@ -227,7 +227,7 @@ def test_a_listing_the_store_refuses_does_not_fail_its_page_for_ever(postgres_ur
     from scrapy.utils.test import get_crawler
 
     from crawlers.distributed import WorkerStorePipeline, store_flush
-    from pipelines.store import Store, listings
+    from store import Store, listings
 
     crawler = get_crawler(settings_dict={"STORE_URL": postgres_url, "RUN_ID": "r1"})
     pipeline = WorkerStorePipeline.from_crawler(crawler)

@@ -11,8 +11,8 @@ from pathlib import Path
 import yaml
 
 from enforcement.casebook import CaseBook, ListingRef
-from pipelines.store import Store, rights_holder_key
 from registry import load_registry
+from store import Store, rights_holder_key
 from tests.exports_conftest import listing, make_registry
 
 REPO = Path(__file__).resolve().parents[1]

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.test_images_pipeline import _crawl
+from tests.image_crawl import crawl_images as _crawl
 
 
 def _picture() -> Image.Image:

@@ -1,6 +1,6 @@
 """Images that could not be downloaded, saved or hashed are counted (``images/failed``), logged once with the
 listing and the URL, and never left half-written where a later run would take them as up to date
-(RELIABILITY.md, "Image files"). Real crawls (tests/test_images_pipeline.py's runner) on a real full
+(RELIABILITY.md, "Image files"). Real crawls (tests/image_crawl.py's runner) on a real full
 filesystem: a small tmpfs, or, where mounting is not allowed, a file-size limit on the crawl."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tests.test_images_pipeline import _crawl, _pictures, _Server
+from tests.image_crawl import PictureServer, crawl_images, picture_bytes
 
 LOCAL = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "IMAGE_ALLOW_PRIVATE_ADDRESSES": True}
 FREE_BYTES = 8 * 1024  # less than any test picture: each write starts, then runs out of space
@@ -64,10 +64,10 @@ def _full_filesystem(folder: Path) -> Iterator[tuple[Path, object]]:
 
 
 def test_a_full_disk_leaves_no_partial_image_and_every_listing_is_counted_logged_once_and_kept(tmp_path):
-    with _Server() as server, _full_filesystem(tmp_path / "store") as (store, preexec):
+    with PictureServer() as server, _full_filesystem(tmp_path / "store") as (store, preexec):
         urls = {"1": server.url("/copy.jpg"), "2": server.url("/unrelated.jpg")}
         items = [{"platform": "taobao", "listing_id": i, "image_urls": [u]} for i, u in urls.items()]
-        rows, stats = _crawl(tmp_path, items, LOCAL, registry=False, store=store, preexec_fn=preexec)
+        rows, stats = crawl_images(tmp_path, items, LOCAL, registry=False, store=store, preexec_fn=preexec)
         leftovers = [p.name for p in (store / "full").iterdir()] if (store / "full").exists() else []
     log = (tmp_path / "log.txt").read_text(encoding="utf-8")
     assert [r["listing_id"] for r in rows] == ["1", "2"]  # nothing lost
@@ -81,15 +81,15 @@ def test_a_full_disk_leaves_no_partial_image_and_every_listing_is_counted_logged
 
 
 def test_a_partial_image_left_by_an_earlier_run_is_fetched_again_not_kept_as_fresh(tmp_path):
-    with _Server() as server:
+    with PictureServer() as server:
         broken_url, good_url = server.url("/copy.jpg"), server.url("/unrelated.jpg")
         full = tmp_path / "store"
         (full / "full").mkdir(parents=True)
-        whole = _pictures()["/copy.jpg"]
+        whole = picture_bytes()["/copy.jpg"]
         (full / _stored_name(broken_url)).write_bytes(whole[: len(whole) // 3])  # the earlier run's disk filled
-        (full / _stored_name(good_url)).write_bytes(_pictures()["/unrelated.jpg"])
+        (full / _stored_name(good_url)).write_bytes(picture_bytes()["/unrelated.jpg"])
         items = [{"listing_id": "1", "image_urls": [broken_url]}, {"listing_id": "2", "image_urls": [good_url]}]
-        rows, stats = _crawl(tmp_path, items, LOCAL, registry=False)
+        rows, stats = crawl_images(tmp_path, items, LOCAL, registry=False)
         requested = list(server.requested)
     assert requested == ["/copy.jpg"]  # the good cached picture is still up to date
     assert (full / _stored_name(broken_url)).read_bytes() == whole and _decodes(full / _stored_name(broken_url))
@@ -98,10 +98,10 @@ def test_a_partial_image_left_by_an_earlier_run_is_fetched_again_not_kept_as_fre
 
 
 def test_a_missing_and_a_corrupt_image_are_failures_each_logged_once_with_listing_and_url(tmp_path):
-    with _Server() as server:
+    with PictureServer() as server:
         urls = {"1": server.url("/missing.jpg"), "2": server.url("/truncated.jpg"), "3": server.url("/copy.jpg")}
         items = [{"platform": "1688", "listing_id": i, "image_urls": [u]} for i, u in urls.items()]
-        rows, stats = _crawl(tmp_path, items, LOCAL, registry=False)
+        rows, stats = crawl_images(tmp_path, items, LOCAL, registry=False)
     log = (tmp_path / "log.txt").read_text(encoding="utf-8")
     assert [r["listing_id"] for r in rows] == ["1", "2", "3"] and rows[2]["images"]
     assert stats.get("images/failed") == 2
@@ -113,17 +113,17 @@ def test_a_missing_and_a_corrupt_image_are_failures_each_logged_once_with_listin
 
 
 def test_two_listings_sharing_a_failed_image_are_both_counted(tmp_path):
-    with _Server() as server:
+    with PictureServer() as server:
         url = server.url("/missing.jpg")
         items = [{"listing_id": "1", "image_urls": [url]}, {"listing_id": "2", "image_urls": [url]}]
-        rows, stats = _crawl(tmp_path, items, LOCAL, registry=False)
+        rows, stats = crawl_images(tmp_path, items, LOCAL, registry=False)
     assert len(rows) == 2 and stats.get("images/failed/download") == 2
 
 
 @pytest.mark.parametrize("body", [b"", b"<html>captcha</html>"])
 def test_an_empty_or_html_body_is_a_failure_of_its_listing(tmp_path, body):
-    with _Server() as server:
+    with PictureServer() as server:
         server.pictures["/odd.jpg"] = body
-        rows, stats = _crawl(tmp_path, [{"listing_id": "1", "image_urls": [server.url("/odd.jpg")]}], LOCAL,
+        rows, stats = crawl_images(tmp_path, [{"listing_id": "1", "image_urls": [server.url("/odd.jpg")]}], LOCAL,
                              registry=False)
     assert rows[0]["images"] == [] and stats.get("images/failed") == 1

@@ -6,9 +6,9 @@ import contextlib
 
 import pytest
 
-from pipelines.store import Store
+from store import Store
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
-from tests.test_store_backends import _listing
+from tests.test_store_access import _listing
 
 
 @pytest.mark.services

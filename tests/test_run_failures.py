@@ -117,8 +117,8 @@ def test_a_clean_run_has_no_errors_and_finishes(tmp_path):
 def test_a_report_picture_never_draws_an_image_outside_the_images_store(tmp_path, named):
     # the same path check as the complaint evidence: listing data naming another file on disk gets no picture
     from exports.run_report import write_run_reports
-    from pipelines.store import Store
     from registry import load_registry
+    from store import Store
     from tests.exports_conftest import draw_image, listing
 
     private = draw_image(tmp_path / "outside" / "private.png", (0, 0, 0))

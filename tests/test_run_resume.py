@@ -1,19 +1,17 @@
 """Which run a monitor start continues: only a recent one, of the same registry and platforms; SIGTERM
-leaves the run resumable; a stale lock never blocks for ever (README, "Resuming a stopped run")."""
+leaves the run resumable (``store.runs``; README, "Resuming a stopped run"). The run locks: test_store_locks.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from pipelines.store import Store
+from store import Store
 from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
 
 WEEK2 = ROOT / "fixtures" / "cassettes-week2"
@@ -44,6 +42,18 @@ def leave_open(workdir: Path, run_id: str, started_ago: timedelta) -> None:
                            (started, run_id))
 
 
+def monitor_ok(workdir: Path, replay: Path = CASSETTES, *extra: str) -> subprocess.CompletedProcess:
+    result = monitor(workdir, replay, *extra)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def killed_run(workdir: Path, run_id: str, started_ago: timedelta, platform: str = "taobao") -> None:
+    """A monitor run ``run_id`` of ``platform``, left as a SIGKILL ``started_ago`` leaves it."""
+    monitor_ok(workdir, CASSETTES, "--platforms", platform, "--run-id", run_id)
+    leave_open(workdir, run_id, started_ago)
+
+
 def report(workdir: Path, run_id: str) -> tuple[dict, dict[str, dict]]:
     folder = workdir / "reports" / run_id
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
@@ -52,12 +62,9 @@ def report(workdir: Path, run_id: str) -> tuple[dict, dict[str, dict]]:
 
 
 def test_a_run_killed_last_week_is_closed_and_this_weeks_start_reports_only_what_it_saw(tmp_path):
-    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "last-week")
-    assert first.returncode == 0, first.stderr[-3000:]
-    leave_open(tmp_path, "last-week", timedelta(days=7))
+    killed_run(tmp_path, "last-week", timedelta(days=7))
 
-    second = monitor(tmp_path, WEEK2, "--platforms", "taobao")
-    assert second.returncode == 0, second.stderr[-3000:]
+    second = monitor_ok(tmp_path, WEEK2, "--platforms", "taobao")
     now = runs(tmp_path)
     assert now["last-week"]["status"] == "interrupted" and now["last-week"]["finished_at"]
     assert "RESUME_MAX_AGE" in json.loads(now["last-week"]["stats"])["closed"]
@@ -70,39 +77,29 @@ def test_a_run_killed_last_week_is_closed_and_this_weeks_start_reports_only_what
 
 
 def test_a_run_of_other_platforms_is_not_resumed(tmp_path):
-    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "taobao-only")
-    assert first.returncode == 0, first.stderr[-3000:]
-    leave_open(tmp_path, "taobao-only", timedelta(minutes=10))
-    second = monitor(tmp_path, CASSETTES, "--platforms", "tmall")
-    assert second.returncode == 0, second.stderr[-3000:]
+    killed_run(tmp_path, "taobao-only", timedelta(minutes=10))
+    monitor_ok(tmp_path, CASSETTES, "--platforms", "tmall")
     now = runs(tmp_path)
     assert len(now) == 2 and now["taobao-only"]["status"] == "interrupted"
     assert "crawled taobao, not tmall" in json.loads(now["taobao-only"]["stats"])["closed"]
 
 
 def test_a_recent_killed_run_is_resumed_under_its_id(tmp_path):
-    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "this-morning")
-    assert first.returncode == 0, first.stderr[-3000:]
-    leave_open(tmp_path, "this-morning", timedelta(hours=1))
-    second = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
-    assert second.returncode == 0, second.stderr[-3000:]
+    killed_run(tmp_path, "this-morning", timedelta(hours=1))
+    monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao")
     assert list(runs(tmp_path)) == ["this-morning"] and runs(tmp_path)["this-morning"]["status"] == "finished"
     summary, _ = report(tmp_path, "this-morning")
     assert summary["statuses"] == {"new": 36}
 
 
 def test_an_old_named_run_is_resumed_only_when_named_again(tmp_path):
-    first = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "named")
-    assert first.returncode == 0, first.stderr[-3000:]
-    leave_open(tmp_path, "named", timedelta(days=2))
-    again = monitor(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "named")
-    assert again.returncode == 0, again.stderr[-3000:]
+    killed_run(tmp_path, "named", timedelta(days=2))
+    monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "named")
     assert list(runs(tmp_path)) == ["named"] and runs(tmp_path)["named"]["status"] == "finished"
     assert report(tmp_path, "named")[0]["statuses"] == {"new": 36}
 
     leave_open(tmp_path, "named", timedelta(days=2))
-    later = monitor(tmp_path, CASSETTES, "--platforms", "taobao")  # no --run-id: no surprise resumption
-    assert later.returncode == 0, later.stderr[-3000:]
+    monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao")  # no --run-id: no surprise resumption
     now = runs(tmp_path)
     assert len(now) == 2 and now["named"]["status"] == "interrupted" and now["named"]["finished_at"]
 
@@ -128,34 +125,10 @@ def test_sigterm_leaves_the_run_interrupted_and_the_next_start_resumes_it(tmp_pa
     assert stopped["status"] == "interrupted" and stopped["finished_at"] is None, stopped
     assert "stopped before its end" in output
 
-    rerun = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
-    assert rerun.returncode == 0, rerun.stderr[-3000:]
+    monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao")
     assert list(runs(tmp_path)) == [stopped["run_id"]]
     summary, _ = report(tmp_path, stopped["run_id"])
     assert summary["statuses"] == {"new": 36}  # what it found before SIGTERM is still new, not "seen"
-
-
-def test_a_lock_whose_pid_now_belongs_to_another_live_process_is_stale_by_its_heartbeat(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    with store.engine.begin() as connection:  # as a run on this host left it before a reboot
-        from pipelines.store import run_locks
-
-        connection.execute(run_locks.insert().values(
-            name=f"monitor:{DEMO_REGISTRY}", run_id="before-the-reboot", pid=os.getpid(),  # a live process
-            host=socket.gethostname(), heartbeat=time.time() - 3600))
-    store.close()
-    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
-    assert result.returncode == 0, result.stderr[-3000:]
-    with sqlite3.connect(tmp_path / "store.db") as connection:
-        assert connection.execute("SELECT COUNT(*) FROM run_locks").fetchone()[0] == 0
-
-
-def test_a_live_lock_with_a_fresh_heartbeat_still_refuses(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    acquired, _ = store.acquire_lock(f"monitor:{DEMO_REGISTRY}", "working")
-    assert acquired
-    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
-    assert result.returncode == 1 and "another run (working" in result.stderr
 
 
 def test_a_run_id_of_another_registrys_run_is_bad_input(tmp_path):
@@ -166,24 +139,3 @@ def test_a_run_id_of_another_registrys_run_is_bad_input(tmp_path):
     assert result.returncode == 2
     assert "--run-id other-brand" in result.stderr and "/srv/brands/other/registry.yaml" in result.stderr
     assert runs(tmp_path)["other-brand"]["status"] == "running"  # another registry's run is left alone
-
-
-def test_the_heartbeat_thread_keeps_the_lock_fresh(tmp_path):
-    from pipelines.runs import Heartbeat
-    from pipelines.store import run_locks
-
-    store = Store(f"sqlite:///{tmp_path / 'store.db'}")
-    assert store.acquire_lock("monitor:x", "beating")[0]
-
-    def beat_time() -> float:
-        with store.engine.connect() as connection:
-            return connection.execute(run_locks.select()).mappings().one()["heartbeat"]
-
-    first = beat_time()
-    heartbeat = Heartbeat(lambda: store.heartbeat("monitor:x", "beating"), every=0.05)
-    heartbeat.start()
-    deadline = time.time() + 10
-    while beat_time() == first and time.time() < deadline:
-        time.sleep(0.05)
-    heartbeat.stop()
-    assert beat_time() > first

@@ -16,19 +16,9 @@ DEMO = Path(__file__).resolve().parents[1] / "fixtures" / "registry" / "demo.yam
 
 
 def item(title="LUMORA冲锋衣 高仿", price=199.0, **extra):
-    data = {
-        "platform": "taobao",
-        "listing_id": "1",
-        "title": title,
-        "price_min": price,
-        "price_max": price,
-        "currency": "CNY",
-        "seller_name": "店",
-        "is_official_store": False,
-        "image_urls": ["https://i/1.jpg"],
-    }
-    data.update(extra)
-    return data
+    return {"platform": "taobao", "listing_id": "1", "title": title, "price_min": price, "price_max": price,
+            "currency": "CNY", "seller_name": "店", "is_official_store": False, "image_urls": ["https://i/1.jpg"],
+            **extra}
 
 
 def pipeline(settings=None, spider_registry=None):

@@ -13,7 +13,7 @@ import json
 import pytest
 import requests
 
-from pipelines.store import Store
+from store import Store
 from tests.test_workbench_support import DemoStore, card_states, csrf_of, demo_store, workbench
 
 pytestmark = pytest.mark.timeout(240)

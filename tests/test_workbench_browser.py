@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.store import Store
 from registry import load_registry
+from store import Store
 from tests.conftest import DEMO_REGISTRY, ROOT
 from tests.test_workbench_support import DemoStore, demo_store, workbench
 

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from contract import FLAGGED, ListingStatus
 from exports.filing_guard import TAKEN_DOWN
 from exports.incremental import annotate
-from pipelines.store import complaints, listings, runs, sightings
+from store import complaints, listings, runs, sightings
 
 COUNTS = ("listings", "new", "flagged", "filed", "removed", "relisted")
 
@@ -80,7 +80,7 @@ def _run_listings(store: Any, run_id: str):
 
 
 def _complaint_rows(store: Any, registry: Any) -> list[dict]:
-    from pipelines.store import _scope
+    from store import scope as _scope
 
     query = select(complaints.c.platform, complaints.c.filed_at, complaints.c.status, complaints.c.status_at)
     scope = _scope(registry)

@@ -13,7 +13,7 @@ from workbench.dashboard import as_records, oldest_undecided, trend, trend_chart
 def dashboard_context(store: Any, registry: Any) -> dict:
     from enforcement.casebook import CaseBook
     from enforcement.report import enforcement_picture, panel_html
-    from pipelines.store import rights_holder_key
+    from store import rights_holder_key
 
     figures = trend(store, registry)
     book = CaseBook(store.engine, rights_holder_key(registry))

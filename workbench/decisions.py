@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 
 from exports.incremental import changes, fingerprint
-from pipelines.store import Store, rights_holder_key, utc_now
+from store import Store, rights_holder_key, utc_now
 from workbench.schema import review_audit
 
 DECISIONS = ("approve", "reject")

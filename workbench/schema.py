@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Integer, String, Table, Text, inspect, text
 from sqlalchemy.engine import Connection
 
-from pipelines.store import metadata
+from store import metadata
 
 review_audit = Table(
     "review_audit", metadata,

@@ -39,7 +39,7 @@ class Command(Described, RegistryCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         install_log_redaction()
-        from pipelines.store import Store
+        from store import Store
         from workbench.serve import ReviewError, serve
 
         registry = self.load_registry(opts)

@@ -29,7 +29,7 @@ class Command(Described, RegistryCommand):
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         from enforcement.casebook import CaseBook
         from enforcement.standing import compute_standing, status_line
-        from pipelines.store import rights_holder_key
+        from store import rights_holder_key
 
         as_of = day_option(opts.as_of, "--as-of")
         registry = self.load_registry(opts)

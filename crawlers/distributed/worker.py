@@ -14,6 +14,7 @@ import logging
 from scrapy import Request
 from scrapy.settings import Settings
 
+from contract import stats as stat_keys
 from crawlers.distributed.completion import ERRBACK_META, run_errback, store_flush, tracker_for
 from crawlers.distributed.keys import dupefilter_key, queue_key
 from pipelines.store import StorePipeline
@@ -21,6 +22,7 @@ from pipelines.store import StorePipeline
 logger = logging.getLogger(__name__)
 
 STORE_PIPELINE = "pipelines.store.StorePipeline"
+NEVER_BY_SIZE = 10**9  # a batch size no page reaches
 PACKAGE = "crawlers.distributed"
 
 
@@ -64,11 +66,14 @@ class WorkerStorePipeline(StorePipeline):
     would fail the same way for ever.
     """
 
+    def __init__(self, url: str, run_id: str | None, batch_size: int, stats, registry: str | None = None):
+        # the scheduler decides when to commit (``store_flush``), never the number of listings held
+        super().__init__(url, run_id, NEVER_BY_SIZE, stats, registry)
+        self.closed_cleanly: bool | None = None  # after close: whether its last commit succeeded
+
     @classmethod
-    def from_crawler(cls, crawler):
+    def from_crawler(cls, crawler) -> WorkerStorePipeline:
         pipeline = super().from_crawler(crawler)
-        pipeline.batch_size = 10**9  # the scheduler decides when to commit
-        pipeline.closed_cleanly = None  # after close: whether its last commit succeeded
         crawler.signals.connect(pipeline.flush_for_ack, signal=store_flush)
         return pipeline
 
@@ -76,9 +81,9 @@ class WorkerStorePipeline(StorePipeline):
         """Commit what is held; False when the store could not take it (then nothing may be acked)."""
         if self.closed_cleanly is not None:  # an ack arriving after close: only what close wrote counts
             return self.closed_cleanly and not self.buffer
-        if not self.buffer or self.store is None:
+        batch = self.take_batch()
+        if not batch:
             return True
-        batch, self.buffer = self.buffer, []
         try:
             self.store.save_listings(self.run_id, batch)
         except Exception as exc:
@@ -86,7 +91,7 @@ class WorkerStorePipeline(StorePipeline):
                 logger.error("store: could not write %d listings to %s: %s", len(batch), self.url, exc)
                 return False
             return self._save_one_by_one(batch)
-        self.stats.inc_value("store/saved", len(batch))
+        self.stats.inc_value(stat_keys.STORE_SAVED, len(batch))
         return True
 
     def _save_one_by_one(self, batch: list[dict]) -> bool:
@@ -97,10 +102,10 @@ class WorkerStorePipeline(StorePipeline):
                 if _store_unavailable(exc):
                     logger.error("store: could not write to %s: %s", self.url, exc)
                     return False
-                self.stats.inc_value("store/failed")
+                self.stats.inc_value(stat_keys.STORE_FAILED)
                 logger.error("store: refused listing %s %s: %s", item.get("platform"), item.get("listing_id"), exc)
                 continue
-            self.stats.inc_value("store/saved")
+            self.stats.inc_value(stat_keys.STORE_SAVED)
         return True
 
     def close_spider(self, spider=None):

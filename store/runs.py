@@ -1,4 +1,4 @@
-"""Which run a monitor start continues, and the heartbeat that keeps its lock alive.
+"""Which run a monitor start continues (the caller holds the registry's lock: ``store.locks``).
 
 A run is *open* until it has a ``finished_at``: killed (still ``running``) or stopped by SIGTERM / Ctrl-C
 (``interrupted``). At each start, holding the registry's lock:
@@ -14,16 +14,9 @@ later, so listings gone since last week cannot be reported as new this week.
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from scrapy.exceptions import UsageError
-
-logger = logging.getLogger(__name__)
-
-HEARTBEAT_SECONDS = 30.0  # a tenth of the lock's stale age (pipelines/store.py LOCK_STALE_SECONDS)
 
 
 def run_age(run: dict, now: datetime | None = None) -> float:
@@ -82,28 +75,3 @@ def _close(store, run: dict, reason: str, notes: list[str]) -> None:
     store.close_run(run["run_id"], reason)
     notes.append(f"run {run['run_id']} stopped before it finished and is not resumed: {reason}; closed as "
                  "interrupted")
-
-
-class Heartbeat:
-    """Refreshes the lock's heartbeat every ``every`` seconds in a thread of its own, so a run busy writing
-    its reports (the reactor stopped) still shows it is alive."""
-
-    def __init__(self, beat: Callable[[], None], every: float = HEARTBEAT_SECONDS) -> None:
-        self.beat = beat
-        self.every = every
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="lock-heartbeat", daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.every):
-            try:
-                self.beat()
-            except Exception as exc:  # the store may be busy for a moment; the next beat will do
-                logger.debug("heartbeat failed: %s", exc)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)

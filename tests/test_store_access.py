@@ -1,4 +1,5 @@
-"""The store behaves the same on SQLite (the embedded default) and PostgreSQL (many workers).
+"""The data-access layer (``store.access.Store``): the same behaviour on SQLite (the embedded default) and
+PostgreSQL (many workers).
 
 Every test runs on both backends; PostgreSQL is a real server on loopback (tests/services.py).
 """
@@ -9,7 +10,7 @@ import multiprocessing
 
 import pytest
 
-from pipelines.store import MIGRATIONS, Store, complaints, listings, reviews, runs, schema_version, sightings
+from store import Store, complaints, listings, reviews, runs, sightings
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
 BACKENDS = [
@@ -67,34 +68,6 @@ def test_the_same_listing_written_by_two_workers_is_stored_once(store_url):
     second.close()
 
 
-def test_migrations_are_recorded_once_and_reopening_applies_nothing(store_url):
-    Store(store_url).close()
-    store = Store(store_url)
-    with store.engine.connect() as connection:
-        versions = [row[0] for row in connection.execute(schema_version.select().order_by(schema_version.c.version))]
-    assert versions == list(range(1, len(MIGRATIONS) + 1))
-    store.close()
-
-
-def _open_store(url: str) -> int:
-    store = Store(url)
-    store.close()
-    return 0
-
-
-@pytest.mark.services
-def test_workers_opening_a_new_postgresql_store_at_once_do_not_race_on_migrations(postgres_url):  # noqa: F811
-    # PostgreSQL only: concurrent first opens of a *new* SQLite file still race on CREATE TABLE
-    # (SQLite is the one-process store; the lead decides whether to serialise it too).
-    store_url = postgres_url
-    context = multiprocessing.get_context("fork")
-    with context.Pool(6) as pool:
-        assert pool.map(_open_store, [store_url] * 6) == [0] * 6
-    store = Store(store_url)
-    assert store.count(schema_version) == len(MIGRATIONS)
-    store.close()
-
-
 def test_a_run_reads_back_every_listing_it_sighted_in_key_order(store_url):
     store = Store(store_url)
     store.save_listings("run-1", [_listing(str(n)) for n in range(5)] + [_listing("9", platform="tmall")])
@@ -142,4 +115,16 @@ def test_workers_writing_the_same_listings_at_once_never_deadlock(store_url):
         assert pool.starmap(_write_overlapping, [(store_url, seed) for seed in range(4)]) == [0] * 4
     store = Store(store_url)
     assert (store.count(listings), store.count(sightings)) == (60, 60)
+    store.close()
+
+
+def test_every_listing_and_listings_by_key_read_back_what_was_written(store_url):
+    store = Store(store_url)
+    store.save_listings("run-1", [_listing(str(n)) for n in range(5)] + [_listing("0", platform="tmall")])
+    assert [(row["platform"], row["listing_id"]) for row in store.all_listings(batch=2)] == (
+        [("taobao", str(n)) for n in range(5)] + [("tmall", "0")])
+    found = store.listings_by_key([("taobao", "1"), ("taobao", "3"), ("tmall", "0"), ("tmall", "9")], batch=2)
+    assert set(found) == {("taobao", "1"), ("taobao", "3"), ("tmall", "0")}  # an unknown listing is left out
+    assert (found[("taobao", "3")]["first_run"], found[("taobao", "3")]["main_image_phash"]) == ("run-1", "ff00")
+    assert found[("tmall", "0")]["title"] == "LUMORA 冲锋衣"
     store.close()

@@ -3,6 +3,8 @@ are built here and nowhere else."""
 
 from __future__ import annotations
 
+from functools import partial
+
 REPLAY_MISS = "replay/miss"
 STORE_SAVED = "store/saved"
 STORE_FAILED = "store/failed"
@@ -22,19 +24,17 @@ def blocked(platform: str, kind: str | None = None) -> str:
     return f"blocked/{platform}/{kind}" if kind else f"blocked/{platform}"
 
 
-def session(event: str, platform: str) -> str:
-    """``session/<event>/<platform>``: missing, expired, stopped, renew, state, profile, requests, at."""
-    return f"session/{event}/{platform}"
+def _event_of(prefix: str, event: str, platform: str) -> str:
+    return f"{prefix}/{event}/{platform}"
 
 
-def pace(event: str, platform: str) -> str:
-    """``pace/<event>/<platform>``: paused, budget."""
-    return f"pace/{event}/{platform}"
+def _under(prefix: str, name: str) -> str:
+    return f"{prefix}/{name}"
 
 
-def score(verdict: str) -> str:
-    return f"score/{verdict}"
-
-
-def check_removed(outcome: str) -> str:
-    return f"check_removed/{outcome}"
+# session(event, platform): ``session/<event>/<platform>`` for missing, expired, stopped, renew, state,
+# profile, requests, at; pace(event, platform): ``pace/<event>/<platform>`` for paused, budget
+session = partial(_event_of, "session")
+pace = partial(_event_of, "pace")
+score = partial(_under, "score")  # score(verdict)
+check_removed = partial(_under, "check_removed")  # check_removed(outcome)

@@ -237,3 +237,13 @@ def _registry_copy(tmp_path: Path, *, authorized: list | None = None, mark: dict
         data.pop("watch", None)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+def test_stats_keys_are_built_in_one_place_with_the_names_the_reports_read():
+    from contract import stats as keys
+
+    assert keys.blocked("tmall") == "blocked/tmall" and keys.blocked("tmall", "slider") == "blocked/tmall/slider"
+    assert keys.session("expired", "taobao") == "session/expired/taobao"
+    assert keys.pace("paused", "1688") == "pace/paused/1688"
+    assert keys.score(Verdict.SUSPECT) == "score/suspect"
+    assert keys.check_removed("removed") == "check_removed/removed"

@@ -27,7 +27,8 @@ from pathlib import Path
 
 from matchers.registry import Money, Product, Registry, RightsHolder, Trademark, Watch
 from matchers.score import Scorer
-from matchers.text import MarkMatcher, fold
+from matchers.text import MarkMatcher
+from matchers.text_fold import fold
 
 SIZES = (10, 1_000, 10_000)
 CJK = "露莫拉沃尔塔凯斯特米瑞儿索兰诺维克青岚星辰云峰海川雅颂锦绣华彩朗逸博远"

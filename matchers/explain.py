@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from contract import ImageHit, Reason, Verdict
-from matchers.evidence import Evidence, best_hit
 from matchers.image_text import describe_box, picture_name
 from matchers.judge import Judgement
+from matchers.listing_evidence import Evidence, best_hit
 from matchers.registry import Registry
 from matchers.signals import PLAIN_IMAGE_STAGES, describe_image_stage
 from matchers.text_hit import EXACT, FUZZY, WEAK_KINDS

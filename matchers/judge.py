@@ -1,4 +1,4 @@
-"""The verdict rules: what a listing's evidence (``matchers.evidence.Evidence``) makes of it.
+"""The verdict rules: what a listing's evidence (``matchers.listing_evidence.Evidence``) makes of it.
 
 Precision first: IPP drops a rights holder whose complaints succeed less than 90 % of the time, so every
 ``infringing`` rule needs a cue a reviewer can see, and everything uncertain goes to a human as ``suspect``.
@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple
 
 from contract import Reason, Verdict, citation_status
-from matchers.evidence import Evidence
+from matchers.listing_evidence import Evidence
 from matchers.registry import Trademark
 from matchers.text_hit import EVASIVE_KINDS, WEAK_KINDS, TextHit
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Judgement:
     verdict: Verdict
     reason: Reason = Reason.NONE
@@ -24,8 +25,7 @@ class Judgement:
     note: str = ""  # a sentence for the explanation, when the rule needs one
 
 
-@dataclass(frozen=True)
-class Cues:
+class Cues(NamedTuple):
     """What the evidence says beyond the mark itself, against ``data/scoring.yaml``'s thresholds."""
 
     admits_copy: bool  # counterfeit wording (高仿, replica, 1:1 ...)
@@ -37,18 +37,19 @@ class Cues:
 
     @classmethod
     def of(cls, e: Evidence, thresholds: dict) -> Cues:
-        ctx, price = e.context, e.price
-        photo = e.image is not None and e.image.confident and not e.image.is_logo
+        ctx, price, image = e.context, e.price, e.image
+        photo = image is not None and image.confident and not image.is_logo
         # A price says something only about goods we know the reference for: a named product, a registered
         # photo, or goods of the mark's classes (a cheap phone case is not a cheap jacket).
         goods_known = e.product is not None or photo or (e.goods_related and not e.unrelated)
+        band = price.band if goods_known and price is not None else ""
         return cls(
-            admits_copy=ctx.counterfeit_weight >= thresholds["counterfeit_term"],
-            lookalike=ctx.lookalike_weight >= thresholds["lookalike_term"],
-            photo=photo,
-            absurd=goods_known and price is not None and price.band == "absurd",
-            low=goods_known and price is not None and price.band in ("absurd", "low"),
-            ipr=e.marks_cited[0].id if e.marks_cited else "",
+            ctx.counterfeit_weight >= thresholds["counterfeit_term"],
+            ctx.lookalike_weight >= thresholds["lookalike_term"],
+            photo,
+            band == "absurd",
+            band in ("absurd", "low"),
+            e.marks_cited[0].id if e.marks_cited else "",
         )
 
 

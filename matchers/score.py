@@ -58,7 +58,7 @@ the product lists them), then marks whose classes cover the goods words, then ``
 ``data/scoring.yaml`` (CNIPA first), then registry order.
 
 The rules are written out, in order, in ``matchers.judge`` (the verdict), ``matchers.explain`` (the sentence) and
-``matchers.evidence`` (what is gathered once per listing and handed to both).
+``matchers.listing_evidence`` (what is gathered once per listing and handed to both).
 
 The score (0..100) is a transparent sum of weights from ``data/scoring.yaml``. An ``infringing`` rule also needs
 the score to reach ``thresholds.infringing`` (else ``suspect``); the score is then kept inside its verdict's band.
@@ -78,10 +78,10 @@ import yaml
 from contract import FLAGGED, CitationProblem, ImageHit, Reason, Verdict, citation_status
 from matchers import forms
 from matchers.context import Context, ContextMatcher
-from matchers.evidence import Evidence, best_hit, folded_spans, signals_of
 from matchers.explain import explain
 from matchers.image_text import IN_IMAGE, ShownText, read_image_text
 from matchers.judge import Judgement, gate, judge, judge_store
+from matchers.listing_evidence import Evidence, best_hit, folded_spans, signals_of
 from matchers.price import PriceJudge, PriceSignal
 from matchers.registry import Product, Registry, Trademark, today_utc
 from matchers.sellers import StoreCheck
@@ -147,6 +147,7 @@ class Scorer:
             p.id: tuple(k for k in {fold(k).strip() for k in p.keywords} if k) for p in registry.products
         }
         self._mark_order = {tm.id: i for i, tm in enumerate(registry.trademarks)}
+        self._citations: dict[tuple[str, str], CitationProblem | None] = {}
         self._products_of_mark: dict[str, list[Product]] = {}
         for p in registry.products:
             for tm_id in p.trademarks:
@@ -324,8 +325,8 @@ class Scorer:
     def _split_hits(self, hits: list[TextHit], platform: str):
         citeable, expired, wrong_office = [], [], []
         for h in hits:
-            problem = citation_status(self.registry.trademark(h.trademark_id), platform, self.today)
-            if problem in (CitationProblem.EXPIRED, CitationProblem.NOT_YET_VALID):
+            problem = self._citation_problem(h.trademark_id, platform)
+            if problem is CitationProblem.EXPIRED or problem is CitationProblem.NOT_YET_VALID:
                 expired.append(h)
             elif problem is CitationProblem.WRONG_OFFICE:
                 wrong_office.append(h)
@@ -337,6 +338,13 @@ class Scorer:
         wrong_office = [h for h in wrong_office if h.trademark_id not in ok and h.term not in ok_terms]
         expired = [h for h in expired if h.term not in ok_terms]
         return citeable, expired, wrong_office
+
+    def _citation_problem(self, trademark_id: str, platform: str) -> CitationProblem | None:
+        """``citation_status`` of a mark on a platform, asked once per scorer (its day is fixed)."""
+        key = (trademark_id, platform)
+        if key not in self._citations:
+            self._citations[key] = citation_status(self.registry.trademark(trademark_id), platform, self.today)
+        return self._citations[key]
 
     def _product(self, folded: str, image: ImageHit | None, hits: list[TextHit]) -> Product | None:
         """The registered photo's product, else the product of a mentioned mark whose keywords the title has."""
@@ -372,6 +380,8 @@ class Scorer:
 
     def _rank_marks(self, ids: set[str], product: Product | None, goods: frozenset[int]) -> list[Trademark]:
         marks = [self.registry.trademark(i) for i in ids]
+        if len(marks) < 2:
+            return marks
         order = self._mark_order
         product_marks = list(product.trademarks) if product else []
 

@@ -28,6 +28,21 @@ EVASIVE_KINDS = frozenset({HOMOGLYPH, DIGIT, SPACED, MASKED})
 # title reads two ways the plainer reading wins.
 KIND_PRIORITY = {MASKED: 5, SPACED: 4, HOMOGLYPH: 3, DIGIT: 2, SPLIT: 1, FULLWIDTH: 1, TRADITIONAL: 1}
 
+# How each kind reads in an explanation (``TextHit.describe``).
+_LABELS = {
+    ALIAS: "alias of",
+    FULLWIDTH: "full-width",
+    HOMOGLYPH: "look-alike letters for",
+    DIGIT: "digit-swapped",
+    SPACED: "spaced-out",
+    MASKED: "masked",
+    FUZZY: "one-letter misspelling of",
+    PINYIN: "pinyin of",
+    TRADITIONAL: "traditional characters for",
+    SPLIT: "split by a space:",
+    HOMOPHONE: "sounds like",
+}
+
 
 @dataclass(frozen=True)
 class TextHit:
@@ -50,20 +65,7 @@ class TextHit:
 
     def describe(self) -> str:
         """How the mention reads for a reviewer: the text as written and, unless plain, the form it takes."""
-        labels = {
-            ALIAS: "alias of",
-            FULLWIDTH: "full-width",
-            HOMOGLYPH: "look-alike letters for",
-            DIGIT: "digit-swapped",
-            SPACED: "spaced-out",
-            MASKED: "masked",
-            FUZZY: "one-letter misspelling of",
-            PINYIN: "pinyin of",
-            TRADITIONAL: "traditional characters for",
-            SPLIT: "split by a space:",
-            HOMOPHONE: "sounds like",
-        }
-        label = labels.get(self.kind, self.kind)
+        label = _LABELS.get(self.kind, self.kind)
         mark = self.mark or self.term
         if self.kind == EXACT:
             return f"'{self.text}'"
@@ -75,7 +77,7 @@ class TextHit:
         return f"'{self.text}' ({label} {self.term})"
 
     def as_dict(self) -> dict:
-        return {
+        out = {
             "trademark_id": self.trademark_id,
             "term": self.term,
             "mark": self.mark or self.term,
@@ -83,5 +85,7 @@ class TextHit:
             "text": self.text,
             "start": self.start,
             "end": self.end,
-            **({"source": self.source} if self.source else {}),
         }
+        if self.source:
+            out["source"] = self.source
+        return out

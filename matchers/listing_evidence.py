@@ -35,7 +35,7 @@ KIND_STRENGTH = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Evidence:
     """Everything the rules look at for one listing that is not from an allow-listed seller."""
 

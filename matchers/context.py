@@ -28,7 +28,7 @@ _DIGITS = frozenset("0123456789")
 _WORD_CHARS = _LETTERS | _DIGITS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TermHit:
     term: str  # as listed in the vocabulary
     text: str  # as written in the title
@@ -38,7 +38,7 @@ class TermHit:
     kind: str  # counterfeit | lookalike | accessory | resale
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     counterfeit: list[TermHit] = field(default_factory=list)  # kinds counterfeit and lookalike
     accessory: list[TermHit] = field(default_factory=list)  # already filtered by position to a brand mention
@@ -128,22 +128,26 @@ class ContextMatcher:
             if stop < len(text) and same_class(entries[0].folded[-1], text[stop]):
                 continue
             for e in entries:
-                hit = TermHit(e.term, text[start:stop], start, stop, e.weight, e.kind)
+                if e.kind == "goods":
+                    goods |= e.classes
+                    continue
                 if e.kind in ("counterfeit", "lookalike"):
-                    if not self._preceded_by(text, start, self.negations, self.negation_window) and (
+                    if self._preceded_by(text, start, self.negations, self.negation_window) or not (
                         e.weight == 0 or self._near_brand(e, start, stop, spans, text)
                     ):
-                        ctx.counterfeit.append(hit)
+                        continue
+                    found = ctx.counterfeit
                 elif e.kind == "resale":
-                    ctx.resale.append(hit)
+                    found = ctx.resale
                 elif e.kind == "price_note":
-                    ctx.price_notes.append(hit)
-                elif e.kind == "goods":
-                    goods |= e.classes
+                    found = ctx.price_notes
                 elif self._near_brand(e, start, stop, spans, text) and not (
                     e.position == "any" and self._preceded_by(text, start, self.gift_words, self.gift_window)
                 ):
-                    ctx.accessory.append(hit)
+                    found = ctx.accessory
+                else:
+                    continue
+                found.append(TermHit(e.term, text[start:stop], start, stop, e.weight, e.kind))
         return goods
 
     def _collect_split_up(self, ctx: Context, squeezed: str) -> None:

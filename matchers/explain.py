@@ -35,20 +35,19 @@ def explain(e: Evidence, judgement: Judgement, registry: Registry) -> str:
        the mark.
 
     With none of these: "no registered mark, photo or counterfeit wording found"."""
-    parts = [
-        *_mention_parts(e, registry),
-        *_image_parts(e),
-        *_wording_parts(e),
-        *_verdict_parts(e, judgement),
-    ]
-    beside = "; ".join(dict.fromkeys(_beside_parts(e, judgement)))
-    if beside:
-        parts.append(beside)
+    parts: list[str] = []
+    _add_mentions(parts, e, registry)
+    _add_image(parts, e)
+    _add_wording(parts, e)
+    _add_verdict_notes(parts, e, judgement)
+    if e.shown or e.store or (e.best and e.best.kind in WEAK_KINDS):
+        beside = "; ".join(dict.fromkeys(_beside_parts(e, judgement)))
+        if beside:
+            parts.append(beside)
     return "; ".join(parts) if parts else NOTHING_FOUND
 
 
-def _mention_parts(e: Evidence, registry: Registry) -> list[str]:
-    parts = []
+def _add_mentions(parts: list[str], e: Evidence, registry: Registry) -> None:
     if e.best:
         parts.append(f"title has {e.best.describe()}")
     elif e.hits:
@@ -61,24 +60,22 @@ def _mention_parts(e: Evidence, registry: Registry) -> list[str]:
         ids = sorted({h.trademark_id for h in e.wrong_office})
         offices = ", ".join(f"{i} is {registry.trademark(i).office}" for i in ids)
         parts.append(f"{offices}; {e.platform} accepts only CNIPA marks")
-    return parts
 
 
-def _image_parts(e: Evidence) -> list[str]:
+def _add_image(parts: list[str], e: Evidence) -> None:
     image = e.image
     if not image:
-        return []
+        return
     which = "main image" if _is_main_image(e.listing, image) else "a listing image"
     what = "logo" if image.is_logo else Path(image.registered_image).name
     strength = "matches" if image.confident else "resembles"
     how = "" if image.stage in PLAIN_IMAGE_STAGES else f"; {describe_image_stage(image.stage)}"
-    return [f"{which} {strength} {what} (distance {image.distance}{how})"]
+    parts.append(f"{which} {strength} {what} (distance {image.distance}{how})")
 
 
-def _wording_parts(e: Evidence) -> list[str]:
+def _add_wording(parts: list[str], e: Evidence) -> None:
     ctx = e.context
     found = bool(e.best or e.hits or e.image)
-    parts = []
     if e.price and found:
         parts.append(e.price.describe())
     if ctx.counterfeit:
@@ -91,11 +88,9 @@ def _wording_parts(e: Evidence) -> list[str]:
         parts.append("price ignored (" + ", ".join(dict.fromkeys(h.text for h in ctx.price_notes)) + ")")
     if ctx.resale:
         parts.append("second-hand wording " + ", ".join(dict.fromkeys(h.text for h in ctx.resale)))
-    return parts
 
 
-def _verdict_parts(e: Evidence, judgement: Judgement) -> list[str]:
-    parts = []
+def _add_verdict_notes(parts: list[str], e: Evidence, judgement: Judgement) -> None:
     if e.unrelated and e.marks_cited:
         classes = ", ".join(str(c) for c in sorted(e.goods))
         mark = e.marks_cited[0]
@@ -110,7 +105,6 @@ def _verdict_parts(e: Evidence, judgement: Judgement) -> list[str]:
         parts.append("product has no registered copyright to cite")
     if judgement.note:
         parts.append(judgement.note)
-    return parts
 
 
 def _beside_parts(e: Evidence, judgement: Judgement) -> list[str]:

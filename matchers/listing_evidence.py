@@ -83,9 +83,10 @@ def folded_spans(title: str, hits: list[TextHit]) -> list[tuple[int, int]]:
 
 
 def signals_of(evidence: Evidence) -> dict[str, Any]:
-    """The signals, as the output contract lists them (and the second generation's: picture text, store claim)."""
+    """The signals, as the output contract lists them (and the second generation's: picture text, store claim),
+    of a listing whose seller is not on the allow-list."""
     e, ctx = evidence, evidence.context
-    signals: dict[str, Any] = {}
+    signals: dict[str, Any] = {"seller_authorized": False}
     if e.best:
         signals["brand"] = {**e.best.as_dict(), "all": [h.as_dict() for h in e.hits]}
     elif e.hits:

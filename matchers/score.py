@@ -169,7 +169,7 @@ class Scorer:
             why = f"seller '{listing.get('seller_name')}' is on the allow-list"
             return self._result(0, Judgement(Verdict.AUTHORIZED), "", {"seller_authorized": True}, why)
         e = self.gather(listing, image)
-        signals = {"seller_authorized": False, **signals_of(e)}
+        signals = signals_of(e)
         ordinary = self._ordinary_use(e)
         if ordinary:
             signals["ordinary_word"] = ordinary
@@ -332,6 +332,8 @@ class Scorer:
                 wrong_office.append(h)
             else:
                 citeable.append(h)
+        if not (wrong_office or expired):
+            return citeable, expired, wrong_office
         # a mark that also matched as citeable is not "wrong office" for the explanation
         ok = {h.trademark_id for h in citeable}
         ok_terms = {h.term for h in citeable}
@@ -343,7 +345,9 @@ class Scorer:
         """``citation_status`` of a mark on a platform, asked once per scorer (its day is fixed)."""
         key = (trademark_id, platform)
         if key not in self._citations:
-            self._citations[key] = citation_status(self.registry.trademark(trademark_id), platform, self.today)
+            self._citations[key] = citation_status(
+                self.registry.trademark(trademark_id), platform, self.today
+            )
         return self._citations[key]
 
     def _product(self, folded: str, image: ImageHit | None, hits: list[TextHit]) -> Product | None:

@@ -44,7 +44,7 @@ _LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TextHit:
     """One mention of a registered mark (or alias) in a title."""
 

@@ -75,6 +75,7 @@ def test_signals_say_what_was_found_in_the_contracts_words(scorer):
     evidence = scorer.gather(a_listing("LUMORA冲锋衣 高仿 定金", 199), photo())
     signals = signals_of(evidence)
     assert list(signals) == [
+        "seller_authorized",
         "brand",
         "image",
         "counterfeit_terms",

@@ -25,6 +25,11 @@ class Judgement:
     note: str = ""  # a sentence for the explanation, when the rule needs one
 
 
+# The judgements without a right to cite, made once: a judgement is immutable, so every listing can share them.
+_CLEAN = Judgement(Verdict.CLEAN)
+_SUSPECT_UNCITED = Judgement(Verdict.SUSPECT)
+
+
 class Cues(NamedTuple):
     """What the evidence says beyond the mark itself, against ``data/scoring.yaml``'s thresholds."""
 
@@ -106,18 +111,12 @@ def _judge_named_mark(e: Evidence, cues: Cues) -> Judgement:
     if e.unrelated:
         cue = cues.lookalike or kind in EVASIVE_KINDS or cues.photo
         if not cue:
-            return Judgement(Verdict.CLEAN)
+            return _CLEAN
         return Judgement(Verdict.SUSPECT, Reason.COUNTERFEIT, ipr)
     if ctx.accessory:
-        return (
-            Judgement(Verdict.SUSPECT, Reason.COUNTERFEIT, ipr)
-            if cues.admits_copy
-            else Judgement(Verdict.CLEAN)
-        )
+        return Judgement(Verdict.SUSPECT, Reason.COUNTERFEIT, ipr) if cues.admits_copy else _CLEAN
     if ctx.resale and not cues.admits_copy:
-        return (
-            Judgement(Verdict.SUSPECT, Reason.COUNTERFEIT, ipr) if cues.absurd else Judgement(Verdict.CLEAN)
-        )
+        return Judgement(Verdict.SUSPECT, Reason.COUNTERFEIT, ipr) if cues.absurd else _CLEAN
     if cues.admits_copy or kind in EVASIVE_KINDS:
         return Judgement(Verdict.INFRINGING, Reason.COUNTERFEIT, ipr)
     if cues.lookalike:
@@ -134,8 +133,8 @@ def _judge_uncitable_mark(e: Evidence, cues: Cues, hits: tuple[TextHit, ...]) ->
         return Judgement(Verdict.INFRINGING, Reason.STOLEN_IMAGE, product.copyright)
     cue = cues.admits_copy or cues.lookalike or cues.photo or cues.absurd
     if cue or any(h.kind in EVASIVE_KINDS for h in hits):
-        return Judgement(Verdict.SUSPECT)
-    return Judgement(Verdict.CLEAN)
+        return _SUSPECT_UNCITED
+    return _CLEAN
 
 
 def _judge_pictures(e: Evidence, cues: Cues, today: date) -> Judgement:
@@ -161,13 +160,13 @@ def _judge_pictures(e: Evidence, cues: Cues, today: date) -> Judgement:
     logo = e.logo_mark
     if logo is not None:
         if citation_status(logo, e.platform, today) is not None:
-            return Judgement(Verdict.SUSPECT)
+            return _SUSPECT_UNCITED
         if cues.admits_copy or cues.absurd:
             return Judgement(Verdict.INFRINGING, Reason.COUNTERFEIT, logo.id)
         return Judgement(Verdict.SUSPECT, Reason.COUNTERFEIT, logo.id)
     if e.image is not None:
-        return Judgement(Verdict.SUSPECT)
-    return Judgement(Verdict.CLEAN)
+        return _SUSPECT_UNCITED
+    return _CLEAN
 
 
 def judge_store(e: Evidence, marks: list[Trademark]) -> Judgement:

@@ -326,12 +326,12 @@ class Scorer:
         citeable, expired, wrong_office = [], [], []
         for h in hits:
             problem = self._citation_problem(h.trademark_id, platform)
-            if problem is CitationProblem.EXPIRED or problem is CitationProblem.NOT_YET_VALID:
-                expired.append(h)
+            if problem is None:
+                citeable.append(h)
             elif problem is CitationProblem.WRONG_OFFICE:
                 wrong_office.append(h)
-            else:
-                citeable.append(h)
+            else:  # expired, or not yet valid
+                expired.append(h)
         if not (wrong_office or expired):
             return citeable, expired, wrong_office
         # a mark that also matched as citeable is not "wrong office" for the explanation

@@ -162,7 +162,14 @@ class Scorer:
     # -----------------------------------------------------------------------------------------
     def score(self, listing: dict, image_hit: ImageHit | dict | None = None) -> dict:
         """Judge one listing: the ``SCORE_FIELDS`` (score, verdict, reason, ipr_id, product_id, signals,
-        explanation). ``image_hit``: the best match of its pictures against the registry's photos, if any."""
+        explanation). ``image_hit``: the best match of its pictures against the registry's photos, if any.
+
+        The steps: an allow-listed seller is ``authorized`` and nothing else; otherwise the evidence is gathered
+        once (``gather``); a mark that is also an ordinary word, read in its ordinary sense, is ``clean``; else the
+        verdict rules decide (``matchers.judge.judge``); the score is summed; an imposter store name may raise
+        both; the gate sends an ``infringing`` to a human when the score falls short or the seller is an official
+        store not on the allow-list (``matchers.judge.gate``); and the explanation says why
+        (``matchers.explain.explain``)."""
         image = ImageHit.from_dict(image_hit)
         seller = str(listing.get("seller_name") or "")
         if self.registry.is_authorized(str(listing.get("platform") or ""), seller):

@@ -26,7 +26,8 @@ from datetime import date
 from pathlib import Path
 
 from matchers.score import Scorer
-from matchers.text import MarkMatcher, fold
+from matchers.text import MarkMatcher
+from matchers.text_fold import fold
 from registry import Money, Product, Registry, RightsHolder, Trademark, Watch
 
 SIZES = (10, 1_000, 10_000)

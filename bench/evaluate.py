@@ -17,10 +17,11 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from matchers.score import AUTHORIZED, CLEAN, INFRINGING, SUSPECT, Scorer
+from contract import Verdict
+from matchers.score import Scorer
 from registry import load_registry
 
-VERDICTS = (INFRINGING, SUSPECT, AUTHORIZED, CLEAN)
+VERDICTS = tuple(Verdict)
 # Not-infringing categories where a human look is the right answer (the brand is named or shown, but a complaint
 # could not be sure: a possible reseller, a weak photo resemblance, a photo without a copyright to cite, a mark
 # that cannot be cited). Every other not-infringing listing is "clean": sending it to review is noise.
@@ -95,7 +96,7 @@ def evaluate(folder: str | Path) -> Evaluation:
             label = row.pop("label")
             result = scorer.score(row, row.get("image_hit"))
             truth = bool(label["infringing"])
-            flagged = result["verdict"] == INFRINGING
+            flagged = result["verdict"] == Verdict.INFRINGING
             category = label.get("category", "")
             ev.listings += 1
             ev.overall.add(truth, flagged)
@@ -109,7 +110,7 @@ def evaluate(folder: str | Path) -> Evaluation:
                 ev.authorized_flagged += flagged
             elif not truth and category not in REVIEW_CATEGORIES:
                 ev.clean_total += 1
-                if result["verdict"] == SUSPECT:
+                if result["verdict"] == Verdict.SUSPECT:
                     ev.clean_to_review += 1
                     ev.mistakes.append(
                         f"line {line_no} sent to review [{category}]: {row['title']!r} — {result['explanation']}"

@@ -2,7 +2,7 @@
 accessory fits, or resell a second-hand item?
 
 The vocabularies are data (``matchers/data/*_terms.yaml``). Each is compiled into one pyahocorasick automaton
-and matched on the folded title (``matchers.text.fold``: NFKC, casefold, look-alike letters, invisible characters
+and matched on the folded title (``matchers.text_fold.fold``: NFKC, casefold, look-alike letters, invisible characters
 removed), so full-width ``ＡＡＡ`` and ``Replica`` are covered. Latin terms respect word boundaries (``for`` is
 not in ``fortune``); Chinese terms match as substrings.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 import ahocorasick
 import yaml
 
-from matchers.text import fold
+from matchers.text_fold import fold, same_class
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 _LETTERS = frozenset("abcdefghijklmnopqrstuvwxyz")
@@ -28,12 +28,7 @@ _DIGITS = frozenset("0123456789")
 _WORD_CHARS = _LETTERS | _DIGITS
 
 
-def _same_class(a: str, b: str) -> bool:
-    """Two characters that would run together into one Latin word or one number."""
-    return (a in _LETTERS and b in _LETTERS) or (a in _DIGITS and b in _DIGITS)
-
-
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TermHit:
     term: str  # as listed in the vocabulary
     text: str  # as written in the title
@@ -43,7 +38,7 @@ class TermHit:
     kind: str  # counterfeit | lookalike | accessory | resale
 
 
-@dataclass
+@dataclass(slots=True)
 class Context:
     counterfeit: list[TermHit] = field(default_factory=list)  # kinds counterfeit and lookalike
     accessory: list[TermHit] = field(default_factory=list)  # already filtered by position to a brand mention
@@ -87,51 +82,17 @@ class ContextMatcher:
         self.negation_window = int(counterfeit.get("negation_window", 3))
         self.gift_words = tuple(fold(str(g)) for g in accessory.get("gift_words", []))
         self.gift_window = int(accessory.get("gift_window", 2))
-        entries: list[_Entry] = []
-        for t in counterfeit.get("terms", []):
-            kind = t.get("kind", "counterfeit")
-            default_position, default_window = ("near", 4) if kind == "lookalike" else ("any", 6)
-            entries.append(
-                _Entry(
-                    str(t["term"]),
-                    fold(str(t["term"])),
-                    kind,
-                    float(t["weight"]),
-                    t.get("position", default_position),
-                    int(t.get("window", default_window)),
-                )
-            )
-        default_window = int(accessory.get("default_window", 6))
-        for t in accessory.get("terms", []):
-            entries.append(
-                _Entry(
-                    str(t["term"]),
-                    fold(str(t["term"])),
-                    "accessory",
-                    float(t.get("weight", 1.0)),
-                    t.get("position", "any"),
-                    int(t.get("window", default_window)),
-                )
-            )
-        for t in resale.get("terms", []):
-            entries.append(
-                _Entry(str(t["term"]), fold(str(t["term"])), "resale", float(t.get("weight", 1.0)))
-            )
-        for t in (price or {}).get("terms", []):
-            entries.append(_Entry(str(t), fold(str(t)), "price_note", 1.0))
-        goods_words: dict[str, set[int]] = {}
-        for cls, words in ((goods or {}).get("classes") or {}).items():
-            for w in words:
-                goods_words.setdefault(fold(str(w)), set()).add(int(cls))
-        for word, classes in goods_words.items():
-            entries.append(_Entry(word, word, "goods", 1.0, classes=frozenset(classes)))
-        self._automaton = ahocorasick.Automaton()
+        entries = [
+            *_wording_entries(counterfeit, accessory, resale, price or {}),
+            *(
+                _Entry(word, word, "goods", 1.0, classes=frozenset(classes))
+                for word, classes in _goods_words(goods or {}).items()
+            ),
+        ]
         by_key: dict[str, list[_Entry]] = {}
         for e in entries:
             by_key.setdefault(e.folded, []).append(e)
-        for key, es in by_key.items():
-            self._automaton.add_word(key, (len(key), tuple(es)))
-        self._automaton.make_automaton()
+        self._automaton = _automaton_of({key: tuple(es) for key, es in by_key.items()})
 
     @classmethod
     def default(cls) -> ContextMatcher:
@@ -146,69 +107,63 @@ class ContextMatcher:
         ctx = Context()
         if not text:
             return ctx
-        spans = brand_spans or []
+        goods = self._collect(ctx, text, brand_spans or [])
+        if goods:
+            ctx.goods_classes = frozenset(goods)
+        squeezed = _SPLIT_WORD.sub(r"\1", text) if _SPLIT_WORD.search(text) else text
+        if squeezed != text:
+            self._collect_split_up(ctx, squeezed)
+        _settle(ctx)
+        return ctx
+
+    def _collect(self, ctx: Context, text: str, spans: list[tuple[int, int]]) -> set[int]:
+        """Every vocabulary word of the folded title into its list of ``ctx``; returns the goods' classes."""
         goods: set[int] = set()
         for end, (length, entries) in self._automaton.iter(text):
             start = end - length + 1
             stop = end + 1
             # "for" is not in "fortune", "1:1" is not in "11:15"; but "KESTREL1:1" and "AAA级" count
-            if start > 0 and _same_class(entries[0].folded[0], text[start - 1]):
+            if start > 0 and same_class(entries[0].folded[0], text[start - 1]):
                 continue
-            if stop < len(text) and _same_class(entries[0].folded[-1], text[stop]):
+            if stop < len(text) and same_class(entries[0].folded[-1], text[stop]):
                 continue
             for e in entries:
-                hit = TermHit(e.term, text[start:stop], start, stop, e.weight, e.kind)
+                if e.kind == "goods":
+                    goods |= e.classes
+                    continue
                 if e.kind in ("counterfeit", "lookalike"):
-                    if not self._preceded_by(text, start, self.negations, self.negation_window) and (
+                    if self._preceded_by(text, start, self.negations, self.negation_window) or not (
                         e.weight == 0 or self._near_brand(e, start, stop, spans, text)
                     ):
-                        ctx.counterfeit.append(hit)
+                        continue
+                    found = ctx.counterfeit
                 elif e.kind == "resale":
-                    ctx.resale.append(hit)
+                    found = ctx.resale
                 elif e.kind == "price_note":
-                    ctx.price_notes.append(hit)
-                elif e.kind == "goods":
-                    goods |= e.classes
+                    found = ctx.price_notes
                 elif self._near_brand(e, start, stop, spans, text) and not (
                     e.position == "any" and self._preceded_by(text, start, self.gift_words, self.gift_window)
                 ):
-                    ctx.accessory.append(hit)
-        if goods:
-            ctx.goods_classes = frozenset(goods)
-        squeezed = _SPLIT_WORD.sub(r"\1", text) if _SPLIT_WORD.search(text) else text
-        if squeezed != text:
-            # "高 仿", "复*刻": counterfeit wording split up like a disguised mark
-            found = {h.term for h in ctx.counterfeit}
-            for end, (length, entries) in self._automaton.iter(squeezed):
-                for e in entries:
-                    if (
-                        e.kind == "counterfeit"
-                        and e.position == "any"
-                        and e.term not in found
-                        and e.weight > 0
+                    found = ctx.accessory
+                else:
+                    continue
+                found.append(TermHit(e.term, text[start:stop], start, stop, e.weight, e.kind))
+        return goods
+
+    def _collect_split_up(self, ctx: Context, squeezed: str) -> None:
+        """Counterfeit wording split up like a disguised mark ("高 仿", "复*刻"), read in the title with its
+        one-character tokens joined to the next word; Chinese wording only, and not negated."""
+        found = {h.term for h in ctx.counterfeit}
+        for end, (length, entries) in self._automaton.iter(squeezed):
+            for e in entries:
+                if e.kind == "counterfeit" and e.position == "any" and e.term not in found and e.weight > 0:
+                    start = end - length + 1
+                    if not _CJK_ONLY.match(e.folded) or self._preceded_by(
+                        squeezed, start, self.negations, self.negation_window
                     ):
-                        start = end - length + 1
-                        if not _CJK_ONLY.match(e.folded) or self._preceded_by(
-                            squeezed, start, self.negations, self.negation_window
-                        ):
-                            continue
-                        ctx.counterfeit.append(TermHit(e.term, e.folded, -1, -1, e.weight, e.kind))
-                        found.add(e.term)
-        if ctx.counterfeit:
-            # weight-0 entries are neutral phrases ("AAA battery") that only shadow the shorter term inside them
-            ctx.counterfeit = [h for h in _longest(ctx.counterfeit) if h.weight > 0]
-            ctx.counterfeit_weight = max(
-                (h.weight for h in ctx.counterfeit if h.kind == "counterfeit"), default=0.0
-            )
-            ctx.lookalike_weight = max(
-                (h.weight for h in ctx.counterfeit if h.kind == "lookalike"), default=0.0
-            )
-        if ctx.accessory:
-            ctx.accessory = _longest(ctx.accessory)
-        if ctx.resale:
-            ctx.resale = _longest(ctx.resale)
-            ctx.resale_weight = max(h.weight for h in ctx.resale)
-        return ctx
+                        continue
+                    ctx.counterfeit.append(TermHit(e.term, e.folded, -1, -1, e.weight, e.kind))
+                    found.add(e.term)
 
     @staticmethod
     def _preceded_by(text: str, start: int, words: tuple[str, ...], window: int) -> bool:
@@ -238,6 +193,75 @@ class ContextMatcher:
         return False
 
 
+def _settle(ctx: Context) -> None:
+    """Keep the longest of overlapping words, drop the neutral phrases, and weigh what is left."""
+    if ctx.counterfeit:
+        # weight-0 entries are neutral phrases ("AAA battery") that only shadow the shorter term inside them
+        ctx.counterfeit = [h for h in _longest(ctx.counterfeit) if h.weight > 0]
+        ctx.counterfeit_weight = max(
+            (h.weight for h in ctx.counterfeit if h.kind == "counterfeit"), default=0.0
+        )
+        ctx.lookalike_weight = max((h.weight for h in ctx.counterfeit if h.kind == "lookalike"), default=0.0)
+    if ctx.accessory:
+        ctx.accessory = _longest(ctx.accessory)
+    if ctx.resale:
+        ctx.resale = _longest(ctx.resale)
+        ctx.resale_weight = max(h.weight for h in ctx.resale)
+
+
+def _wording_entries(counterfeit: dict, accessory: dict, resale: dict, price: dict) -> list[_Entry]:
+    """The counterfeit, look-alike, accessory, resale and price-note vocabularies as automaton entries."""
+    entries: list[_Entry] = []
+    for t in counterfeit.get("terms", []):
+        kind = t.get("kind", "counterfeit")
+        default_position, default_window = ("near", 4) if kind == "lookalike" else ("any", 6)
+        entries.append(
+            _Entry(
+                str(t["term"]),
+                fold(str(t["term"])),
+                kind,
+                float(t["weight"]),
+                t.get("position", default_position),
+                int(t.get("window", default_window)),
+            )
+        )
+    accessory_window = int(accessory.get("default_window", 6))
+    for t in accessory.get("terms", []):
+        entries.append(
+            _Entry(
+                str(t["term"]),
+                fold(str(t["term"])),
+                "accessory",
+                float(t.get("weight", 1.0)),
+                t.get("position", "any"),
+                int(t.get("window", accessory_window)),
+            )
+        )
+    for t in resale.get("terms", []):
+        entries.append(_Entry(str(t["term"]), fold(str(t["term"])), "resale", float(t.get("weight", 1.0))))
+    for t in price.get("terms", []):
+        entries.append(_Entry(str(t), fold(str(t)), "price_note", 1.0))
+    return entries
+
+
+def _goods_words(goods: dict) -> dict[str, set[int]]:
+    """Each folded goods word of ``goods_classes.yaml`` -> the Nice classes it names."""
+    words: dict[str, set[int]] = {}
+    for cls, listed in (goods.get("classes") or {}).items():
+        for w in listed:
+            words.setdefault(fold(str(w)), set()).add(int(cls))
+    return words
+
+
+def _automaton_of(values: dict) -> ahocorasick.Automaton:
+    """One automaton over ``values``' keys; a match gives ``(key length, value)``."""
+    automaton = ahocorasick.Automaton()
+    for key, value in values.items():
+        automaton.add_word(key, (len(key), value))
+    automaton.make_automaton()
+    return automaton
+
+
 def _longest(hits: list[TermHit]) -> list[TermHit]:
     """Drop a term found inside a longer one of the same list ("原单" inside "外贸原单")."""
     return [
@@ -265,14 +289,7 @@ class GoodsClassifier:
     """Nice classes of the goods a title names (``data/goods_classes.yaml``); empty when none is clear."""
 
     def __init__(self, classes: dict):
-        self._automaton = ahocorasick.Automaton()
-        by_key: dict[str, set[int]] = {}
-        for cls, words in (classes.get("classes") or {}).items():
-            for w in words:
-                by_key.setdefault(fold(str(w)), set()).add(int(cls))
-        for key, cs in by_key.items():
-            self._automaton.add_word(key, (len(key), frozenset(cs)))
-        self._automaton.make_automaton()
+        self._automaton = _automaton_of({key: frozenset(cs) for key, cs in _goods_words(classes).items()})
 
     @classmethod
     def default(cls) -> GoodsClassifier:
@@ -283,9 +300,9 @@ class GoodsClassifier:
         found: set[int] = set()
         for end, (length, cs) in self._automaton.iter(text):
             start = end - length + 1
-            if start > 0 and _same_class(text[start], text[start - 1]):
+            if start > 0 and same_class(text[start], text[start - 1]):
                 continue
-            if end + 1 < len(text) and _same_class(text[end], text[end + 1]):
+            if end + 1 < len(text) and same_class(text[end], text[end + 1]):
                 continue
             found |= cs
         return frozenset(found)

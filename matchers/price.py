@@ -46,7 +46,7 @@ def load_rates(path: str | Path) -> dict[str, float]:
     return {str(k).upper(): float(v) for k, v in table.items()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PriceSignal:
     ratio: float  # effective ratio (after the wholesale rule), what the band is read from
     raw_ratio: float  # unit price / reference price, both in the reference currency

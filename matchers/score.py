@@ -57,68 +57,41 @@ Which mark is cited: among the citeable marks that matched, the matched product'
 the product lists them), then marks whose classes cover the goods words, then ``office_preference`` in
 ``data/scoring.yaml`` (CNIPA first), then registry order.
 
+The rules are written out, in order, in ``matchers.judge`` (the verdict), ``matchers.explain`` (the sentence) and
+``matchers.listing_evidence`` (what is gathered once per listing and handed to both).
+
 The score (0..100) is a transparent sum of weights from ``data/scoring.yaml``. An ``infringing`` rule also needs
 the score to reach ``thresholds.infringing`` (else ``suspect``); the score is then kept inside its verdict's band.
 """
 
 from __future__ import annotations
 
-import bisect
 import copy
 import dataclasses
 import os
-from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 import yaml
 
-from contract import CitationProblem, ImageHit, Reason, Verdict, citation_status
+from contract import FLAGGED, CitationProblem, ImageHit, Reason, Verdict, citation_status
 from matchers import forms
 from matchers.context import Context, ContextMatcher
-from matchers.image_text import IN_IMAGE, ShownText, describe_box, picture_name, read_image_text
+from matchers.explain import explain
+from matchers.image_text import IN_IMAGE, ShownText, read_image_text
+from matchers.judge import Judgement, gate, judge, judge_store
+from matchers.listing_evidence import Evidence, best_hit, folded_spans, signals_of
 from matchers.price import PriceJudge, PriceSignal
-from matchers.sellers import StoreCheck, StoreClaim
-from matchers.signals import PLAIN_IMAGE_STAGES, describe_image_stage
-from matchers.text import (
-    ALIAS,
-    EVASIVE_KINDS,
-    EXACT,
-    FUZZY,
-    TRADITIONAL,
-    WEAK_KINDS,
-    MarkMatcher,
-    TextHit,
-    fold,
-    fold_with_origin,
-)
+from matchers.sellers import StoreCheck
+from matchers.text import MarkMatcher
+from matchers.text_fold import fold
+from matchers.text_hit import ALIAS, EXACT, TRADITIONAL, WEAK_KINDS, TextHit
 from registry import Product, Registry, Trademark, today_utc
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
-INFRINGING, SUSPECT, AUTHORIZED, CLEAN = Verdict.INFRINGING, Verdict.SUSPECT, Verdict.AUTHORIZED, Verdict.CLEAN
-COUNTERFEIT, TRADEMARK_MISUSE, STOLEN_IMAGE = Reason.COUNTERFEIT, Reason.TRADEMARK_MISUSE, Reason.STOLEN_IMAGE
-
-_KIND_STRENGTH = {
-    "masked": 7,
-    "spaced": 7,
-    "homoglyph": 7,
-    "digit": 7,
-    "exact": 5,
-    "alias": 5,
-    "fullwidth": 5,
-    "pinyin": 5,
-    "traditional": 5,
-    "split": 5,
-    IN_IMAGE: 4,  # a title mention, when there is one, is what the complaint quotes
-    "homophone": 1,
-    FUZZY: 1,
-}
 # Kinds that can be an ordinary word written plainly ("kestrel" the bird); a disguise is never ordinary use.
 _PLAIN_KINDS = frozenset({EXACT, ALIAS, TRADITIONAL, IN_IMAGE})
-_NOTHING_FOUND = "no registered mark, photo or counterfeit wording found"
-_WEAK_NAMES = {FUZZY: "a one-letter misspelling", "homophone": "a sound-alike"}
 
 
 @lru_cache(maxsize=1)
@@ -135,14 +108,6 @@ def _merge(base: dict, override: dict) -> dict:
         else:
             out[k] = v
     return out
-
-
-@dataclass
-class _Judgement:
-    verdict: str
-    reason: str = ""
-    ipr_id: str = ""
-    note: str = ""
 
 
 class Scorer:
@@ -182,6 +147,7 @@ class Scorer:
             p.id: tuple(k for k in {fold(k).strip() for k in p.keywords} if k) for p in registry.products
         }
         self._mark_order = {tm.id: i for i, tm in enumerate(registry.trademarks)}
+        self._citations: dict[tuple[str, str], CitationProblem | None] = {}
         self._products_of_mark: dict[str, list[Product]] = {}
         for p in registry.products:
             for tm_id in p.trademarks:
@@ -195,28 +161,47 @@ class Scorer:
 
     # -----------------------------------------------------------------------------------------
     def score(self, listing: dict, image_hit: ImageHit | dict | None = None) -> dict:
-        registry = self.registry
+        """Judge one listing: the ``SCORE_FIELDS`` (score, verdict, reason, ipr_id, product_id, signals,
+        explanation). ``image_hit``: the best match of its pictures against the registry's photos, if any.
+
+        The steps: an allow-listed seller is ``authorized`` and nothing else; otherwise the evidence is gathered
+        once (``gather``); a mark that is also an ordinary word, read in its ordinary sense, is ``clean``; else the
+        verdict rules decide (``matchers.judge.judge``); the score is summed; an imposter store name may raise
+        both; the gate sends an ``infringing`` to a human when the score falls short or the seller is an official
+        store not on the allow-list (``matchers.judge.gate``); and the explanation says why
+        (``matchers.explain.explain``)."""
+        image = ImageHit.from_dict(image_hit)
+        seller = str(listing.get("seller_name") or "")
+        if self.registry.is_authorized(str(listing.get("platform") or ""), seller):
+            why = f"seller '{listing.get('seller_name')}' is on the allow-list"
+            return self._result(0, Judgement(Verdict.AUTHORIZED), "", {"seller_authorized": True}, why)
+        e = self.gather(listing, image)
+        signals = signals_of(e)
+        ordinary = self._ordinary_use(e)
+        if ordinary:
+            signals["ordinary_word"] = ordinary
+            judgement = Judgement(Verdict.CLEAN, note=ordinary)
+        else:
+            judgement = judge(e, self.thresholds, self.today)
+        weak_taken = bool(e.best and e.best.kind in WEAK_KINDS and judgement.verdict == Verdict.INFRINGING)
+        points = self._points(e, weak_taken)
+        if e.store:
+            judgement, points = self._weigh_store(e, judgement, points)
+        judgement = gate(judgement, points, e, self.thresholds)
+        product_id = e.product.id if e.product else ""
+        return self._result(points, judgement, product_id, signals, explain(e, judgement, self.registry))
+
+    def gather(self, listing: dict, image: ImageHit | None) -> Evidence:
+        """What the rules look at, found once: the store name's claim; the marks in the title (weak forms only
+        where a cue could stand beside them) and in the pictures' text, split by whether they can be cited; the
+        wording; the product; the price against its reference; the marks to cite, ranked; the goods' classes
+        against theirs; the logo a confident logo hit shows."""
         title = str(listing.get("title") or "")
         platform = str(listing.get("platform") or "")
-        image = ImageHit.from_dict(image_hit)
-        signals: dict[str, Any] = {}
-
-        if registry.is_authorized(platform, str(listing.get("seller_name") or "")):
-            signals["seller_authorized"] = True
-            return self._result(
-                0,
-                _Judgement(AUTHORIZED),
-                "",
-                signals,
-                f"seller '{listing.get('seller_name')}' is on the allow-list",
-            )
-        signals["seller_authorized"] = False
         store = self.stores.check(platform, str(listing.get("seller_name") or ""))
-
         folded = fold(title)
         hits = self.marks.find(title, folded=folded, fuzzy=False)
-        spans = _folded_spans(title, hits) if hits else []
-        ctx = self.context.find(title, spans, folded=folded)
+        ctx = self.context.find(title, folded_spans(title, hits) if hits else [], folded=folded)
         if not hits and self._weak_could_count(listing, ctx, image):
             # misspellings and sound-alikes: weak, they only count beside a cue (a price included)
             hits = self.marks.find_weak(title, folded=folded)
@@ -224,81 +209,33 @@ class Scorer:
         if shown:
             hits = hits + [h for h, _ in shown]
         citeable, expired, wrong_office = self._split_hits(hits, platform)
-        goods = ctx.goods_classes
         product = self._product(folded, image, citeable or hits) if (hits or image) else None
         strong = [h for h in citeable if h.kind not in WEAK_KINDS]
-        best = _best_hit(strong or citeable)
         # a deposit, a shipping-fee link or a rental says nothing about what the goods cost
         price = None if ctx.price_notes else self._price(listing, product, citeable or hits)
+        goods = ctx.goods_classes
         marks_cited = self._rank_marks({h.trademark_id for h in strong or citeable}, product, goods)
-        unrelated = (
-            bool(goods) and bool(marks_cited) and not any(goods & set(tm.classes) for tm in marks_cited)
+        in_classes = any(goods & set(tm.classes) for tm in marks_cited)
+        return Evidence(
+            listing=listing,
+            platform=platform,
+            title=title,
+            hits=tuple(hits),
+            citeable=tuple(citeable),
+            expired=tuple(expired),
+            wrong_office=tuple(wrong_office),
+            best=best_hit(strong or citeable),
+            shown=tuple(shown),
+            image=image,
+            logo_mark=self._logo_mark(image),
+            price=price,
+            context=ctx,
+            product=product,
+            marks_cited=tuple(marks_cited),
+            unrelated=bool(goods) and bool(marks_cited) and not in_classes,
+            goods_related=bool(goods) and in_classes,
+            store=store,
         )
-        logo_mark = self._logo_mark(image)
-
-        _fill_signals(signals, best, hits, image, price, ctx, unrelated, expired, wrong_office, shown, store)
-
-        goods_related = bool(goods) and any(goods & set(tm.classes) for tm in marks_cited)
-        shown_too = bool(shown) and best is not None and best.kind != IN_IMAGE
-        ordinary = self._ordinary_use(title, best, product, goods_related, unrelated, image or shown_too, ctx)
-        if ordinary:
-            signals["ordinary_word"] = ordinary
-            judgement = _Judgement(CLEAN, note=ordinary)
-        else:
-            judgement = self._judge(
-                listing,
-                best,
-                image,
-                ctx,
-                price,
-                unrelated,
-                product,
-                marks_cited,
-                logo_mark,
-                hits,
-                goods_related,
-            )
-        weak_taken = bool(best and best.kind in WEAK_KINDS and judgement.verdict == INFRINGING)
-        points = self._points(best, image, ctx, price, unrelated, weak_taken)
-        if store:
-            judgement, points = self._store_judgement(store, judgement, points, platform, unrelated, goods)
-        judgement = self._gate(judgement, points, listing, store)
-        explanation = self._explain(
-            listing,
-            best,
-            hits,
-            image,
-            ctx,
-            price,
-            unrelated,
-            goods,
-            marks_cited,
-            expired,
-            wrong_office,
-            judgement,
-            platform,
-        )
-        extra = self._explain_more(listing, best, shown, store, judgement)
-        if extra:
-            explanation = extra if explanation == _NOTHING_FOUND else f"{explanation}; {extra}"
-        return self._result(points, judgement, product.id if product else "", signals, explanation)
-
-    def _gate(
-        self, judgement: _Judgement, points: float, listing: dict, store: StoreClaim | None
-    ) -> _Judgement:
-        """An ``infringing`` rule also needs the score; an official store not on the list goes to a human."""
-        if judgement.verdict == INFRINGING and points < float(self.thresholds["infringing"]):
-            return _Judgement(
-                SUSPECT, judgement.reason, judgement.ipr_id, "evidence below the infringing threshold"
-            )
-        copied_store = store is not None and bool(store.near_copy_of)
-        if judgement.verdict == INFRINGING and listing.get("is_official_store") and not copied_store:
-            # an official store the holder did not list: a human decides (but a name one character off the
-            # holder's own flagship is a copy, whatever the platform's store badge says)
-            return _Judgement(
-                SUSPECT, judgement.reason, judgement.ipr_id, "official store not on the allow-list"
-            )
-        return judgement
 
     def _weak_could_count(self, listing: dict, ctx: Context, image: ImageHit | None) -> bool:
         """Whether a misspelling or sound-alike could find a cue to stand on: wording, an image, picture text,
@@ -322,7 +259,7 @@ class Scorer:
         to skip OCR where it cannot help, then puts the text on ``listing["image_text"]`` and calls
         ``Scorer.score`` again."""
         verdict = result.get("verdict")
-        if verdict == AUTHORIZED:
+        if verdict == Verdict.AUTHORIZED:
             return False
         signals = result.get("signals") or {}
         brand = signals.get("brand") or {}
@@ -332,7 +269,9 @@ class Scorer:
             and brand.get("citeable", True)
             and not signals.get("ordinary_word")
         )
-        strong_store = verdict == INFRINGING and bool((signals.get("store_claim") or {}).get("strong"))
+        strong_store = verdict == Verdict.INFRINGING and bool(
+            (signals.get("store_claim") or {}).get("strong")
+        )
         return not (plain_in_title or strong_store)
 
     def _shown_marks(self, listing: dict) -> list[tuple[TextHit, ShownText]]:
@@ -349,82 +288,74 @@ class Scorer:
                 out.append((dataclasses.replace(h, kind=IN_IMAGE, tricks=tricks), shown))
         return out
 
-    def _ordinary_use(self, title, best, product, goods_related, unrelated, image, ctx) -> str:
+    def _ordinary_use(self, e: Evidence) -> str:
         """Why a mark that is also an ordinary word was read in its ordinary sense ("" when it was not).
 
         The word counts as the mark only with product context: one of the product's keywords (a product was
-        named), goods of the mark's classes, an image hit or the mark read in a picture (``image``), or
-        counterfeit wording on goods not outside them."""
+        named), goods of the mark's classes, an image hit or the mark read in a picture, or counterfeit wording
+        on goods not outside them."""
+        best = e.best
         if not self._ordinary or not best or best.kind not in _PLAIN_KINDS:
             return ""
         lang = self._ordinary.get(fold(best.term).strip())
-        if not lang or lang != forms.title_language(title):
+        if not lang or lang != forms.title_language(e.title):
             return ""
-        admits_copy = ctx.counterfeit_weight >= self.thresholds["counterfeit_term"]
-        if product is not None or goods_related or image or (admits_copy and not unrelated):
+        admits_copy = e.context.counterfeit_weight >= self.thresholds["counterfeit_term"]
+        pictured = e.image is not None or (bool(e.shown) and best.kind != IN_IMAGE)
+        if e.product is not None or e.goods_related or pictured or (admits_copy and not e.unrelated):
             return ""
         language = {"en": "English", "zh": "Chinese"}[lang]
         tm = self.registry.trademark(best.trademark_id)
-        goods = "goods outside its classes" if unrelated else "no goods of its classes"
+        goods = "goods outside its classes" if e.unrelated else "no goods of its classes"
         return (
             f"'{best.text}' is an ordinary {language} word: not taken as the mark {tm.mark}, as the title has "
             f"{goods} ({', '.join(str(c) for c in tm.classes)}), no product keyword, no counterfeit wording "
             "and no image match"
         )
 
-    def _store_judgement(self, store: StoreClaim, judgement, points, platform, unrelated, goods):
-        """An imposter store name is trademark misuse: infringing where its claim cannot be true or it copies
-        the authorized store's name, a question for a human otherwise (and on goods outside the mark)."""
+    def _weigh_store(self, e: Evidence, judgement: Judgement, points: float) -> tuple[Judgement, float]:
+        """An imposter store name raises the score and the verdict (``judge_store``), never lowers them; only the
+        claimed marks citeable on the platform count."""
+        assert e.store is not None
         marks = [
             tm
-            for tm in self._rank_marks(set(store.trademark_ids), None, goods)
-            if tm.can_be_cited_on(platform, self.today)
+            for tm in self._rank_marks(set(e.store.trademark_ids), None, e.goods)
+            if citation_status(tm, e.platform, self.today) is None
         ]
-        if not marks or judgement.verdict == INFRINGING:
+        if not marks or judgement.verdict == Verdict.INFRINGING:
             return judgement, points
         w = self.weights.get("imposter_store", {})
-        points = min(100.0, points + float(w.get("strong" if store.strong else "weak", 0)))
-        if unrelated:
-            goods_ok = any(goods & set(tm.classes) for tm in marks)
-            if not goods_ok:
-                return _Judgement(SUSPECT, TRADEMARK_MISUSE, marks[0].id), points
-        if store.strong:
-            return _Judgement(INFRINGING, TRADEMARK_MISUSE, marks[0].id), points
-        return _Judgement(SUSPECT, TRADEMARK_MISUSE, marks[0].id), points
-
-    @staticmethod
-    def _explain_more(listing, best, shown, store, judgement) -> str:
-        if not shown and not store and not (best and best.kind in WEAK_KINDS):
-            return ""
-        parts = []
-        for hit, text in shown:
-            where = describe_box(text.box)
-            form = "" if hit.tricks[:1] == (EXACT,) else f" ({hit.describe().split('(', 1)[-1]}"
-            said = f"{picture_name(listing, text.image)} shows '{hit.text}'{form}"
-            parts.append(f"{said} {where}".strip())
-        if store:
-            parts.append(store.why)
-        if best and best.kind in WEAK_KINDS and judgement.verdict != INFRINGING:
-            parts.append(f"{_WEAK_NAMES[best.kind]} alone is not taken as the mark")
-        return "; ".join(dict.fromkeys(parts))
+        points = min(100.0, points + float(w.get("strong" if e.store.strong else "weak", 0)))
+        return judge_store(e, marks), points
 
     # -----------------------------------------------------------------------------------------
     def _split_hits(self, hits: list[TextHit], platform: str):
         citeable, expired, wrong_office = [], [], []
         for h in hits:
-            problem = citation_status(self.registry.trademark(h.trademark_id), platform, self.today)
-            if problem in (CitationProblem.EXPIRED, CitationProblem.NOT_YET_VALID):
-                expired.append(h)
+            problem = self._citation_problem(h.trademark_id, platform)
+            if problem is None:
+                citeable.append(h)
             elif problem is CitationProblem.WRONG_OFFICE:
                 wrong_office.append(h)
-            else:
-                citeable.append(h)
+            else:  # expired, or not yet valid
+                expired.append(h)
+        if not (wrong_office or expired):
+            return citeable, expired, wrong_office
         # a mark that also matched as citeable is not "wrong office" for the explanation
         ok = {h.trademark_id for h in citeable}
         ok_terms = {h.term for h in citeable}
         wrong_office = [h for h in wrong_office if h.trademark_id not in ok and h.term not in ok_terms]
         expired = [h for h in expired if h.term not in ok_terms]
         return citeable, expired, wrong_office
+
+    def _citation_problem(self, trademark_id: str, platform: str) -> CitationProblem | None:
+        """``citation_status`` of a mark on a platform, asked once per scorer (its day is fixed)."""
+        key = (trademark_id, platform)
+        if key not in self._citations:
+            self._citations[key] = citation_status(
+                self.registry.trademark(trademark_id), platform, self.today
+            )
+        return self._citations[key]
 
     def _product(self, folded: str, image: ImageHit | None, hits: list[TextHit]) -> Product | None:
         """The registered photo's product, else the product of a mentioned mark whose keywords the title has."""
@@ -460,6 +391,8 @@ class Scorer:
 
     def _rank_marks(self, ids: set[str], product: Product | None, goods: frozenset[int]) -> list[Trademark]:
         marks = [self.registry.trademark(i) for i in ids]
+        if len(marks) < 2:
+            return marks
         order = self._mark_order
         product_marks = list(product.trademarks) if product else []
 
@@ -481,12 +414,13 @@ class Scorer:
         )
         return tm
 
-    def _points(self, best, image, ctx: Context, price, unrelated, weak_taken: bool = False) -> float:
-        w = self.weights
+    def _points(self, e: Evidence, weak_taken: bool = False) -> float:
+        """The score: the sum of ``data/scoring.yaml``'s weights for what was found, within 0..100."""
+        w, ctx, image, price = self.weights, e.context, e.image, e.price
         points = 0.0
-        if best:
+        if e.best:
             # a misspelling or sound-alike with a cue beside it is cited as the mark, and weighs as one
-            points += w["brand"].get("weak_corroborated" if weak_taken else best.kind, 0)
+            points += w["brand"].get("weak_corroborated" if weak_taken else e.best.kind, 0)
         if image:
             if image.is_logo:
                 points += w["image"]["logo"] if image.confident else w["image"]["near"]
@@ -494,238 +428,38 @@ class Scorer:
                 points += w["image"]["confident"] if image.confident else w["image"]["near"]
         points += w["counterfeit_term"] * ctx.counterfeit_weight
         points += w["lookalike_term"] * ctx.lookalike_weight
-        if price and (best or image):
+        if price and (e.best or image):
             points += w["price"].get(price.band, 0)
         if ctx.accessory:
             points += w["accessory"]
         if ctx.resale and (not price or price.band != "absurd"):
             points += w["resale"]
-        if unrelated:
+        if e.unrelated:
             points += w["unrelated_goods"]
         return max(0.0, min(100.0, points))
 
-    def _judge(
-        self,
-        listing,
-        best,
-        image,
-        ctx,
-        price,
-        unrelated,
-        product,
-        marks_cited,
-        logo_mark,
-        hits,
-        goods_related,
-    ) -> _Judgement:
-        t = self.thresholds
-        admits_copy = ctx.counterfeit_weight >= t["counterfeit_term"]
-        lookalike = ctx.lookalike_weight >= t["lookalike_term"]
-        photo = image is not None and image.confident and not image.is_logo
-        # A price says something only about goods we know the reference for: a named product, a registered
-        # photo, or goods of the mark's classes (a cheap phone case is not a cheap jacket).
-        goods_known = product is not None or photo or (goods_related and not unrelated)
-        absurd = goods_known and price is not None and price.band == "absurd"
-        low = goods_known and price is not None and price.band in ("absurd", "low")
-        ipr = marks_cited[0].id if marks_cited else ""
-
-        if best and best.kind not in WEAK_KINDS:
-            if unrelated:
-                # the same word may be someone else's mark on these goods, and copy wording or a low price then
-                # says something about their goods, not ours: only a disguise, look-alike wording or our own
-                # photo is worth a human's look
-                cue = lookalike or best.kind in EVASIVE_KINDS or photo
-                return _Judgement(SUSPECT if cue else CLEAN, COUNTERFEIT if cue else "", ipr if cue else "")
-            if ctx.accessory:
-                return _Judgement(SUSPECT, COUNTERFEIT, ipr) if admits_copy else _Judgement(CLEAN)
-            if ctx.resale and not admits_copy:
-                return _Judgement(SUSPECT, COUNTERFEIT, ipr) if absurd else _Judgement(CLEAN)
-            if admits_copy or best.kind in EVASIVE_KINDS:
-                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
-            if lookalike:
-                return _Judgement(INFRINGING, TRADEMARK_MISUSE, ipr)
-            if absurd:
-                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
-            if photo and low:
-                return _Judgement(INFRINGING, COUNTERFEIT, ipr)
-            return _Judgement(SUSPECT, COUNTERFEIT, ipr)
-        if best:  # a misspelling or a sound-alike only: it counts as the mark with a cue beside it
-            if not (unrelated or ctx.accessory or ctx.resale):
-                if admits_copy or photo or absurd or logo_mark is not None:
-                    return _Judgement(INFRINGING, COUNTERFEIT, ipr)
-                if lookalike:
-                    return _Judgement(INFRINGING, TRADEMARK_MISUSE, ipr)
-            # not taken as the mark: the listing is judged as if it named no mark (a photo still counts)
-            hits = [h for h in hits if h.kind not in WEAK_KINDS]
-        if hits:  # only expired / wrong-office marks mention the brand
-            cue = admits_copy or lookalike or photo or absurd or any(h.kind in EVASIVE_KINDS for h in hits)
-            if photo and product and product.copyright and not (ctx.accessory or ctx.resale):
-                return _Judgement(INFRINGING, STOLEN_IMAGE, product.copyright)
-            return _Judgement(SUSPECT) if cue else _Judgement(CLEAN)
-        if photo:
-            if ctx.accessory or ctx.resale or not product or not product.copyright:
-                return _Judgement(
-                    SUSPECT, STOLEN_IMAGE, product.copyright if product and product.copyright else ""
-                )
-            return _Judgement(INFRINGING, STOLEN_IMAGE, product.copyright)
-        if logo_mark is not None:
-            platform = str(listing.get("platform") or "")
-            if logo_mark.can_be_cited_on(platform, self.today):
-                if admits_copy or absurd:
-                    return _Judgement(INFRINGING, COUNTERFEIT, logo_mark.id)
-                return _Judgement(SUSPECT, COUNTERFEIT, logo_mark.id)
-            return _Judgement(SUSPECT)
-        if image is not None:  # a weaker image hit: a human should look
-            return _Judgement(SUSPECT)
-        return _Judgement(CLEAN)
-
-    def _explain(
-        self,
-        listing,
-        best,
-        hits,
-        image,
-        ctx,
-        price,
-        unrelated,
-        goods,
-        marks_cited,
-        expired,
-        wrong_office,
-        judgement,
-        platform,
-    ) -> str:
-        parts: list[str] = []
-        if best:
-            parts.append(f"title has {best.describe()}")
-        elif hits:
-            parts.append(f"title has {_best_hit(hits).describe()}")
-        if expired:
-            ids = sorted({h.trademark_id for h in expired})
-            days = ", ".join(f"{i} expired {self.registry.trademark(i).valid_until}" for i in ids)
-            parts.append(f"mark not citable ({days})")
-        if wrong_office and not best:
-            ids = sorted({h.trademark_id for h in wrong_office})
-            offices = ", ".join(f"{i} is {self.registry.trademark(i).office}" for i in ids)
-            parts.append(f"{offices}; {platform} accepts only CNIPA marks")
-        if image:
-            which = "main image" if _is_main_image(listing, image) else "a listing image"
-            what = "logo" if image.is_logo else Path(image.registered_image).name
-            strength = "matches" if image.confident else "resembles"
-            how = "" if image.stage in PLAIN_IMAGE_STAGES else f"; {describe_image_stage(image.stage)}"
-            parts.append(f"{which} {strength} {what} (distance {image.distance}{how})")
-        if price and (best or hits or image):
-            parts.append(price.describe())
-        if ctx.counterfeit:
-            parts.append("says " + ", ".join(dict.fromkeys(h.text for h in ctx.counterfeit)))
-        if ctx.accessory:
-            parts.append(
-                "compatibility wording " + ", ".join(dict.fromkeys(f"'{h.text}'" for h in ctx.accessory))
-            )
-        if ctx.price_notes and (best or hits or image):
-            parts.append("price ignored (" + ", ".join(dict.fromkeys(h.text for h in ctx.price_notes)) + ")")
-        if ctx.resale:
-            parts.append("second-hand wording " + ", ".join(dict.fromkeys(h.text for h in ctx.resale)))
-        if unrelated and marks_cited:
-            classes = ", ".join(str(c) for c in sorted(goods))
-            parts.append(
-                f"goods (class {classes}) outside {marks_cited[0].id}'s classes "
-                f"{', '.join(str(c) for c in marks_cited[0].classes)}"
-            )
-        if judgement.verdict == SUSPECT and judgement.reason == STOLEN_IMAGE and not judgement.ipr_id:
-            parts.append("product has no registered copyright to cite")
-        if judgement.note:
-            parts.append(judgement.note)
-        if not parts:
-            return _NOTHING_FOUND
-        return "; ".join(parts)
-
     def _result(
-        self, points: float, judgement: _Judgement, product_id: str, signals: dict, explanation: str
+        self, points: float, judgement: Judgement, product_id: str, signals: dict, explanation: str
     ) -> dict:
+        """The output, its score kept inside its verdict's band; a reason and a right only on a flagged one."""
         t = self.thresholds
         hi, lo = float(t["infringing"]), float(t["suspect"])
-        if judgement.verdict == INFRINGING:
+        if judgement.verdict == Verdict.INFRINGING:
             points = max(points, hi)
-        elif judgement.verdict == SUSPECT:
+        elif judgement.verdict == Verdict.SUSPECT:
             points = min(max(points, lo), hi - 1)
         else:
             points = min(points, lo - 1)
+        flagged = judgement.verdict in FLAGGED
         return {
             "score": round(points),
             "verdict": judgement.verdict,
-            "reason": judgement.reason if judgement.verdict in (INFRINGING, SUSPECT) else "",
-            "ipr_id": judgement.ipr_id if judgement.verdict in (INFRINGING, SUSPECT) else "",
+            "reason": judgement.reason if flagged else Reason.NONE,
+            "ipr_id": judgement.ipr_id if flagged else "",
             "product_id": product_id,
             "signals": signals,
             "explanation": explanation,
         }
-
-
-def _fill_signals(
-    signals, best, hits, image, price, ctx, unrelated, expired, wrong_office, shown, store
-) -> None:
-    """The signals, as the output contract lists them (and the second generation's: picture text, store claim)."""
-    goods = ctx.goods_classes
-    if best:
-        signals["brand"] = {**best.as_dict(), "all": [h.as_dict() for h in hits]}
-    elif hits:
-        signals["brand"] = {
-            **_best_hit(hits).as_dict(),
-            "all": [h.as_dict() for h in hits],
-            "citeable": False,
-        }
-    if image:
-        signals["image"] = {
-            "product_id": image.product_id,
-            "registered_image": image.registered_image,
-            "distance": image.distance,
-            "stage": image.stage,
-            "confident": image.confident,
-            "is_logo": image.is_logo,
-        }
-    if price:
-        signals["price"] = price.as_dict()
-    signals["counterfeit_terms"] = [h.text for h in ctx.counterfeit if h.kind == "counterfeit"]
-    signals["lookalike_terms"] = [h.text for h in ctx.counterfeit if h.kind == "lookalike"]
-    signals["accessory_terms"] = [h.text for h in ctx.accessory]
-    signals["resale_terms"] = [h.text for h in ctx.resale]
-    if ctx.price_notes:
-        signals["price_not_for_goods"] = [h.text for h in ctx.price_notes]
-    if goods:
-        signals["goods_classes"] = sorted(goods)
-    if unrelated:
-        signals["unrelated_goods"] = True
-    if expired:
-        signals["expired_marks"] = sorted({h.trademark_id for h in expired})
-    if wrong_office:
-        signals["wrong_office_marks"] = sorted({h.trademark_id for h in wrong_office})
-    if shown:
-        signals["image_text"] = [{**h.as_dict(), **t.as_dict()} for h, t in shown]
-    if store:
-        signals["store_claim"] = store.as_dict()
-
-
-def _best_hit(hits: list[TextHit]) -> TextHit | None:
-    if not hits:
-        return None
-    return max(hits, key=lambda h: (_KIND_STRENGTH.get(h.kind, 0), -h.start))
-
-
-def _folded_spans(title: str, hits: list[TextHit]) -> list[tuple[int, int]]:
-    """Brand mentions as offsets into the folded title (context wording is matched there)."""
-    _, origin = fold_with_origin(title)
-    spans = []
-    for h in hits:
-        start = bisect.bisect_left(origin, h.start)
-        end = bisect.bisect_left(origin, h.end)
-        spans.append((start, end))
-    return spans
-
-
-def _is_main_image(listing: dict, image: ImageHit) -> bool:
-    urls = listing.get("image_urls") or []
-    return bool(urls) and urls[0] == image.listing_image_url
 
 
 def _rel(path: Path, base: Path) -> str:

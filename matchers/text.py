@@ -39,284 +39,28 @@ from __future__ import annotations
 
 import itertools
 import re
-import unicodedata
-from collections.abc import Iterable
-from dataclasses import dataclass
-from functools import lru_cache
+from collections.abc import Iterable, Iterator
 
 import ahocorasick
 from rapidfuzz.distance import OSA
 
 from matchers import forms
-
-# Kinds, from the plainest to the most deliberately disguised.
-EXACT, ALIAS, FULLWIDTH, FUZZY, HOMOGLYPH, DIGIT, SPACED, MASKED = (
-    "exact",
-    "alias",
-    "fullwidth",
-    "fuzzy",
-    "homoglyph",
-    "digit",
-    "spaced",
-    "masked",
+from matchers.text_fold import (
+    LATIN,
+    SQUEEZE_CHARS,
+    SQUEEZE_TABLE,
+    canonical,
+    canonical_cached,
+    fold,
+    fold_table,
+    fold_with_origin,
 )
-# Other ways of writing a mark (matchers.forms): the pinyin of an alias, the alias in traditional characters,
-# the mark split once by a space ("LUMO RA"), a sound-alike of an alias (weak, like a one-edit misspelling).
-PINYIN, TRADITIONAL, SPLIT, HOMOPHONE = forms.PINYIN, forms.TRADITIONAL, "split", forms.HOMOPHONE
-WEAK_KINDS = frozenset({FUZZY, HOMOPHONE})  # never decide alone: the scorer needs another cue beside them
-# Disguises a seller only uses to slip past brand filters.
-EVASIVE_KINDS = frozenset({HOMOGLYPH, DIGIT, SPACED, MASKED})
-_KIND_PRIORITY = {MASKED: 5, SPACED: 4, HOMOGLYPH: 3, DIGIT: 2, SPLIT: 1, FULLWIDTH: 1, TRADITIONAL: 1}
-
-_CONFUSABLE_SCRIPTS = ("LATIN", "GREEK", "CYRILLIC", "ARMENIAN", "COPTIC", "CHEROKEE", "LISU")
-_ACCENTED_SCRIPTS = (
-    "LATIN",
-    "GREEK",
-    "CYRILLIC",
-)  # accents are stripped from these letters (LUMÓRA -> lumora)
-# Unicode ranges worth folding: Latin/Greek/Cyrillic and symbols, CJK punctuation, half/full-width forms,
-# mathematical alphanumerics, enclosed alphanumerics. Everything else passes unchanged.
-_FOLD_RANGES = (
-    (0x0000, 0x2FFF),
-    (0x3000, 0x303F),
-    (0xA640, 0xA6FF),
-    (0xAB70, 0xABBF),
-    (0xFE00, 0xFFFF),
-    (0x1D400, 0x1D7FF),
-    (0x1F100, 0x1F1FF),
-    (0xE0000, 0xE007F),
-)
-
-_DIGIT_SWAPS = {
-    "0": "o", "1": "l", "2": "z", "3": "e", "4": "a", "5": "s", "6": "g", "7": "t", "8": "b", "9": "g", "@": "a", "$": "s",
-}  # fmt: skip
-_MASK_CHARS = "*?×●○■□※☆★✱✲✳∗"
-
-
-# Where punctuation, symbols and emoji live (emoji and their skin-tone, keycap and variation marks included).
-_SEPARATOR_RANGES = ((0x0000, 0xFFFF), (0x1F000, 0x1FAFF), (0xE0020, 0xE007F))
-
-
-def _separator_chars() -> str:
-    """Spaces, punctuation, symbols, emoji and control characters (CJK punctuation included), except the
-    '@'/'$' swaps: every one of them is a separator inside a mark ("LUM🔥ORA", "LUM★ORA")."""
-    chars = []
-    for lo, hi in _SEPARATOR_RANGES:
-        for cp in range(lo, hi + 1):
-            ch = chr(cp)
-            category = unicodedata.category(ch)
-            if category[0] in "PSZ" or category in ("Cc", "Me") or 0xFE00 <= cp <= 0xFE0F:
-                chars.append(ch)
-    return "".join(c for c in chars if c not in _DIGIT_SWAPS)
-
-
-_SEPARATORS = _separator_chars()
-_LATIN = frozenset("abcdefghijklmnopqrstuvwxyz")
-
-
-@lru_cache(maxsize=1)
-def _confusable_to_latin() -> dict[str, str]:
-    """Map each look-alike letter to the lower-case ASCII letter it imitates (UTS #39 data)."""
-    from confusable_homoglyphs.utils import load
-
-    table: dict[str, str] = {}
-    for char, glyphs in load("confusables.json").items():
-        if len(char) != 1 or char.isascii():
-            continue
-        try:
-            script = unicodedata.name(char).split(" ")[0]
-        except ValueError:
-            continue
-        if script not in _CONFUSABLE_SCRIPTS:
-            continue
-        for g in glyphs:
-            target = g["c"]
-            if len(target) == 1 and target.isascii() and target.isalpha():
-                table[char] = target.lower()
-                break
-    return table
-
-
-def _strip_accent(ch: str) -> str:
-    if ch.isascii() or not ch.isalpha():
-        return ch
-    try:
-        script = unicodedata.name(ch).split(" ")[0]
-    except ValueError:
-        return ch
-    if script not in _ACCENTED_SCRIPTS:
-        return ch
-    base = "".join(c for c in unicodedata.normalize("NFKD", ch) if not unicodedata.combining(c))
-    return base or ch
-
-
-@lru_cache(maxsize=1)
-def _fold_table() -> dict[int, str]:
-    confusables = _confusable_to_latin()
-    table: dict[int, str] = {}
-    for lo, hi in _FOLD_RANGES:
-        for cp in range(lo, hi + 1):
-            ch = chr(cp)
-            if unicodedata.category(ch) == "Cf":
-                table[cp] = ""
-                continue
-            # look-alike first (capital Cyrillic М imitates M, its lower case м imitates nothing), then NFKC
-            folded = unicodedata.normalize("NFKC", confusables.get(ch, ch)).casefold()
-            folded = "".join(confusables.get(c, c) for c in "".join(_strip_accent(c) for c in folded))
-            folded = "".join(c for c in folded if unicodedata.category(c) != "Cf")
-            if folded != ch:
-                table[cp] = folded
-    # traditional characters read as simplified (沃爾塔 is 沃尔塔), one character for one
-    for cp, simple in forms.traditional_to_simplified().items():
-        table.setdefault(cp, simple)
-    return _with_identity(table, str)
-
-
-# Where titles spend their characters: ASCII, CJK punctuation, the common ideographs, full-width forms.
-_COMMON_RANGES = ((0x0000, 0x007F), (0x3000, 0x303F), (0x4E00, 0x9FFF), (0xFF00, 0xFFEF))
-
-
-def _with_identity(table: dict, kind) -> dict:
-    """``table`` plus "maps to itself" for every common character it leaves out. ``str.translate`` pays a
-    failed lookup (an exception inside CPython) for each character missing from its table; for a Chinese title
-    that halves the cost of every fold."""
-    for lo, hi in _COMMON_RANGES:
-        for cp in range(lo, hi + 1):
-            table.setdefault(cp, chr(cp) if kind is str else cp)
-    return table
-
-
-_CANON_TABLE = _with_identity(str.maketrans({**_DIGIT_SWAPS, "i": "l", **{m: "*" for m in _MASK_CHARS}}), int)
-_SQUEEZE_TABLE = _with_identity(str.maketrans(dict.fromkeys(_SEPARATORS)), int)
-
-
-def fold(text: str) -> str:
-    """NFKC + casefold + confusables to Latin + zero-width/bidi controls removed."""
-    return text.translate(_fold_table())
-
-
-def canonical(folded: str) -> str:
-    """Digit/symbol swaps and mask characters folded; same length as ``folded``."""
-    return folded.translate(_CANON_TABLE)
-
-
-@lru_cache(maxsize=8)  # ``find_weak`` reads the same title right after ``find``
-def _canonical_cached(folded: str) -> str:
-    return folded.translate(_CANON_TABLE)
-
-
-@lru_cache(maxsize=1)
-def _not_one_to_one() -> frozenset[str]:
-    """Characters that fold to nothing or to several characters (offsets shift after them)."""
-    return frozenset(chr(cp) for cp, v in _fold_table().items() if len(v) != 1)
-
-
-@lru_cache(maxsize=8)  # the scorer asks again for the same title right after ``find``
-def fold_with_origin(text: str) -> tuple[str, list[int]]:
-    """``fold(text)`` plus, for each folded character, the index of the original character it came from."""
-    table = _fold_table()
-    if _not_one_to_one().isdisjoint(text):
-        return text.translate(table), list(range(len(text)))
-    out: list[str] = []
-    origin: list[int] = []
-    for i, ch in enumerate(text):
-        mapped = table.get(ord(ch), ch)
-        out.append(mapped)
-        origin.extend([i] * len(mapped))
-    return "".join(out), origin
-
-
-def _char_disguise(original: str, folded_char: str) -> str | None:
-    """How one original character differs from what it was folded to (None: the same letter)."""
-    if original.casefold() == folded_char:
-        return None
-    if unicodedata.normalize("NFKC", original).casefold() == folded_char:
-        return FULLWIDTH
-    if forms.traditional_to_simplified().get(ord(original)) == folded_char:
-        return TRADITIONAL
-    return HOMOGLYPH
+from matchers.text_hit import ALIAS, EXACT, FUZZY, HOMOPHONE, KIND_PRIORITY, PINYIN, TextHit
+from matchers.text_verify import Pattern, Term, verify
 
 
 def _is_cjk_term(term: str) -> bool:
-    return not any(c in _LATIN or c.isdigit() for c in term)
-
-
-@dataclass(frozen=True)
-class TextHit:
-    """One mention of a registered mark (or alias) in a title."""
-
-    trademark_id: str
-    term: str  # the registered mark or alias it matched
-    kind: str  # exact, alias, homoglyph, spaced, digit, fullwidth, masked, fuzzy
-    text: str  # as written in the original title
-    start: int  # offsets into the original title
-    end: int
-    is_alias: bool = False
-    tricks: tuple[str, ...] = ()  # every disguise seen in this mention
-    mark: str = ""  # the registered word mark (differs from ``term`` for an alias)
-    source: str = ""  # for a pinyin or sound-alike form: the registered alias it stands for
-
-    @property
-    def evasive(self) -> bool:
-        return self.kind in EVASIVE_KINDS
-
-    def describe(self) -> str:
-        """How the mention reads for a reviewer: the text as written and, unless plain, the form it takes."""
-        labels = {
-            ALIAS: "alias of",
-            FULLWIDTH: "full-width",
-            HOMOGLYPH: "look-alike letters for",
-            DIGIT: "digit-swapped",
-            SPACED: "spaced-out",
-            MASKED: "masked",
-            FUZZY: "one-letter misspelling of",
-            PINYIN: "pinyin of",
-            TRADITIONAL: "traditional characters for",
-            SPLIT: "split by a space:",
-            HOMOPHONE: "sounds like",
-        }
-        label = labels.get(self.kind, self.kind)
-        mark = self.mark or self.term
-        if self.kind == EXACT:
-            return f"'{self.text}'"
-        if self.kind == ALIAS:
-            return f"'{self.text}' ({label} {mark})"
-        alias = self.source or (self.term if self.is_alias else "")
-        if alias and self.kind != FUZZY:
-            return f"'{self.text}' ({label} {mark} alias {alias})"
-        return f"'{self.text}' ({label} {self.term})"
-
-    def as_dict(self) -> dict:
-        return {
-            "trademark_id": self.trademark_id,
-            "term": self.term,
-            "mark": self.mark or self.term,
-            "kind": self.kind,
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            **({"source": self.source} if self.source else {}),
-        }
-
-
-@dataclass(frozen=True)
-class _Pattern:
-    term_index: int
-    folded: str  # folded term, '*' at a masked position
-    masked_at: int  # -1 when not a masked variant
-    has_gaps: bool = False  # the term itself has separators ("BLUE PEAK")
-
-
-@dataclass(frozen=True)
-class _Term:
-    text: str
-    folded: str
-    trademark_ids: tuple[str, ...]
-    is_alias: bool
-    latin: bool  # word boundaries apply
-    mark: str
-    form: str = ""  # another way of writing the mark (PINYIN), else ""
-    source: str = ""  # the alias a form was made from
+    return not any(c in LATIN or c.isdigit() for c in term)
 
 
 class MarkMatcher:
@@ -340,17 +84,17 @@ class MarkMatcher:
             entry[2] = entry[2] and is_alias
             if not form:  # a registered spelling is not "another form", whatever else it also is
                 entry[4] = entry[5] = ""
-        self.terms: list[_Term] = [
-            _Term(text, folded, tuple(ids), is_alias, not _is_cjk_term(folded), mark, form, source)
+        self.terms: list[Term] = [
+            Term(text, folded, tuple(ids), is_alias, not _is_cjk_term(folded), mark, form, source)
             for folded, (text, ids, is_alias, mark, form, source) in by_text.items()
         ]
         cjk_aliases = [i for i, t in enumerate(self.terms) if not t.latin and not t.form]
         self._sound_terms = cjk_aliases
         self._sounds = forms.SoundMatcher(self.terms[i].folded for i in cjk_aliases)
         self._automaton = ahocorasick.Automaton()
-        patterns: dict[str, list[_Pattern]] = {}
+        patterns: dict[str, list[Pattern]] = {}
 
-        def add(key: str, pattern: _Pattern) -> None:
+        def add(key: str, pattern: Pattern) -> None:
             if key:
                 patterns.setdefault(key, []).append(pattern)
 
@@ -358,12 +102,12 @@ class MarkMatcher:
         self._near_cache: dict[str, tuple[int, ...]] = {}
         for idx, term in enumerate(self.terms):
             canon = canonical(term.folded)
-            plain = _Pattern(idx, term.folded, -1, any(c in _SQUEEZE_CHARS for c in term.folded))
+            plain = Pattern(idx, term.folded, -1, any(c in SQUEEZE_CHARS for c in term.folded))
             add(canon, plain)
-            squeezed = canon.translate(_SQUEEZE_TABLE)
+            squeezed = canon.translate(SQUEEZE_TABLE)
             if squeezed != canon:
                 add(squeezed, plain)
-            letters = [i for i, c in enumerate(term.folded) if c not in _SQUEEZE_CHARS]
+            letters = [i for i, c in enumerate(term.folded) if c not in SQUEEZE_CHARS]
             # a pinyin spelling is already another form: masking it too would only add noise (and build time)
             if not term.form and (
                 len(letters) >= self.MIN_MASKED_LEN or (not term.latin and len(letters) >= 3)
@@ -377,7 +121,7 @@ class MarkMatcher:
                     variants += [(a, b) for a, b in itertools.pairwise(letters[1:-1]) if b == a + 1]
                 for ks in variants:
                     masked = "".join("*" if i in ks else c for i, c in enumerate(term.folded))
-                    add(canonical(masked), _Pattern(idx, masked, ks[0]))
+                    add(canonical(masked), Pattern(idx, masked, ks[0]))
             if term.latin and not term.form and canon.isalpha() and len(canon) >= self.MIN_FUZZY_LEN:
                 for key in _deletions(canon):
                     self._fuzzy_index.setdefault(key, set()).add(idx)
@@ -399,66 +143,34 @@ class MarkMatcher:
         if not title or self._empty:
             return []
         if folded is None:
-            folded = title.translate(_fold_table())
-        canon = _canonical_cached(folded)
-        squeezed = canon.translate(_SQUEEZE_TABLE)
+            folded = title.translate(fold_table())
+        canon = canonical_cached(folded)
+        squeezed = canon.translate(SQUEEZE_TABLE)
         raw = list(self._automaton.iter(canon + "\x00" + squeezed))
         if not raw:
             return self._fuzzy_hits(title, canon) if fuzzy else []
-        _, origin = fold_with_origin(title)
-        squeeze_map: list[int] | None = None
-        hits: dict[tuple[int, int, str], TextHit] = {}
-        n = len(canon)
-        # Each plain mention shows up again in the squeezed half; only a key found more often there
-        # (a mention with separators inside) needs its squeezed matches examined.
-        plain_count: dict[int, int] = {}
-        squeezed_count: dict[int, int] = {}
-        for end, value in raw:
-            counts = plain_count if end < n else squeezed_count
-            counts[id(value)] = counts.get(id(value), 0) + 1
-        for end, value in raw:
-            key_len, patterns = value
-            if end < n:
-                positions = list(range(end - key_len + 1, end + 1))
-                squeezed_hit = False
-            else:
-                if squeezed_count[id(value)] <= plain_count.get(id(value), 0) and not patterns[0].has_gaps:
-                    continue
-                if squeeze_map is None:
-                    squeeze_map = [i for i, c in enumerate(canon) if c not in _SQUEEZE_CHARS]
-                s_end = end - n - 1
-                positions = squeeze_map[s_end - key_len + 1 : s_end + 1]
-                squeezed_hit = True
-            for pat in patterns:
-                verified = self._verify(title, folded, origin, positions, pat, squeezed_hit)
-                if verified is None:
-                    continue
-                term = self.terms[pat.term_index]
-                tricks, o_start, o_end = verified
-                kind = tricks[0] if tricks else (term.form or (ALIAS if term.is_alias else EXACT))
-                for tm_id in term.trademark_ids:
-                    key = (o_start, o_end, tm_id)
-                    previous = hits.get(key)
-                    # the same stretch read two ways ("NOVA-PEAK": the alias "Nova Peak" as registered, or the
-                    # mark with a hyphen inside): the plainest reading wins, a registered form is no disguise
-                    if previous is None or _KIND_PRIORITY.get(kind, 0) < _KIND_PRIORITY.get(previous.kind, 0):
-                        hits[key] = TextHit(
-                            tm_id,
-                            term.text,
-                            kind,
-                            title[o_start:o_end],
-                            o_start,
-                            o_end,
-                            term.is_alias,
-                            tricks,
-                            term.mark,
-                            term.source,
-                        )
+        hits = self._verified_hits(title, folded, canon, raw)
         if not hits and fuzzy:
             return self._fuzzy_hits(title, canon)
         return _drop_overlapped(
             sorted(hits.values(), key=lambda h: (h.start, -(h.end - h.start), h.trademark_id))
         )
+
+    def _verified_hits(
+        self, title: str, folded: str, canon: str, raw: list
+    ) -> dict[tuple[int, int, str], TextHit]:
+        """The raw matches that hold against the title as written, one per stretch and mark."""
+        _, origin = fold_with_origin(title)
+        hits: dict[tuple[int, int, str], TextHit] = {}
+        for positions, patterns, squeezed_hit in _match_positions(canon, raw):
+            for pat in patterns:
+                term = self.terms[pat.term_index]
+                verified = verify(
+                    term, pat, title, folded, origin, positions, squeezed_hit, self.MIN_DIGIT_SWAP_LEN
+                )
+                if verified is not None:
+                    _keep_plainest(hits, title, term, *verified)
+        return hits
 
     def find_weak(self, title: str, *, folded: str | None = None) -> list[TextHit]:
         """Only the weak forms (one-letter misspellings, sound-alikes of an alias): for a title in which
@@ -466,101 +178,8 @@ class MarkMatcher:
         if not title or self._empty:
             return []
         if folded is None:
-            folded = title.translate(_fold_table())
-        return self._fuzzy_hits(title, _canonical_cached(folded))
-
-    def _verify(
-        self, title: str, folded: str, origin: list[int], positions: list[int], pat: _Pattern, squeezed: bool
-    ) -> tuple[tuple[str, ...], int, int] | None:
-        """Check one raw match against the title as written; returns (tricks, orig_start, orig_end) or None."""
-        term = self.terms[pat.term_index]
-        start, last = positions[0], positions[-1]
-        if term.latin:
-            # a letter may not touch a letter, a digit not a digit: VOLTA is not in VOLTAGE, K2 not in K200
-            if start > 0 and _same_class(term.folded[0], folded[start - 1]):
-                return None
-            if last + 1 < len(folded) and _same_class(term.folded[-1], folded[last + 1]):
-                return None
-        if squeezed:
-            expected = [
-                c for c, cc in zip(pat.folded, canonical(pat.folded), strict=True) if cc not in _SQUEEZE_CHARS
-            ]
-        else:
-            expected = list(pat.folded)
-        if len(expected) != len(positions):
-            return None
-        if (
-            not squeezed
-            and pat.masked_at < 0
-            and title[origin[start] : origin[last] + 1].lower() == pat.folded
-        ):
-            return (), origin[start], origin[last] + 1  # written exactly as registered: the common case
-        tricks: set[str] = set()
-        for pos, want in zip(positions, expected, strict=True):
-            got = folded[pos]
-            orig = title[origin[pos]]
-            if want == "*" and pat.masked_at >= 0:
-                if got in _MASK_CHARS:
-                    tricks.add(MASKED)
-                    continue
-                return None
-            if got == want:
-                disguise = _char_disguise(orig, got)
-                if disguise:
-                    tricks.add(disguise)
-                continue
-            if got in _DIGIT_SWAPS and want.isalpha() and _DIGIT_SWAPS[got] == canonical(want):
-                if len(expected) < self.MIN_DIGIT_SWAP_LEN:
-                    return None  # "Z3N" for ZEN: too short to tell a swap from another word
-                tricks.add(DIGIT)
-                continue
-            # i and l share a canonical symbol: accept only the swap that really looks alike
-            if (want == "l" and got == "i" and orig in "IΙІӀ") or (
-                want == "i" and got == "l" and orig in "l|"
-            ):
-                tricks.add(HOMOGLYPH)
-                continue
-            return None
-        if squeezed:
-            term_gaps = sum(
-                1
-                for a, b in zip(pat.folded, pat.folded[1:], strict=False)
-                if a not in _SQUEEZE_CHARS and b in _SQUEEZE_CHARS
-            )
-            gaps = 0
-            nonspace_gap = False
-            for a, b in itertools.pairwise(positions):
-                between = folded[a + 1 : b]
-                if between:
-                    gaps += 1
-                    nonspace_gap = nonspace_gap or bool(between.strip())
-            extra = gaps - term_gaps
-            if extra <= 0:
-                if term_gaps == 0:
-                    return None  # written as registered: the plain pass reports it
-                # a multi-word term written together or with other separators ("BLUEPEAK", "Blue-Peak"):
-                # a plain mention (the plain pass's hit for the same span, if any, wins)
-            elif extra < 2 and not nonspace_gap:
-                # one space inside: "LUMO RA" is the mark split in two, "VOLT A" is two words
-                if not self._split_in_halves(folded, positions, pat):
-                    return None
-                tricks.add(SPLIT)
-            else:
-                tricks.add(SPACED)
-        o_start, o_end = origin[start], origin[last] + 1
-        if o_end - o_start > len(positions) and not squeezed:
-            used = {origin[p] for p in positions}
-            if any(i not in used and unicodedata.category(title[i]) == "Cf" for i in range(o_start, o_end)):
-                tricks.add(SPACED)  # invisible characters inside the mark
-        return tuple(sorted(tricks, key=lambda k: -_KIND_PRIORITY.get(k, 0))), o_start, o_end
-
-    @staticmethod
-    def _split_in_halves(folded: str, positions: list[int], pat: _Pattern) -> bool:
-        """Both sides of the one space hold at least two letters, and the term itself has no space there."""
-        for i, (a, b) in enumerate(itertools.pairwise(positions)):
-            if b - a > 1:
-                return pat.masked_at < 0 and min(i + 1, len(positions) - i - 1) >= 2
-        return False
+            folded = title.translate(fold_table())
+        return self._fuzzy_hits(title, canonical_cached(folded))
 
     def _fuzzy_hits(self, title: str, canon: str) -> list[TextHit]:
         """Near-spellings and sound-alikes: weak signals, looked for only when nothing registered is written."""
@@ -639,9 +258,6 @@ class MarkMatcher:
         )
 
 
-_SQUEEZE_CHARS = frozenset(_SEPARATORS)
-
-
 def terms_of(trademarks) -> Iterable[tuple]:
     """(trademark_id, term, is_alias, mark[, form, source]) for every mark, alias and alias pinyin."""
     for tm in trademarks:
@@ -650,14 +266,6 @@ def terms_of(trademarks) -> Iterable[tuple]:
         for alias in tm.aliases:
             for spelling in forms.pinyin_forms(alias):
                 yield (tm.id, spelling, True, tm.mark, PINYIN, alias)
-
-
-_DIGIT_CHARS = frozenset("0123456789")
-
-
-def _same_class(a: str, b: str) -> bool:
-    """Two characters that would run together into one Latin word or one number."""
-    return (a in _LATIN and b in _LATIN) or (a in _DIGIT_CHARS and b in _DIGIT_CHARS)
 
 
 _WORD = re.compile(r"[a-z]+")
@@ -675,3 +283,58 @@ def _drop_overlapped(hits: list[TextHit]) -> list[TextHit]:
             continue
         kept.append(h)
     return kept
+
+
+def _match_positions(canon: str, raw: list) -> Iterator[tuple[list[int], tuple[Pattern, ...], bool]]:
+    """Each raw match as (the folded title's index of each matched letter, its patterns, found squeezed).
+
+    Each plain mention shows up again in the squeezed half; only a key found more often there (a mention with
+    separators inside) needs its squeezed matches examined."""
+    n = len(canon)
+    plain_count: dict[int, int] = {}
+    squeezed_count: dict[int, int] = {}
+    for end, value in raw:
+        counts = plain_count if end < n else squeezed_count
+        counts[id(value)] = counts.get(id(value), 0) + 1
+    squeeze_map: list[int] | None = None
+    for end, value in raw:
+        key_len, patterns = value
+        if end < n:
+            yield list(range(end - key_len + 1, end + 1)), patterns, False
+            continue
+        if squeezed_count[id(value)] <= plain_count.get(id(value), 0) and not patterns[0].has_gaps:
+            continue
+        if squeeze_map is None:
+            squeeze_map = [i for i, c in enumerate(canon) if c not in SQUEEZE_CHARS]
+        s_end = end - n - 1
+        yield squeeze_map[s_end - key_len + 1 : s_end + 1], patterns, True
+
+
+def _keep_plainest(
+    hits: dict[tuple[int, int, str], TextHit],
+    title: str,
+    term: Term,
+    tricks: tuple[str, ...],
+    o_start: int,
+    o_end: int,
+) -> None:
+    """Record a verified match for each of its marks. The same stretch read two ways ("NOVA-PEAK": the alias
+    "Nova Peak" as registered, or the mark with a hyphen inside): the plainest reading wins, a registered form
+    is no disguise."""
+    kind = tricks[0] if tricks else (term.form or (ALIAS if term.is_alias else EXACT))
+    for tm_id in term.trademark_ids:
+        key = (o_start, o_end, tm_id)
+        previous = hits.get(key)
+        if previous is None or KIND_PRIORITY.get(kind, 0) < KIND_PRIORITY.get(previous.kind, 0):
+            hits[key] = TextHit(
+                tm_id,
+                term.text,
+                kind,
+                title[o_start:o_end],
+                o_start,
+                o_end,
+                term.is_alias,
+                tricks,
+                term.mark,
+                term.source,
+            )

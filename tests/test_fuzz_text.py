@@ -20,7 +20,8 @@ from crawlers.normalize import (
     parse_price,
     strip_tracking,
 )
-from matchers.text import MarkMatcher, fold
+from matchers.text import MarkMatcher
+from matchers.text_fold import fold
 
 FUZZ = settings(max_examples=150, deadline=None, derandomize=True)
 TERMS = [("LUMORA-CN-25", "LUMORA", False, "LUMORA"), ("LUMORA-CN-25", "露莫拉", True, "LUMORA")]

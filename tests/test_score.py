@@ -13,6 +13,8 @@ from contract import SCORE_FIELDS
 from matchers.score import Scorer
 from matchers.signals import ImageHit
 from registry import load_registry
+from tests.scoring_support import a_listing as listing
+from tests.scoring_support import judged, photo, wrong_office_registry
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "registry" / "demo.yaml"
@@ -23,30 +25,10 @@ def scorer() -> Scorer:
     return Scorer(load_registry(DEMO))
 
 
-def listing(title, price=None, **extra):
-    row = {
-        "platform": "taobao",
-        "listing_id": "1",
-        "title": title,
-        "price_min": price,
-        "price_max": price,
-        "currency": "CNY",
-        "moq": None,
-        "seller_name": "某某小店",
-        "is_official_store": False,
-        "image_urls": ["https://img.example/main.jpg", "https://img.example/2.jpg"],
-    }
-    row.update(extra)
-    return row
-
-
-def photo(product="trail-jacket", image="images/trail_jacket_1.jpg", distance=6, confident=True, url=None):
-    return ImageHit(product, image, url or "https://img.example/main.jpg", None, distance, "phash", confident)
-
-
 def test_result_has_every_contract_field(scorer):
     result = scorer.score(listing("LUMORA冲锋衣 高仿", 199))
     assert set(SCORE_FIELDS) <= set(result)
+    assert tuple(result) == SCORE_FIELDS  # in the order the contract lists them
     assert 0 <= result["score"] <= 100
     assert isinstance(result["signals"], dict) and isinstance(result["explanation"], str)
 
@@ -72,11 +54,7 @@ def test_image_stages_read_as_words():
 
 def test_brand_plus_counterfeit_words_is_counterfeit_citing_the_cnipa_mark(scorer):
     result = scorer.score(listing("LUMORA冲锋衣 高仿 男款", 399))
-    assert (result["verdict"], result["reason"], result["ipr_id"]) == (
-        "infringing",
-        "counterfeit",
-        "LUMORA-CN-25",
-    )
+    assert judged(result) == ("infringing", "counterfeit", "LUMORA-CN-25")
     assert result["product_id"] == "trail-jacket"
     assert result["score"] >= 70
     assert result["signals"]["counterfeit_terms"] == ["高仿"]
@@ -118,11 +96,7 @@ def test_brand_at_a_normal_price_without_cues_is_left_to_a_human(scorer):
 
 def test_look_alike_wording_is_trademark_misuse(scorer):
     result = scorer.score(listing("LUMORA同款 冲锋衣", 699))
-    assert (result["verdict"], result["reason"], result["ipr_id"]) == (
-        "infringing",
-        "trademark_misuse",
-        "LUMORA-CN-25",
-    )
+    assert judged(result) == ("infringing", "trademark_misuse", "LUMORA-CN-25")
 
 
 def test_alias_with_counterfeit_words_is_counterfeit(scorer):
@@ -160,11 +134,7 @@ def test_official_store_missing_from_the_allow_list_is_only_suspect(scorer):
 
 def test_stolen_photo_without_brand_cites_the_products_copyright(scorer):
     result = scorer.score(listing("户外冲锋衣 男 防水 2024新款", 299), photo())
-    assert (result["verdict"], result["reason"], result["ipr_id"]) == (
-        "infringing",
-        "stolen_image",
-        "LUMORA-PHOTO",
-    )
+    assert judged(result) == ("infringing", "stolen_image", "LUMORA-PHOTO")
     assert result["product_id"] == "trail-jacket"
 
 
@@ -260,15 +230,7 @@ def test_mark_valid_on_an_earlier_date_would_be_cited(tmp_path):
 
 
 def test_non_cnipa_mark_is_not_cited_on_chinese_platforms_but_is_on_alibaba(tmp_path):
-    data = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
-    data["trademarks"] = [t for t in data["trademarks"] if t["id"] == "LUMORA-US-25"]
-    for p in data["products"]:
-        p["trademarks"] = ["LUMORA-US-25"]
-        p["images"] = []
-    shutil.copytree(DEMO.parent / "certs", tmp_path / "certs", dirs_exist_ok=True)
-    path = tmp_path / "us.yaml"
-    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-    scorer = Scorer(load_registry(path))
+    scorer = Scorer(load_registry(wrong_office_registry(tmp_path)))
     taobao = scorer.score(listing("LUMORA 冲锋衣 高仿", 199))
     assert taobao["verdict"] != "infringing" and taobao["ipr_id"] == ""
     assert "accepts only CNIPA" in taobao["explanation"]

@@ -69,11 +69,12 @@ def test_a_flagship_claim_on_tmall_is_for_a_human(scorer):
     assert result["signals"]["store_claim"]["strong"] is False
 
 
-@pytest.mark.parametrize(
-    ("platform", "seller"),
-    [("tmall", "ＬＵＭＯＲＡ官方旗舰店"), ("tmall", "Lumora 官方旗艦店"), ("tmall", " lumora\u200b官方旗舰店 "),
-     ("alibaba", "LUMORA OUTDOOR CO.,LTD"), ("alibaba", "Lumora Outdoor Co Ltd.")],
-)  # fmt: skip
+# The allow-listed stores, written as a platform or a seller might write them.
+AUTHORIZED_SPELLINGS = [("tmall", "ＬＵＭＯＲＡ官方旗舰店"), ("tmall", "Lumora 官方旗艦店"), ("tmall", " lumora\u200b官方旗舰店 "),
+                        ("alibaba", "LUMORA OUTDOOR CO.,LTD"), ("alibaba", "Lumora Outdoor Co Ltd.")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("platform", "seller"), AUTHORIZED_SPELLINGS)
 def test_an_authorized_seller_under_a_folded_name_stays_authorized(scorer, platform, seller):
     assert scorer.score(listing(seller, platform))["verdict"] == "authorized"
 

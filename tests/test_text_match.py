@@ -6,7 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from matchers.text import EVASIVE_KINDS, MarkMatcher, fold
+from matchers.text import MarkMatcher
+from matchers.text_fold import fold
+from matchers.text_hit import EVASIVE_KINDS
 
 TERMS = [
     ("LUMORA-CN", "LUMORA", False, "LUMORA"),

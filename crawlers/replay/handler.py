@@ -44,6 +44,14 @@ class ResponseTooLarge(IgnoreRequest):
     """The recorded body is over DOWNLOAD_MAXSIZE, as a live download would have been cancelled."""
 
 
+def _required_folder(crawler: Crawler, setting: str) -> str:
+    """The folder a replay or record handler works in; without it the handler is not used at all."""
+    folder = crawler.settings.get(setting)
+    if not folder:
+        raise NotConfigured(f"{setting} is not set")
+    return folder
+
+
 def open_library(folder: str, *, allow_repeats: bool = True, shared: bool = True) -> CassetteLibrary:
     if not shared:
         return CassetteLibrary(folder, allow_repeats=allow_repeats)
@@ -53,7 +61,7 @@ def open_library(folder: str, *, allow_repeats: bool = True, shared: bool = True
     return _LIBRARIES[cache_key].fresh_copy()
 
 
-def _cassette_response(request: Request, recorded) -> Response:
+def cassette_response(request: Request, recorded) -> Response:
     headers = Headers()
     for name, value in recorded.headers:
         if name.lower() in ("content-length", "transfer-encoding"):
@@ -78,10 +86,8 @@ class ReplayDownloadHandler(BaseDownloadHandler):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         settings = crawler.settings
-        folder = settings.get("REPLAY_DIR")
-        if not folder:
-            raise NotConfigured("REPLAY_DIR is not set")
-        self.library = open_library(folder, allow_repeats=settings.getbool("REPLAY_ALLOW_REPEATS", True))
+        self.library = open_library(_required_folder(crawler, "REPLAY_DIR"),
+                                    allow_repeats=settings.getbool("REPLAY_ALLOW_REPEATS", True))
         self.maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         self.stats = crawler.stats
         self._browser_handler_path = settings.get("REPLAY_BROWSER_HANDLER")
@@ -108,7 +114,7 @@ class ReplayDownloadHandler(BaseDownloadHandler):
                          request.url, len(recorded.body), maxsize, recorded.source)
             raise ResponseTooLarge(f"{request.url}: body over DOWNLOAD_MAXSIZE")
         self.stats.inc_value("replay/hit")
-        return _cassette_response(request, recorded)
+        return cassette_response(request, recorded)
 
     async def _browser(self, request: Request) -> Response:
         if self._browser_handler is None:
@@ -133,9 +139,7 @@ class RecordingDownloadHandler(BaseDownloadHandler):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         settings = crawler.settings
-        folder = settings.get("RECORD_DIR")
-        if not folder:
-            raise NotConfigured("RECORD_DIR is not set")
+        folder = _required_folder(crawler, "RECORD_DIR")
         real = load_object(settings.get("RECORD_REAL_HANDLER",
                                         "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"))
         self.real = build_from_crawler(real, crawler)

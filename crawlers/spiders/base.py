@@ -164,7 +164,7 @@ class MtopSearchSpider(SearchSpider):
         self.mtop = MtopClient(self.mtop_host)
 
     def parse_search(self, response):
-        if "mtop" in response.meta and _token_problem(response):
+        if "mtop" in response.meta and token_problem(response):
             yield from self._token_dance(response)
             return
         yield from super().parse_search(response)
@@ -199,7 +199,7 @@ class MtopSearchSpider(SearchSpider):
 _TOKEN_SIGNS = tuple(code.encode() for code in TOKEN_ERRORS)
 
 
-def _token_problem(response) -> bool:
+def token_problem(response) -> bool:
     """A token or signing failure in the reply's ``ret``, wherever it sits (not only near the start)."""
     if not any(sign in response.body for sign in _TOKEN_SIGNS):
         return False

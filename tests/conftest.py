@@ -1,4 +1,5 @@
-"""Shared test helpers: paths, and running a real `scrapy crawl` in a subprocess."""
+"""Shared test helpers: paths, and running a real `scrapy crawl` in a subprocess (once per session for the
+integration crawls several test files read)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,13 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from contract import PLATFORMS
 
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "fixtures" / "cassettes"
@@ -59,3 +63,48 @@ def crawl(tmp_path):
         return run_crawl(tmp_path, spider, *args, **kwargs)
 
     return _crawl
+
+
+DEMO_QUERIES = "LUMORA 冲锋衣|露莫拉"  # the demo registry's watch list
+
+
+class ReplayedCrawls:
+    """Integration crawls on the fixture cassettes, each run once per session and shared read-only.
+
+    ``get(platform, *args)`` runs ``scrapy crawl platform args`` (or returns the earlier result);
+    ``prefetch`` runs several at once in their own folders: the subprocesses mostly wait.
+    """
+
+    def __init__(self, tmp_path_factory) -> None:
+        self._factory = tmp_path_factory
+        self._done: dict[tuple[str, ...], CrawlResult] = {}
+
+    def _run(self, key: tuple[str, ...]) -> CrawlResult:
+        folder = self._factory.mktemp(f"crawl-{key[0]}")
+        result = run_crawl(folder, *key)
+        result.workdir = folder
+        return result
+
+    def prefetch(self, *crawls: tuple[str, ...]) -> None:
+        missing = [key for key in dict.fromkeys(crawls) if key not in self._done]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            for key, result in zip(missing, pool.map(self._run, missing), strict=True):
+                self._done[key] = result
+
+    def get(self, platform: str, *args: str) -> CrawlResult:
+        self.prefetch((platform, *args))
+        return self._done[(platform, *args)]
+
+    def demo(self, platform: str) -> CrawlResult:
+        """Both demo queries, three pages each; the first call runs every platform's at once."""
+        self.prefetch(*((name, *demo_args()) for name in PLATFORMS))
+        return self.get(platform, *demo_args())
+
+
+def demo_args() -> tuple[str, ...]:
+    return ("-a", f"query={DEMO_QUERIES}", "-a", "pages=3")
+
+
+@pytest.fixture(scope="session")
+def replayed_crawls(tmp_path_factory) -> ReplayedCrawls:
+    return ReplayedCrawls(tmp_path_factory)

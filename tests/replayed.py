@@ -57,10 +57,12 @@ def recorded_responses(platform: str, cassette: str) -> list[Response]:
             for uri, (_, recorded) in zip(_uris(path), load_cassette(path), strict=True)]
 
 
-def search_pages(platform: str, cassette: str, query: str | None = None) -> list[SearchPage]:
+@lru_cache(maxsize=64)
+def search_pages(platform: str, cassette: str, query: str | None = None) -> tuple[SearchPage, ...]:
     """The result pages of one recorded search, page 1 first, each read by the platform spider's page object.
 
-    A token reply is no page: the spider signs the same call again and reads the answer to that.
+    A token reply is no page: the spider signs the same call again and reads the answer to that. Read once per
+    process (the field tests ask for the same search hundreds of times); callers only read what they get.
     """
     spider = SPIDERS[platform](query=query or "x")
     pages = []
@@ -69,13 +71,15 @@ def search_pages(platform: str, cassette: str, query: str | None = None) -> list
             continue
         response.meta.update(spider.search_meta(query, len(pages) + 1))
         pages.append(spider.read_page(response))
-    return pages
+    return tuple(pages)
 
 
+@lru_cache(maxsize=64)
 def page_listings(platform: str, cassette: str, query: str | None = None) -> dict[str, dict]:
     """{listing id: listing} of one recorded search with ``query``, ``page`` and ``rank`` as the spider adds them.
 
-    A listing seen twice keeps its first sighting, as the dedupe pipeline does.
+    A listing seen twice keeps its first sighting, as the dedupe pipeline does. Read once per process, like
+    ``search_pages``.
     """
     by_id: dict[str, dict] = {}
     for number, page in enumerate(search_pages(platform, cassette, query), start=1):

@@ -5,43 +5,21 @@ company), sponsored offers, no results and broken bodies read in-process from th
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import yaml
 
-from contract import stats as keys
 from crawlers.platforms import alibaba1688
-from tests.conftest import CASSETTES, DEMO_REGISTRY, run_crawl
-from tests.replayed import expectations, make_spider, page_listings, parse_recorded
+from tests.conftest import CASSETTES
+from tests.replayed import expectations, page_listings, parse_recorded, search_pages
 
 JACKET, ALIAS, BACKPACK = "LUMORA 冲锋衣", "露莫拉", "LUMORA 登山包"
 
-CRAWLS = {  # integration crawls: name -> arguments; all run at once, each in its own folder
-    "offer": ("-a", f"query={JACKET}|{ALIAS}", "-a", "pages=3"),
-    "mtop_blocks": ("-a", "query=LUMORA 羽绒服|LUMORA 帐篷"),
-    "html_blocks": ("-a", "query=LUMORA 背包|LUMORA 睡袋", "-a", "source=html"),
-}
-
-
 @pytest.fixture(scope="module")
-def crawls(tmp_path_factory):
-    """Every crawl this module needs, run in parallel: {name: result}."""
-    folders = {name: tmp_path_factory.mktemp(name) for name in CRAWLS}
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(run_crawl, folders[name], "1688", *args) for name, args in CRAWLS.items()}
-    return {name: future.result() for name, future in futures.items()}
-
-
-@pytest.fixture(scope="module")
-def offer_crawl(crawls):
-    return crawls["offer"]
-
-
-@pytest.fixture(scope="module")
-def html_blocks_crawl(crawls):
-    return crawls["html_blocks"]
+def offer_crawl(replayed_crawls):
+    """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
+    return replayed_crawls.demo("1688")
 
 
 def _offer_list() -> dict[str, dict]:
@@ -63,33 +41,6 @@ def test_old_gbk_offer_search_page_fields(listing_id, field, expected):
     assert page_listings("1688", "legacy-window-data-gbk.yaml", JACKET)[listing_id][field] == expected
 
 
-def test_integration_crawl_gives_the_listings_the_page_objects_read(offer_crawl):
-    for query, cassette in ((JACKET, "search-lumora-jacket.yaml"), (ALIAS, "search-lumora-alias.yaml")):
-        read = page_listings("1688", cassette, query)
-        crawled = [item for item in offer_crawl.items if item["query"] == query]
-        assert {item["listing_id"] for item in crawled} == set(read)
-        for item in crawled:
-            assert {name: item[name] for name in read[item["listing_id"]]} == read[item["listing_id"]]
-
-
-def test_integration_demo_queries_read_three_pages_each_with_nothing_missed(offer_crawl):
-    assert offer_crawl.returncode == 0, offer_crawl.log[-3000:]
-    stats = offer_crawl.stats
-    assert stats[keys.SEARCH_PAGES] == 6
-    assert stats.get(keys.REPLAY_MISS, 0) == 0
-    assert stats["mtop/token_refresh"] == 1
-    assert stats["format/mtop-offer"] == 6
-    assert {item["page"] for item in offer_crawl.items} == {1, 2, 3}
-    assert {item["query"] for item in offer_crawl.items} == {JACKET, ALIAS}
-    assert len(offer_crawl.items) == stats["item_scraped_count"] == 27
-
-
-def test_demo_registry_watch_list_is_the_demo_search():
-    spider = make_spider("1688", registry=str(DEMO_REGISTRY))
-    assert spider.queries == [JACKET, ALIAS]  # the integration crawl of these reads 6 pages with nothing missed
-    assert spider.pages == 3  # watch.pages: 3, for each of the two watch queries
-
-
 def test_every_offer_is_a_wholesale_listing_with_moq_unit_company_and_full_size_image(offer_crawl):
     for item in offer_crawl.items:
         assert item["platform"] == "1688" and item["currency"] == "CNY"
@@ -102,10 +53,12 @@ def test_every_offer_is_a_wholesale_listing_with_moq_unit_company_and_full_size_
                    for u in item["image_urls"])
 
 
-def test_sponsored_offers_are_kept_when_they_have_an_offer_id(offer_crawl):
+def test_sponsored_offers_are_kept_when_they_have_an_offer_id():
     ad = page_listings("1688", "search-lumora-jacket.yaml", JACKET)["1012944432218"]  # isP4P "true", type "bid"
     assert ad["url"] == "https://detail.1688.com/offer/1012944432218.html"
-    assert offer_crawl.stats["ads/dropped"] == 2  # an ad with only a click URL on page 2 of each query
+    dropped = [page.ads_dropped for cassette in ("search-lumora-jacket.yaml", "search-lumora-alias.yaml")
+               for page in search_pages("1688", cassette, JACKET)]
+    assert dropped == [0, 1, 0, 0, 1, 0]  # an ad with only a click URL on page 2 of each query
 
 
 def test_tier_prices_become_the_lowest_and_highest_price():
@@ -162,48 +115,6 @@ def test_old_offer_search_page_has_gbk_keywords_and_a_gbk_body():
     legacy = parse_recorded("1688", "legacy-window-data-gbk.yaml", JACKET, source="html")
     assert legacy.stats["format/window-data"] == 1
     assert len(legacy.items) == 8
-
-
-@pytest.mark.parametrize(("crawl_name", "query", "kind"), [
-    ("mtop_blocks", "LUMORA 羽绒服", "mtop"),  # RGV587_ERROR with a cbuSpace captcha URL
-    ("mtop_blocks", "LUMORA 帐篷", "punish"),  # punish page: bxpunish: 1, window._config_, <!--rgv587_flag:sm-->
-    ("html_blocks", "LUMORA 背包", "login"),  # 302 to login.1688.com/member/signin.htm
-])
-def test_integration_each_block_kind_is_counted_retried_then_given_up_without_listings(crawls, crawl_name, query,
-                                                                                      kind):
-    result = crawls[crawl_name]
-    assert result.items == []
-    assert result.stats[keys.blocked("1688", kind)] == 3  # the first answer and two retries (BLOCK_RETRY_TIMES = 2)
-    assert result.stats[keys.SEARCH_BLOCKED] == 2
-    assert result.stats[keys.blocked("1688", "gave_up")] == 2
-    assert keys.SEARCH_NO_RESULTS not in result.stats and keys.FORMAT_UNRECOGNIZED not in result.stats
-    assert f"blocked on 1688 (query {query!r} page 1): {kind} (" in result.log
-
-
-def test_integration_cloud_ip_deny_is_final_and_given_up_at_once(html_blocks_crawl):
-    stats = html_blocks_crawl.stats
-    assert stats[keys.blocked("1688", "deny")] == 1  # action=deny has no slider: retrying would not help
-    assert stats[keys.blocked("1688")] == 4  # three login answers and one deny
-    assert "blocked on 1688 (query 'LUMORA 睡袋' page 1): deny (" in html_blocks_crawl.log
-    assert "gave up after 0 retries" in html_blocks_crawl.log
-
-
-def test_no_results_is_not_a_failure():
-    result = parse_recorded("1688", "no-results.yaml", "露莫拉 滑雪板")
-    assert result.items == []
-    assert result.stats[keys.SEARCH_NO_RESULTS] == 1
-    assert keys.FORMAT_UNRECOGNIZED not in result.stats and keys.SEARCH_FAILED not in result.stats
-    assert not any(key.startswith("blocked/") for key in result.stats)
-
-
-def test_truncated_body_is_a_format_alarm_with_the_body_saved(tmp_path, caplog):
-    result = parse_recorded("1688", "broken-truncated.yaml", "LUMORA 手套", settings={"FORMAT_DIAG_DIR": str(tmp_path)})
-    assert result.items == []
-    assert result.stats[keys.FORMAT_UNRECOGNIZED] == 1
-    assert keys.SEARCH_NO_RESULTS not in result.stats
-    saved = list(tmp_path.glob("1688-*.txt"))
-    assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("URL: https://h5api.m.1688.com/")
-    assert "unrecognized search page" in caplog.text and "truncated" in caplog.text
 
 
 def test_offer_search_shell_without_offer_data_is_format_drift_not_zero_results():

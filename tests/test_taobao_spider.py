@@ -8,9 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from contract import stats as keys
 from crawlers.platforms import taobao
-from tests.conftest import DEMO_REGISTRY, run_crawl
 from tests.replayed import (
     expectations,
     make_spider,
@@ -24,9 +22,9 @@ JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 
 
 @pytest.fixture(scope="module")
-def mtop_crawl(tmp_path_factory):
-    """Integration: one real replayed crawl of both demo queries, three pages each."""
-    return run_crawl(tmp_path_factory.mktemp("mtop"), "taobao", "-a", f"query={JACKET}|{ALIAS}", "-a", "pages=3")
+def mtop_crawl(replayed_crawls):
+    """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
+    return replayed_crawls.demo("taobao")
 
 
 @pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("taobao", "search-lumora-jacket"))
@@ -37,27 +35,6 @@ def test_mtop_search_fields(listing_id, field, expected):
 @pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("taobao", "legacy-g-page-config"))
 def test_g_page_config_fields(listing_id, field, expected):
     assert page_listings("taobao", "legacy-g-page-config.yaml", JACKET)[listing_id][field] == expected
-
-
-def test_integration_crawl_gives_the_listings_the_page_objects_read(mtop_crawl):
-    for query, cassette in ((JACKET, "search-lumora-jacket.yaml"), (ALIAS, "search-lumora-alias.yaml")):
-        read = page_listings("taobao", cassette, query)
-        crawled = [item for item in mtop_crawl.items if item["query"] == query]
-        assert {item["listing_id"] for item in crawled} == set(read)
-        for item in crawled:
-            assert {name: item[name] for name in read[item["listing_id"]]} == read[item["listing_id"]]
-
-
-def test_integration_crawl_reads_three_pages_of_two_queries_with_nothing_missed(mtop_crawl):
-    assert mtop_crawl.returncode == 0, mtop_crawl.log[-3000:]
-    stats = mtop_crawl.stats
-    assert stats[keys.SEARCH_PAGES] == 6  # the token reply is not a result page
-    assert stats.get(keys.REPLAY_MISS, 0) == 0
-    assert stats["mtop/token_refresh"] == 1
-    assert stats["ads/dropped"] == 2  # one simba ad without an item id on page 2 of each query
-    assert {item["page"] for item in mtop_crawl.items} == {1, 2, 3}
-    assert {item["query"] for item in mtop_crawl.items} == {JACKET, ALIAS}
-    assert len(mtop_crawl.items) == stats["item_scraped_count"] == 36
 
 
 def test_every_listing_has_the_contract_fields(mtop_crawl):
@@ -116,22 +93,6 @@ def test_legacy_page_is_recognised_by_content():
     assert page.total_pages == 1
 
 
-def test_no_results_is_not_a_failure():
-    result = parse_recorded("taobao", "no-results.yaml", "露莫拉 滑雪板")
-    assert result.items == []
-    assert result.stats[keys.SEARCH_NO_RESULTS] == 1
-    assert keys.FORMAT_UNRECOGNIZED not in result.stats and keys.SEARCH_FAILED not in result.stats
-
-
-def test_truncated_body_is_a_format_alarm_with_the_body_saved(tmp_path, caplog):
-    result = parse_recorded("taobao", "broken-truncated.yaml", "LUMORA 手套", settings={"FORMAT_DIAG_DIR": str(tmp_path)})
-    assert result.items == []
-    assert result.stats[keys.FORMAT_UNRECOGNIZED] == 1
-    saved = list(tmp_path.glob("taobao-*.txt"))
-    assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("URL: https://h5api.m.taobao.com/")
-    assert "unrecognized search page" in caplog.text and "truncated" in caplog.text
-
-
 def test_one_malformed_item_among_good_ones_keeps_the_others():
     good = taobao.read_search('mtopjsonp2({"api":"x","ret":["SUCCESS::ok"],"v":"2.0","data":{"itemsArray":['
                               '{"item_id":"123456789012","title":"a","price":"1.00","nick":"s","pic_path":"//img.alicdn.com/a.jpg"},'
@@ -145,12 +106,6 @@ def test_one_malformed_item_among_good_ones_keeps_the_others():
 def test_a_success_reply_without_items_is_format_drift_not_zero_results():
     page = taobao.read_search('mtopjsonp2({"api":"x","ret":["SUCCESS::调用成功"],"v":"2.0","data":{"something":{}}})')
     assert page.kind == "unrecognized"
-
-
-def test_registry_watch_list_drives_the_queries_and_pages():
-    spider = make_spider("taobao", registry=str(DEMO_REGISTRY))
-    assert spider.queries == [JACKET, ALIAS]  # the integration crawl of these reads pages 1-3 with nothing missed
-    assert spider.pages == 3
 
 
 def test_integration_a_malformed_registry_stops_the_crawl_with_exit_code_2(crawl, tmp_path):

@@ -5,37 +5,20 @@ demo search end to end and each block kind (retries are the block middleware's).
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import yaml
 
-from contract import stats as keys
 from crawlers.platforms import tmall
-from tests.conftest import CASSETTES, DEMO_REGISTRY, run_crawl
-from tests.replayed import expectations, make_spider, page_listings, parse_recorded, search_pages
+from tests.conftest import CASSETTES
+from tests.replayed import expectations, page_listings, parse_recorded, search_pages
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 
-CRAWLS = {  # integration crawls: name -> arguments; all run at once, each in its own folder
-    "mall": ("-a", f"query={JACKET}|{ALIAS}", "-a", "pages=3"),
-    "mtop_blocks": ("-a", "query=LUMORA 羽绒服|LUMORA 帐篷"),
-    "html_blocks": ("-a", "query=LUMORA 背包|LUMORA 睡袋", "-a", "source=html"),
-}
-
-
 @pytest.fixture(scope="module")
-def crawls(tmp_path_factory):
-    """Every crawl this module needs, run in parallel: {name: result}."""
-    folders = {name: tmp_path_factory.mktemp(name) for name in CRAWLS}
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(run_crawl, folders[name], "tmall", *args) for name, args in CRAWLS.items()}
-    return {name: future.result() for name, future in futures.items()}
-
-
-@pytest.fixture(scope="module")
-def mall_crawl(crawls):
-    return crawls["mall"]
+def mall_crawl(replayed_crawls):
+    """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
+    return replayed_crawls.demo("tmall")
 
 
 def _legacy() -> list[dict]:
@@ -59,33 +42,6 @@ def test_mall_tab_search_fields(listing_id, field, expected):
 @pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("tmall", "legacy-list-gbk"))
 def test_old_gbk_list_page_fields(listing_id, field, expected):
     assert page_listings("tmall", "legacy-list-gbk.yaml", ALIAS)[listing_id][field] == expected
-
-
-def test_integration_crawl_gives_the_listings_the_page_objects_read(mall_crawl):
-    for query, cassette in ((JACKET, "search-lumora-jacket.yaml"), (ALIAS, "search-lumora-alias.yaml")):
-        read = page_listings("tmall", cassette, query)
-        crawled = [item for item in mall_crawl.items if item["query"] == query]
-        assert {item["listing_id"] for item in crawled} == set(read)
-        for item in crawled:
-            assert {name: item[name] for name in read[item["listing_id"]]} == read[item["listing_id"]]
-
-
-def test_integration_demo_queries_read_three_pages_each_with_nothing_missed(mall_crawl):
-    assert mall_crawl.returncode == 0, mall_crawl.log[-3000:]
-    stats = mall_crawl.stats
-    assert stats[keys.SEARCH_PAGES] == 6
-    assert stats.get(keys.REPLAY_MISS, 0) == 0
-    assert stats["mtop/token_refresh"] == 1
-    assert stats["ads/dropped"] == 2  # one simba ad without an item id on page 2 of each query
-    assert {item["page"] for item in mall_crawl.items} == {1, 2, 3}
-    assert {item["query"] for item in mall_crawl.items} == {JACKET, ALIAS}
-    assert len(mall_crawl.items) == stats["item_scraped_count"] == 27
-
-
-def test_demo_registry_watch_list_is_the_demo_search():
-    spider = make_spider("tmall", registry=str(DEMO_REGISTRY))
-    assert spider.queries == [JACKET, ALIAS]  # the integration crawl of these reads 6 pages with nothing missed
-    assert spider.pages == 3  # watch.pages: 3, for each of the two watch queries
 
 
 def test_every_mall_tab_result_is_filed_under_tmall(mall_crawl):
@@ -143,43 +99,6 @@ def test_old_list_page_is_served_as_gbk_bytes_and_read_as_such():
     assert legacy.stats["format/tmall-list"] == 1
     assert len(legacy.items) == 9
     assert [page.format for page in search_pages("tmall", "legacy-list-gbk.yaml", ALIAS)] == ["tmall-list"]
-
-
-@pytest.mark.parametrize(("crawl_name", "query", "kind"), [
-    ("mtop_blocks", "LUMORA 羽绒服", "mtop"),  # RGV587_ERROR::SM::哎哟喂,被挤爆啦
-    ("mtop_blocks", "LUMORA 帐篷", "punish"),  # punish page: bxpunish: 1, window._config_, <!--rgv587_flag:sm-->
-    ("html_blocks", "LUMORA 背包", "login"),  # 302 to login.taobao.com
-    ("html_blocks", "LUMORA 睡袋", "homepage"),  # sent back to the homepage, 上天猫，就够了
-])
-def test_integration_each_block_kind_is_counted_retried_then_given_up_without_listings(crawls, crawl_name, query,
-                                                                                      kind):
-    result = crawls[crawl_name]
-    assert result.items == []
-    assert result.stats[keys.blocked("tmall", kind)] == 3  # the first answer and two retries (BLOCK_RETRY_TIMES = 2)
-    assert result.stats[keys.blocked("tmall")] == 6  # two blocked queries per crawl
-    assert result.stats[keys.blocked("tmall", "gave_up")] == 2
-    assert result.stats[keys.SEARCH_BLOCKED] == 2
-    assert keys.SEARCH_NO_RESULTS not in result.stats and keys.FORMAT_UNRECOGNIZED not in result.stats
-    assert f"blocked on tmall (query {query!r} page 1): {kind} (" in result.log
-    assert "gave up after 2 retries" in result.log
-
-
-def test_no_results_is_not_a_failure():
-    result = parse_recorded("tmall", "no-results.yaml", "露莫拉 滑雪板")
-    assert result.items == []
-    assert result.stats[keys.SEARCH_NO_RESULTS] == 1
-    assert keys.FORMAT_UNRECOGNIZED not in result.stats and keys.SEARCH_FAILED not in result.stats
-    assert not any(key.startswith("blocked/") for key in result.stats)
-
-
-def test_truncated_body_is_a_format_alarm_with_the_body_saved(tmp_path, caplog):
-    result = parse_recorded("tmall", "broken-truncated.yaml", "LUMORA 手套", settings={"FORMAT_DIAG_DIR": str(tmp_path)})
-    assert result.items == []
-    assert result.stats[keys.FORMAT_UNRECOGNIZED] == 1
-    assert keys.SEARCH_NO_RESULTS not in result.stats
-    saved = list(tmp_path.glob("tmall-*.txt"))
-    assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("URL: https://h5api.m.taobao.com/")
-    assert "unrecognized search page" in caplog.text and "truncated" in caplog.text
 
 
 def test_old_list_page_without_its_item_list_is_format_drift_not_zero_results():

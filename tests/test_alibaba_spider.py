@@ -8,7 +8,7 @@ import pytest
 from contract import stats as keys
 from crawlers.platforms import alibaba
 from tests.conftest import run_crawl
-from tests.replayed import expectations, page_listings, parse_recorded, recorded_responses, search_pages
+from tests.replayed import page_listings, parse_recorded, recorded_responses, search_pages
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 BACKPACK, OLD_JACKET = "LUMORA hiking backpack", "LUMORA jacket"
@@ -38,26 +38,6 @@ def _formats() -> list[dict]:
 
 def _recorded_body(cassette: str, index: int = 0) -> str:
     return recorded_responses("alibaba", cassette)[index].text
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("alibaba", "search-lumora-jacket"))
-def test_sse10_page_fields(listing_id, field, expected):
-    assert page_listings("alibaba", "search-lumora-jacket.yaml", JACKET)[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("alibaba", "search-lumora-alias"))
-def test_transliteration_query_fields(listing_id, field, expected):
-    assert page_listings("alibaba", "search-lumora-alias.yaml", ALIAS)[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("alibaba", "split-sse-blocks"))
-def test_split_offer_list_assignment_fields(listing_id, field, expected):
-    assert page_listings("alibaba", "split-sse-blocks.yaml", BACKPACK)[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("alibaba", "legacy-page-data-config"))
-def test_page_data_config_fields(listing_id, field, expected):
-    assert page_listings("alibaba", "legacy-page-data-config.yaml", OLD_JACKET)[listing_id][field] == expected
 
 
 def test_integration_the_demo_search_is_five_sse_pages_and_the_sites_own_no_results_page(demo_crawl):

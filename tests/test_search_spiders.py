@@ -5,10 +5,18 @@ and given up. The crawls are real replayed `scrapy crawl` runs (integration), sh
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from contract import stats as keys
-from tests.conftest import DEMO_REGISTRY
-from tests.replayed import make_spider, page_listings, parse_recorded
+from tests.conftest import CASSETTES, DEMO_REGISTRY
+from tests.replayed import (
+    expectations,
+    expected_query,
+    make_spider,
+    page_listings,
+    parse_recorded,
+    search_pages,
+)
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 # platform -> (listings of the demo search, token refreshes, ads without an item id dropped)
@@ -24,6 +32,48 @@ DIAG_URL = {"taobao": "https://h5api.m.taobao.com/", "tmall": "https://h5api.m.t
 WHY_UNREADABLE = {"taobao": "truncated", "tmall": "truncated", "1688": "truncated", "alibaba": "cut short or not JSON"}
 TRUNCATED_QUERY = {"taobao": "LUMORA 手套", "tmall": "LUMORA 手套", "1688": "LUMORA 手套", "alibaba": "LUMORA socks"}
 NO_RESULTS_QUERY = {"taobao": "露莫拉 滑雪板", "tmall": "露莫拉 滑雪板", "1688": "露莫拉 滑雪板", "alibaba": "LUMORA snowboard"}
+
+
+RECORDED_SEARCHES = [  # (platform, cassette): each has hand-written expectations in fixtures/expected/
+    ("taobao", "search-lumora-jacket"),  # mtop recommend
+    ("taobao", "legacy-g-page-config"),  # the old s.taobao.com page
+    ("tmall", "search-lumora-jacket"),  # the mall tab of Taobao's search
+    ("tmall", "legacy-list-gbk"),  # the old GBK list.tmall.com page
+    ("1688", "search-lumora-jacket"),  # mtop, OFFER items
+    ("1688", "offerlist-shape"),  # mtop, the offerList shape
+    ("1688", "legacy-window-data-gbk"),  # the old GB18030 offer_search page
+    ("alibaba", "search-lumora-jacket"),  # __page__data_sse10
+    ("alibaba", "search-lumora-alias"),  # a transliteration query
+    ("alibaba", "split-sse-blocks"),  # the offer list split over several sse blocks
+    ("alibaba", "legacy-page-data-config"),  # __page__data__config
+]
+FIELD_CASES = [(platform, name, *expected) for platform, name in RECORDED_SEARCHES
+               for expected in expectations(platform, name)]
+
+
+@pytest.mark.parametrize(("platform", "name", "listing_id", "field", "expected"), FIELD_CASES,
+                         ids=["/".join(map(str, case[:4])) for case in FIELD_CASES])
+def test_each_field_of_each_recorded_listing_reads_as_the_expectations_say(platform, name, listing_id, field, expected):
+    listings = page_listings(platform, f"{name}.yaml", expected_query(platform, name))
+    assert listings[listing_id][field] == expected
+
+
+@pytest.mark.parametrize(("platform", "name", "word", "page_format", "listings"), [
+    ("tmall", "legacy-list-gbk", "露莫拉", "tmall-list", 9),
+    ("1688", "legacy-window-data-gbk", "window.data.offerresultData", "window-data", 8),
+])
+def test_an_old_list_page_is_served_as_gbk_bytes_and_read_as_such(platform, name, word, page_format, listings):
+    recorded = yaml.safe_load((CASSETTES / platform / f"{name}.yaml").read_text(encoding="utf-8"))["interactions"][0]
+    body = recorded["response"]["body"]["string"]
+    assert isinstance(body, bytes)
+    assert recorded["response"]["headers"]["Content-Type"][0].lower().replace(" ", "") == "text/html;charset=gbk"
+    with pytest.raises(UnicodeDecodeError):
+        body.decode("utf-8")
+    assert word in body.decode("gbk")
+    legacy = parse_recorded(platform, f"{name}.yaml", expected_query(platform, name), source="html")
+    assert legacy.stats[f"format/{page_format}"] == 1
+    assert len(legacy.items) == listings
+    assert [page.format for page in search_pages(platform, f"{name}.yaml")] == [page_format]
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,6 @@ import pytest
 
 from crawlers.platforms import taobao
 from tests.replayed import (
-    expectations,
     make_spider,
     page_listings,
     parse_recorded,
@@ -25,16 +24,6 @@ JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 def mtop_crawl(replayed_crawls):
     """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
     return replayed_crawls.demo("taobao")
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("taobao", "search-lumora-jacket"))
-def test_mtop_search_fields(listing_id, field, expected):
-    assert page_listings("taobao", "search-lumora-jacket.yaml", JACKET)[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("taobao", "legacy-g-page-config"))
-def test_g_page_config_fields(listing_id, field, expected):
-    assert page_listings("taobao", "legacy-g-page-config.yaml", JACKET)[listing_id][field] == expected
 
 
 def test_every_listing_has_the_contract_fields(mtop_crawl):

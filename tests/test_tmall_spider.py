@@ -7,11 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from crawlers.platforms import tmall
-from tests.conftest import CASSETTES
-from tests.replayed import expectations, page_listings, parse_recorded, search_pages
+from tests.replayed import page_listings
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 
@@ -28,20 +26,6 @@ def _legacy() -> list[dict]:
 def _mall() -> list[dict]:
     return [*page_listings("tmall", "search-lumora-jacket.yaml", JACKET).values(),
             *page_listings("tmall", "search-lumora-alias.yaml", ALIAS).values()]
-
-
-def _recorded(name, index=0):
-    return yaml.safe_load((CASSETTES / "tmall" / name).read_text(encoding="utf-8"))["interactions"][index]
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("tmall", "search-lumora-jacket"))
-def test_mall_tab_search_fields(listing_id, field, expected):
-    assert page_listings("tmall", "search-lumora-jacket.yaml", JACKET)[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), expectations("tmall", "legacy-list-gbk"))
-def test_old_gbk_list_page_fields(listing_id, field, expected):
-    assert page_listings("tmall", "legacy-list-gbk.yaml", ALIAS)[listing_id][field] == expected
 
 
 def test_every_mall_tab_result_is_filed_under_tmall(mall_crawl):
@@ -85,20 +69,6 @@ def test_old_list_page_keyword_is_gbk_percent_encoded_and_pages_by_offset_of_60(
     assert "q=%C2%B6%C4%AA%C0%AD" in tmall.list_url("露莫拉", 1)
     assert "&s=" not in tmall.list_url("露莫拉", 1)
     assert "&s=120&" in tmall.list_url("露莫拉", 3)
-
-
-def test_old_list_page_is_served_as_gbk_bytes_and_read_as_such():
-    recorded = _recorded("legacy-list-gbk.yaml")
-    body = recorded["response"]["body"]["string"]
-    assert isinstance(body, bytes)
-    assert recorded["response"]["headers"]["Content-Type"] == ["text/html; charset=gbk"]
-    with pytest.raises(UnicodeDecodeError):
-        body.decode("utf-8")
-    assert "露莫拉" in body.decode("gbk")
-    legacy = parse_recorded("tmall", "legacy-list-gbk.yaml", ALIAS, source="html")
-    assert legacy.stats["format/tmall-list"] == 1
-    assert len(legacy.items) == 9
-    assert [page.format for page in search_pages("tmall", "legacy-list-gbk.yaml", ALIAS)] == ["tmall-list"]
 
 
 def test_old_list_page_without_its_item_list_is_format_drift_not_zero_results():

@@ -108,8 +108,7 @@ def test_a_persistent_illegal_access_is_a_block_after_the_re_sign_retries(tmp_pa
 
 
 def test_a_monitor_run_refused_both_ways_shows_the_blocks_and_exits_3(tmp_path):
-    from tests.conftest import DEMO_REGISTRY
-    from tests.test_monitor import monitor
+    from tests.conftest import DEMO_REGISTRY, monitor
 
     replies = {"LUMORA 长链接": drift.mtop_block_ret_last("RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试!"),
                "LUMORA 非法": drift.mtop_block_ret_last("FAIL_SYS_ILLEGAL_ACCESS::非法请求")}

@@ -20,6 +20,7 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from contract.stats import REPLAY_MISS
 from crawlers.replay.keys import request_key
 from crawlers.replay.library import CassetteLibrary
 from crawlers.replay.recorder import CassetteWriter
@@ -104,7 +105,7 @@ class ReplayDownloadHandler(BaseDownloadHandler):
                           content_type.decode("latin-1") if content_type else None)
         recorded = self.library.lookup_key(key)
         if recorded is None:
-            self.stats.inc_value("replay/miss")
+            self.stats.inc_value(REPLAY_MISS)
             logger.warning("replay miss: no recording for %s (key: %s)", request.url, key)
             raise ReplayMiss(f"replay miss: no recording for {request.url}")
         maxsize = request.meta.get("download_maxsize", self.maxsize)

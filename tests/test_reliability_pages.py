@@ -47,17 +47,23 @@ def _crawl(tmp_path: Path, query: str, replay: Path, **settings):
     return run_crawl(workdir, "taobao", "-a", f"query={query}", "-a", "pages=1", replay=replay, settings=settings)
 
 
-def test_html_served_where_the_search_api_json_was_expected_is_a_format_alarm_with_the_body_saved(tmp_path):
+def test_html_served_where_the_search_api_json_was_expected_is_a_format_alarm_with_the_body_saved(tmp_path, caplog):
+    from scrapy.http import HtmlResponse
+
+    from tests.replayed import make_spider
+
     page = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>"
-    replay = _cassettes(tmp_path, [_interaction(_search_uri("LUMORA HTML"), 200, page, {"Content-Type": "text/html"})])
-    result = _crawl(tmp_path, "LUMORA HTML", replay)
-    assert result.returncode == 0
-    assert result.items == []
-    assert result.stats["format/unrecognized"] == 1
-    assert "search/no_results" not in result.stats  # never read as "nothing found"
-    assert "unrecognized search page (neither an mtop reply nor a page with g_page_config)" in result.log
-    assert "https://h5api.m.taobao.com/h5/" in result.log and "body saved to" in result.log
-    saved = list((tmp_path / "run" / "diag").glob("taobao-*.txt"))
+    spider = make_spider("taobao", {"FORMAT_DIAG_DIR": str(tmp_path / "diag")}, query="LUMORA HTML", pages="1")
+    request = spider.search_request("LUMORA HTML", 1, {})
+    response = HtmlResponse(request.url, status=200, body=page.encode(), headers={"Content-Type": "text/html"},
+                            request=request)
+    assert list(spider.parse_search(response)) == []
+    stats = spider.crawler.stats.get_stats()
+    assert stats["format/unrecognized"] == 1
+    assert "search/no_results" not in stats  # never read as "nothing found"
+    assert "unrecognized search page (neither an mtop reply nor a page with g_page_config)" in caplog.text
+    assert "https://h5api.m.taobao.com/h5/" in caplog.text and "body saved to" in caplog.text
+    saved = list((tmp_path / "diag").glob("taobao-*.txt"))
     assert len(saved) == 1 and b"502 Bad Gateway" in saved[0].read_bytes()
 
 

@@ -71,6 +71,11 @@ def crawl(tmp_path):
 DEMO_QUERIES = "LUMORA 冲锋衣|露莫拉"  # the demo registry's watch list
 
 
+# The test files that read these crawls carry this xdist group: with `--dist loadgroup` one worker runs them all,
+# so each crawl runs once per suite, not once per worker.
+REPLAYED_CRAWLS_GROUP = pytest.mark.xdist_group("replayed-crawls")
+
+
 class ReplayedCrawls:
     """Integration crawls on the fixture cassettes, each run once per session and shared read-only.
 
@@ -99,9 +104,11 @@ class ReplayedCrawls:
         return self._done[(platform, *args)]
 
     def demo(self, platform: str) -> CrawlResult:
-        """Both demo queries, three pages each; the first call runs every platform's at once."""
-        self.prefetch(*((name, *demo_args()) for name in PLATFORMS))
+        """Both demo queries, three pages each."""
         return self.get(platform, *demo_args())
+
+    def prefetch_demos(self) -> None:
+        self.prefetch(*((name, *demo_args()) for name in PLATFORMS))
 
 
 def demo_args() -> tuple[str, ...]:

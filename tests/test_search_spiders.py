@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from contract import stats as keys
-from tests.conftest import CASSETTES, DEMO_REGISTRY
+from tests.conftest import CASSETTES, DEMO_REGISTRY, REPLAYED_CRAWLS_GROUP
 from tests.replayed import (
     expectations,
     expected_query,
@@ -17,6 +17,8 @@ from tests.replayed import (
     parse_recorded,
     search_pages,
 )
+
+pytestmark = REPLAYED_CRAWLS_GROUP
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 # platform -> (listings of the demo search, token refreshes, ads without an item id dropped)
@@ -79,6 +81,7 @@ def test_an_old_list_page_is_served_as_gbk_bytes_and_read_as_such(platform, name
 @pytest.fixture(scope="module")
 def block_crawls(replayed_crawls):
     replayed_crawls.prefetch(*((platform, *args) for (platform, _), args in BLOCK_SEARCHES.items()))
+    replayed_crawls.prefetch_demos()
     return {name: replayed_crawls.get(name[0], *args) for name, args in BLOCK_SEARCHES.items()}
 
 

@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crawlers.platforms import taobao
+from tests.conftest import REPLAYED_CRAWLS_GROUP
 from tests.replayed import (
     make_spider,
     page_listings,
@@ -18,6 +19,8 @@ from tests.replayed import (
 )
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
+
+pytestmark = REPLAYED_CRAWLS_GROUP
 
 
 @pytest.fixture(scope="module")

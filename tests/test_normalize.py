@@ -101,3 +101,9 @@ def test_item_ids_come_from_detail_and_offer_urls_but_not_from_ad_clicks():
     assert normalize.item_id_from_url("//item.taobao.com/item.htm?id=542589791252&ns=1#detail") == "542589791252"
     assert normalize.item_id_from_url("https://detail.1688.com/offer/577932025981.html?spm=a26352") == "577932025981"
     assert normalize.item_id_from_url("https://click.simba.taobao.com/cc_im?p=%C2%B6&s=1&e=Zx") is None
+
+
+@pytest.mark.parametrize("value", ["1" * 400, "1" * 400 + "万+人付款", float("inf"), float("nan")])
+def test_a_count_too_large_to_be_a_number_is_unknown_not_a_crash(value):
+    # a seller-written "sales" of 400 digits overflowed round() and cost the whole page before
+    assert normalize.parse_count(value) is None

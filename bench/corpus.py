@@ -198,13 +198,15 @@ def _write_images(folder: Path, count: int, seed: int, per_file: int = 500) -> i
 
 
 def registry_copy(folder: Path, queries: list[str], pages: int, *, photos: bool = True) -> Path:
-    """The demo registry and its images under ``folder``, watching ``queries`` on Taobao only.
+    """The demo registry, its images and certificates under ``folder``, watching ``queries`` on Taobao only.
 
     ``photos=False``: no product photos and no logos, so listing images are downloaded and hashed but
     there is nothing to match them against.
     """
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copytree(REGISTRY_IMAGES, folder / "images", dirs_exist_ok=True)
+    # the certificates and statements the registry names (it is checked whole before a run)
+    shutil.copytree(REGISTRY_IMAGES.parent / "certs", folder / "certs", dirs_exist_ok=True)
     data = yaml.safe_load(DEMO_REGISTRY.read_text(encoding="utf-8"))
     if not photos:
         for product in data.get("products", []):

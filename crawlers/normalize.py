@@ -7,6 +7,7 @@ re-implement them, so a listing means the same thing whichever platform it came 
 from __future__ import annotations
 
 import html
+import math
 import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -114,14 +115,15 @@ def parse_count(value: object) -> int | None:
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return int(value)
+        return int(value) if math.isfinite(value) else None
     text = clean_text(value)
     text = re.sub(r"近\s*\d+\s*(天|日|个月|月)", "", text)  # "in the last 30 days" is not the count
     match = _COUNT.search(text)
     if not match:
         return None
-    number = float(match.group(1).replace(",", ""))
-    return round(number * _MULTIPLIER.get(match.group(2) or "", 1))
+    number = float(match.group(1).replace(",", "")) * _MULTIPLIER.get(match.group(2) or "", 1)
+    # hundreds of digits overflow to infinity: no count anyone shows, so unknown rather than a crash
+    return round(number) if math.isfinite(number) else None
 
 
 _MOQ = re.compile(r"(\d+(?:,\d{3})*)\s*([^\d\s.()]+(?:\s[a-zA-Z]+)?)?")

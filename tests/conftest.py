@@ -1,20 +1,27 @@
-"""Shared test helpers: paths, and running a real `scrapy crawl` in a subprocess."""
+"""Shared test helpers: paths, and running a real `scrapy crawl` in a subprocess (once per session for the
+integration crawls several test files read)."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from contract import PLATFORMS
+
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "fixtures" / "cassettes"
 EXPECTED = ROOT / "fixtures" / "expected"
 DEMO_REGISTRY = ROOT / "fixtures" / "registry" / "demo.yaml"
+WEEK2 = ROOT / "fixtures" / "cassettes-week2"
 SCRAPY = str(Path(sys.executable).with_name("scrapy"))
 
 
@@ -59,3 +66,108 @@ def crawl(tmp_path):
         return run_crawl(tmp_path, spider, *args, **kwargs)
 
     return _crawl
+
+
+DEMO_QUERIES = "LUMORA 冲锋衣|露莫拉"  # the demo registry's watch list
+
+
+# The test files that read these crawls carry this xdist group: with `--dist loadgroup` one worker runs them all,
+# so each crawl runs once per suite, not once per worker.
+REPLAYED_CRAWLS_GROUP = pytest.mark.xdist_group("replayed-crawls")
+
+
+class ReplayedCrawls:
+    """Integration crawls on the fixture cassettes, each run once per session and shared read-only.
+
+    ``get(platform, *args)`` runs ``scrapy crawl platform args`` (or returns the earlier result);
+    ``prefetch`` runs several at once in their own folders: the subprocesses mostly wait.
+    """
+
+    def __init__(self, tmp_path_factory) -> None:
+        self._factory = tmp_path_factory
+        self._done: dict[tuple[str, ...], CrawlResult] = {}
+
+    def _run(self, key: tuple[str, ...]) -> CrawlResult:
+        folder = self._factory.mktemp(f"crawl-{key[0]}")
+        result = run_crawl(folder, *key)
+        result.workdir = folder
+        return result
+
+    def prefetch(self, *crawls: tuple[str, ...]) -> None:
+        missing = [key for key in dict.fromkeys(crawls) if key not in self._done]
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            for key, result in zip(missing, pool.map(self._run, missing), strict=True):
+                self._done[key] = result
+
+    def get(self, platform: str, *args: str) -> CrawlResult:
+        self.prefetch((platform, *args))
+        return self._done[(platform, *args)]
+
+    def demo(self, platform: str) -> CrawlResult:
+        """Both demo queries, three pages each."""
+        return self.get(platform, *demo_args())
+
+    def prefetch_demos(self) -> None:
+        self.prefetch(*((name, *demo_args()) for name in PLATFORMS))
+
+
+def demo_args() -> tuple[str, ...]:
+    return ("-a", f"query={DEMO_QUERIES}", "-a", "pages=3")
+
+
+@pytest.fixture(scope="session")
+def replayed_crawls(tmp_path_factory) -> ReplayedCrawls:
+    return ReplayedCrawls(tmp_path_factory)
+
+
+# --- `scrapy monitor` ------------------------------------------------------------------------------------
+
+
+def scrapy(workdir: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([SCRAPY, *args], cwd=workdir, env=scrapy_env(), capture_output=True, text=True,
+                          timeout=timeout)
+
+
+def monitor(workdir: Path, replay: Path, *extra: str, registry: Path = DEMO_REGISTRY) -> tuple[int, Path | None, str]:
+    """A replayed Taobao `scrapy monitor` with its store, images and reports in ``workdir``: (exit code, the new
+    report folder, the output)."""
+    before = set((workdir / "reports").glob("*")) if (workdir / "reports").exists() else set()
+    result = scrapy(workdir, "monitor", "--registry", str(registry), "--replay", str(replay), "--platforms", "taobao",
+                    "--out", str(workdir / "reports"), "--store", f"sqlite:///{workdir / 'store.db'}",
+                    "--images-store", str(workdir / "images"), "--no-progress", *extra)
+    after = set((workdir / "reports").glob("*")) if (workdir / "reports").exists() else set()
+    new = sorted(after - before)
+    return result.returncode, (new[-1] if new else None), result.stdout + result.stderr
+
+
+def read_review(path: Path) -> list[dict]:
+    with path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def read_listings(report: Path) -> dict[str, dict]:
+    lines = (report / "listings.jsonl").read_text(encoding="utf-8").splitlines()
+    return {item["listing_id"]: item for item in map(json.loads, lines)}
+
+
+@dataclass
+class MonitorRun:
+    """A finished replayed monitor run: its folder (store.db, images/, reports/) and its report folder."""
+
+    workdir: Path
+    report: Path
+
+    def copy_to(self, folder: Path) -> MonitorRun:
+        """The same run in ``folder``, for a test that goes on from it (a review, a second week)."""
+        shutil.copytree(self.workdir, folder, dirs_exist_ok=True)
+        return MonitorRun(folder, folder / self.report.relative_to(self.workdir))
+
+
+@pytest.fixture(scope="session")
+def demo_monitor_run(tmp_path_factory) -> MonitorRun:
+    """One replayed `scrapy monitor` of the demo registry on Taobao, run once per session. Read-only: a test
+    that writes (a review, complaints, another run) works on ``copy_to(tmp_path)``."""
+    workdir = tmp_path_factory.mktemp("demo-monitor")
+    code, report, log = monitor(workdir, CASSETTES)
+    assert code == 0, log[-4000:]
+    return MonitorRun(workdir, report)

@@ -1,105 +1,30 @@
-"""The 1688 spider on replayed cassettes: both mtop reply shapes, the older GBK offer_search page,
-wholesale fields (MOQ, tier prices, company), sponsored offers, blocks, no results and broken bodies."""
+"""The 1688 spider: both mtop reply shapes, the older GBK offer_search page, wholesale fields (MOQ, tier prices,
+company), sponsored offers, no results and broken bodies read in-process from the cassette bodies
+(tests/replayed.py); real replayed crawls check the demo search end to end and each block kind."""
 
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-import yaml
 
 from crawlers.platforms import alibaba1688
-from tests.conftest import CASSETTES, DEMO_REGISTRY, EXPECTED, run_crawl
+from tests.conftest import REPLAYED_CRAWLS_GROUP
+from tests.replayed import page_listings, parse_recorded, search_pages
 
-DEMO_QUERIES = "query=LUMORA 冲锋衣|露莫拉"
-
-
-CRAWLS = {  # name: crawl arguments; all run at once, each in its own folder
-    "offer": ("-a", DEMO_QUERIES, "-a", "pages=3"),
-    "registry": ("-a", f"registry={DEMO_REGISTRY}"),
-    "offer_list": ("-a", "query=LUMORA 登山包"),
-    "legacy": ("-a", "query=LUMORA 冲锋衣", "-a", "source=html"),
-    "mtop_blocks": ("-a", "query=LUMORA 羽绒服|LUMORA 帐篷"),
-    "html_blocks": ("-a", "query=LUMORA 背包|LUMORA 睡袋", "-a", "source=html"),
-    "no_results": ("-a", "query=露莫拉 滑雪板"),
-    "truncated": ("-a", "query=LUMORA 手套"),
-}
-
+JACKET, ALIAS, BACKPACK = "LUMORA 冲锋衣", "露莫拉", "LUMORA 登山包"
 
 @pytest.fixture(scope="module")
-def crawls(tmp_path_factory):
-    """Every crawl this module needs, run in parallel: {name: (result, its folder)}."""
-    folders = {name: tmp_path_factory.mktemp(name) for name in CRAWLS}
-    with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(run_crawl, folders[name], "1688", *args) for name, args in CRAWLS.items()}
-    return {name: (future.result(), folders[name]) for name, future in futures.items()}
+def offer_crawl(replayed_crawls):
+    """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
+    return replayed_crawls.demo("1688")
+
+pytestmark = REPLAYED_CRAWLS_GROUP
 
 
-@pytest.fixture(scope="module")
-def offer_crawl(crawls):
-    return crawls["offer"][0]
-
-
-@pytest.fixture(scope="module")
-def offer_list_crawl(crawls):
-    return crawls["offer_list"][0]
-
-
-@pytest.fixture(scope="module")
-def legacy_crawl(crawls):
-    return crawls["legacy"][0]
-
-
-@pytest.fixture(scope="module")
-def mtop_blocks_crawl(crawls):
-    return crawls["mtop_blocks"][0]
-
-
-@pytest.fixture(scope="module")
-def html_blocks_crawl(crawls):
-    return crawls["html_blocks"][0]
-
-
-def _expectations(name):
-    data = json.loads((EXPECTED / "1688" / f"{name}.json").read_text(encoding="utf-8"))
-    return [(listing_id, field, value) for listing_id, fields in data["listings"].items() for field, value in fields.items()]
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), _expectations("search-lumora-jacket"))
-def test_offer_items_search_fields(offer_crawl, listing_id, field, expected):
-    assert offer_crawl.by_id()[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), _expectations("offerlist-shape"))
-def test_offer_list_shape_fields(offer_list_crawl, listing_id, field, expected):
-    assert offer_list_crawl.by_id()[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), _expectations("legacy-window-data-gbk"))
-def test_old_gbk_offer_search_page_fields(legacy_crawl, listing_id, field, expected):
-    assert legacy_crawl.by_id()[listing_id][field] == expected
-
-
-def test_demo_queries_read_three_pages_each_with_nothing_missed(offer_crawl):
-    assert offer_crawl.returncode == 0, offer_crawl.log[-3000:]
-    stats = offer_crawl.stats
-    assert stats["search/pages"] == 6
-    assert stats.get("replay/miss", 0) == 0
-    assert stats["mtop/token_refresh"] == 1
-    assert stats["format/mtop-offer"] == 6
-    assert {item["page"] for item in offer_crawl.items} == {1, 2, 3}
-    assert {item["query"] for item in offer_crawl.items} == {"LUMORA 冲锋衣", "露莫拉"}
-    assert len(offer_crawl.items) == stats["item_scraped_count"] == 27
-
-
-def test_demo_registry_watch_list_is_crawled_with_nothing_missed(crawls):
-    result, _ = crawls["registry"]
-    assert result.returncode == 0, result.log[-3000:]
-    assert result.stats["search/pages"] == 6  # watch.pages: 3, for each of the two watch queries
-    assert result.stats.get("replay/miss", 0) == 0
-    assert {item["query"] for item in result.items} == {"LUMORA 冲锋衣", "露莫拉"}
+def _offer_list() -> dict[str, dict]:
+    return page_listings("1688", "offerlist-shape.yaml", BACKPACK)
 
 
 def test_every_offer_is_a_wholesale_listing_with_moq_unit_company_and_full_size_image(offer_crawl):
@@ -114,22 +39,24 @@ def test_every_offer_is_a_wholesale_listing_with_moq_unit_company_and_full_size_
                    for u in item["image_urls"])
 
 
-def test_sponsored_offers_are_kept_when_they_have_an_offer_id(offer_crawl):
-    ad = offer_crawl.by_id()["1012944432218"]  # isP4P "true", type "bid"
+def test_sponsored_offers_are_kept_when_they_have_an_offer_id():
+    ad = page_listings("1688", "search-lumora-jacket.yaml", JACKET)["1012944432218"]  # isP4P "true", type "bid"
     assert ad["url"] == "https://detail.1688.com/offer/1012944432218.html"
-    assert offer_crawl.stats["ads/dropped"] == 2  # an ad with only a click URL on page 2 of each query
+    dropped = [page.ads_dropped for cassette in ("search-lumora-jacket.yaml", "search-lumora-alias.yaml")
+               for page in search_pages("1688", cassette, JACKET)]
+    assert dropped == [0, 1, 0, 0, 1, 0]  # an ad with only a click URL on page 2 of each query
 
 
-def test_tier_prices_become_the_lowest_and_highest_price(offer_list_crawl):
-    tiered = offer_list_crawl.by_id()["1039592919770"]  # 2+ 个 ¥58.00, 50+ ¥52.00, 500+ ¥47.50
+def test_tier_prices_become_the_lowest_and_highest_price():
+    tiered = _offer_list()["1039592919770"]  # 2+ 个 ¥58.00, 50+ ¥52.00, 500+ ¥47.50
     assert (tiered["price_min"], tiered["price_max"]) == (47.5, 58.0)
-    single = offer_list_crawl.by_id()["1014635950774"]  # one price, no priceRange
+    single = _offer_list()["1014635950774"]  # one price, no priceRange
     assert single["price_min"] == single["price_max"] == 0.45
-    assert offer_list_crawl.stats["format/mtop-offerlist"] == 1
+    assert parse_recorded("1688", "offerlist-shape.yaml", BACKPACK).stats["format/mtop-offerlist"] == 1
 
 
-def test_moq_is_read_whichever_name_the_bucket_gives_it(offer_list_crawl):
-    by_id = offer_list_crawl.by_id()
+def test_moq_is_read_whichever_name_the_bucket_gives_it():
+    by_id = _offer_list()
     assert (by_id["1039592919770"]["moq"], by_id["1039592919770"]["moq_unit"]) == (2, "个")  # tradeInfo.moq
     assert (by_id["1080086391217"]["moq"], by_id["1080086391217"]["moq_unit"]) == (10, "个")  # tradeInfo.minOrderQuantity
 
@@ -162,58 +89,9 @@ def test_requests_use_the_1688_gateway_app_32517_and_its_callback_name():
     assert {"pageSize", "verticalProductFlag", "searchScene", "charset"} <= params.keys()
 
 
-def test_old_offer_search_page_has_gbk_keywords_and_a_gbk_body(legacy_crawl):
+def test_old_offer_search_page_has_gbk_keywords():
     assert alibaba1688.html_search_url("LUMORA 冲锋衣", 1) == \
         "https://s.1688.com/selloffer/offer_search.htm?keywords=LUMORA%20%B3%E5%B7%E6%D2%C2&beginPage=1"
-    recorded = yaml.safe_load((CASSETTES / "1688" / "legacy-window-data-gbk.yaml").read_text(encoding="utf-8"))
-    body = recorded["interactions"][0]["response"]["body"]["string"]
-    assert isinstance(body, bytes)
-    with pytest.raises(UnicodeDecodeError):
-        body.decode("utf-8")
-    assert "window.data.offerresultData" in body.decode("gbk")
-    assert legacy_crawl.stats["format/window-data"] == 1
-    assert len(legacy_crawl.items) == 8
-
-
-@pytest.mark.parametrize(("crawl_name", "query", "kind"), [
-    ("mtop_blocks_crawl", "LUMORA 羽绒服", "mtop"),  # RGV587_ERROR with a cbuSpace captcha URL
-    ("mtop_blocks_crawl", "LUMORA 帐篷", "punish"),  # punish page: bxpunish: 1, window._config_, <!--rgv587_flag:sm-->
-    ("html_blocks_crawl", "LUMORA 背包", "login"),  # 302 to login.1688.com/member/signin.htm
-])
-def test_each_block_kind_is_counted_retried_then_given_up_without_listings(request, crawl_name, query, kind):
-    result = request.getfixturevalue(crawl_name)
-    assert result.items == []
-    assert result.stats[f"blocked/1688/{kind}"] == 3  # the first answer and two retries (BLOCK_RETRY_TIMES = 2)
-    assert result.stats["search/blocked"] == 2
-    assert result.stats["blocked/1688/gave_up"] == 2
-    assert "search/no_results" not in result.stats and "format/unrecognized" not in result.stats
-    assert f"blocked on 1688 (query {query!r} page 1): {kind} (" in result.log
-
-
-def test_cloud_ip_deny_is_final_and_given_up_at_once(html_blocks_crawl):
-    stats = html_blocks_crawl.stats
-    assert stats["blocked/1688/deny"] == 1  # action=deny has no slider: retrying would not help
-    assert stats["blocked/1688"] == 4  # three login answers and one deny
-    assert "blocked on 1688 (query 'LUMORA 睡袋' page 1): deny (" in html_blocks_crawl.log
-    assert "gave up after 0 retries" in html_blocks_crawl.log
-
-
-def test_no_results_is_not_a_failure(crawls):
-    result, _ = crawls["no_results"]
-    assert result.items == []
-    assert result.stats["search/no_results"] == 1
-    assert "format/unrecognized" not in result.stats and "search/failed" not in result.stats
-    assert not any(key.startswith("blocked/") for key in result.stats)
-
-
-def test_truncated_body_is_a_format_alarm_with_the_body_saved(crawls):
-    result, folder = crawls["truncated"]
-    assert result.items == []
-    assert result.stats["format/unrecognized"] == 1
-    assert "search/no_results" not in result.stats
-    saved = list((folder / "diag").glob("1688-*.txt"))
-    assert len(saved) == 1 and saved[0].read_text(encoding="utf-8").startswith("URL: https://h5api.m.1688.com/")
-    assert "unrecognized search page" in result.log and "truncated" in result.log
 
 
 def test_offer_search_shell_without_offer_data_is_format_drift_not_zero_results():

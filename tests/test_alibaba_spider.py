@@ -1,16 +1,17 @@
-"""The Alibaba.com spider on replayed cassettes: fields, page formats, blocks, no results, format alarms."""
+"""The Alibaba.com spider: fields, page formats, no results and format alarms read in-process from the cassette
+bodies (tests/replayed.py); real replayed crawls check the demo search end to end and each block kind."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-import yaml
 
+from contract import stats as keys
 from crawlers.platforms import alibaba
-from tests.conftest import CASSETTES, EXPECTED, run_crawl
+from tests.conftest import REPLAYED_CRAWLS_GROUP, run_crawl
+from tests.replayed import page_listings, parse_recorded, recorded_responses, search_pages
 
-DEMO_QUERIES = "query=LUMORA 冲锋衣|露莫拉"
+JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
+BACKPACK, OLD_JACKET = "LUMORA hiking backpack", "LUMORA jacket"
 BLOCK_QUERIES = {  # query -> the kind of block its cassette shows
     "LUMORA tent": "punish",  # Bxpunish: 1 header, sufei-punish CSS, <punish-component />
     "LUMORA gloves": "captcha",  # "Captcha Interception … Please slide to verify"
@@ -18,15 +19,13 @@ BLOCK_QUERIES = {  # query -> the kind of block its cassette shows
     "LUMORA rain jacket": "login",  # 302 to login.alibaba.com
 }
 
-
-@pytest.fixture(scope="module")
-def demo_crawl(tmp_path_factory):
-    return run_crawl(tmp_path_factory.mktemp("demo"), "alibaba", "-a", DEMO_QUERIES, "-a", "pages=3")
+pytestmark = REPLAYED_CRAWLS_GROUP
 
 
 @pytest.fixture(scope="module")
-def formats_crawl(tmp_path_factory):
-    return run_crawl(tmp_path_factory.mktemp("formats"), "alibaba", "-a", "query=LUMORA hiking backpack|LUMORA jacket")
+def demo_crawl(replayed_crawls):
+    """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
+    return replayed_crawls.demo("alibaba")
 
 
 @pytest.fixture(scope="module")
@@ -34,65 +33,37 @@ def blocks_crawl(tmp_path_factory):
     return run_crawl(tmp_path_factory.mktemp("blocks"), "alibaba", "-a", "query=" + "|".join(BLOCK_QUERIES))
 
 
-@pytest.fixture(scope="module")
-def odd_pages_crawl(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("odd")
-    result = run_crawl(workdir, "alibaba", "-a", "query=LUMORA snowboard|LUMORA socks|LUMORA trail jacket")
-    result.workdir = workdir
-    return result
-
-
-def _expectations(name):
-    data = json.loads((EXPECTED / "alibaba" / f"{name}.json").read_text(encoding="utf-8"))
-    return [(listing_id, field, value) for listing_id, fields in data["listings"].items() for field, value in fields.items()]
+def _formats() -> list[dict]:
+    return [*page_listings("alibaba", "split-sse-blocks.yaml", BACKPACK).values(),
+            *page_listings("alibaba", "legacy-page-data-config.yaml", OLD_JACKET).values()]
 
 
 def _recorded_body(cassette: str, index: int = 0) -> str:
-    data = yaml.safe_load((CASSETTES / "alibaba" / cassette).read_text(encoding="utf-8"))
-    return data["interactions"][index]["response"]["body"]["string"]
+    return recorded_responses("alibaba", cassette)[index].text
 
 
-@pytest.mark.parametrize(("listing_id", "field", "expected"), _expectations("search-lumora-jacket"))
-def test_sse10_page_fields(demo_crawl, listing_id, field, expected):
-    assert demo_crawl.by_id()[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), _expectations("search-lumora-alias"))
-def test_transliteration_query_fields(demo_crawl, listing_id, field, expected):
-    assert demo_crawl.by_id()[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), _expectations("split-sse-blocks"))
-def test_split_offer_list_assignment_fields(formats_crawl, listing_id, field, expected):
-    assert formats_crawl.by_id()[listing_id][field] == expected
-
-
-@pytest.mark.parametrize(("listing_id", "field", "expected"), _expectations("legacy-page-data-config"))
-def test_page_data_config_fields(formats_crawl, listing_id, field, expected):
-    assert formats_crawl.by_id()[listing_id][field] == expected
-
-
-def test_demo_queries_read_three_pages_each_with_nothing_missed(demo_crawl):
-    assert demo_crawl.returncode == 0, demo_crawl.log[-3000:]
-    stats = demo_crawl.stats
-    assert stats.get("replay/miss", 0) == 0
+def test_integration_the_demo_search_is_five_sse_pages_and_the_sites_own_no_results_page(demo_crawl):
+    stats = demo_crawl.stats  # test_search_spiders checks the pages, misses and listings of this crawl
     assert stats["replay/hit"] == 6 + stats.get("images/requested", 0)  # the pages, then one image a listing
-    assert stats["search/pages"] == 6
     assert stats["format/page_data_sse"] == 5
-    assert len(demo_crawl.items) == stats["item_scraped_count"] == 18 + 8
+    assert len(demo_crawl.items) == 18 + 8
     assert {(item["query"], item["page"]) for item in demo_crawl.items} == {
-        ("LUMORA 冲锋衣", 1), ("LUMORA 冲锋衣", 2), ("LUMORA 冲锋衣", 3), ("露莫拉", 1), ("露莫拉", 2)}
+        (JACKET, 1), (JACKET, 2), (JACKET, 3), (ALIAS, 1), (ALIAS, 2)}
 
 
-def test_a_later_page_with_no_results_ends_the_query_without_an_alarm(demo_crawl):
+def test_integration_a_later_page_with_no_results_ends_the_query_without_an_alarm(demo_crawl, caplog):
     # 露莫拉 page 3 is the site's own "did not match any products" page
-    assert demo_crawl.stats["search/no_results"] == 1
-    assert "format/unrecognized" not in demo_crawl.stats and "search/failed" not in demo_crawl.stats
+    caplog.set_level("INFO")
+    assert demo_crawl.stats[keys.SEARCH_NO_RESULTS] == 1
+    assert keys.FORMAT_UNRECOGNIZED not in demo_crawl.stats and keys.SEARCH_FAILED not in demo_crawl.stats
     assert "no results for '露莫拉' page 3" in demo_crawl.log
+    third = parse_recorded("alibaba", "search-lumora-alias.yaml", ALIAS, index=2, page=3, pages="3")
+    assert third.items == [] and third.requests == [] and third.stats[keys.SEARCH_NO_RESULTS] == 1
+    assert "no results for '露莫拉' page 3" in caplog.text
 
 
-def test_every_listing_has_the_contract_fields(demo_crawl, formats_crawl):
-    for item in demo_crawl.items + formats_crawl.items:
+def test_every_listing_has_the_contract_fields(demo_crawl):
+    for item in demo_crawl.items + _formats():
         assert item["platform"] == "alibaba"
         assert item["url"].startswith("https://www.alibaba.com/product-detail/")
         assert item["url"].endswith(f"_{item['listing_id']}.html")
@@ -103,11 +74,11 @@ def test_every_listing_has_the_contract_fields(demo_crawl, formats_crawl):
         assert item["image_urls"] and all(
             u.startswith("https://s.alicdn.com/") and u.endswith(".jpg") and "_300x300" not in u
             and "_720x720" not in u for u in item["image_urls"])
-        assert item["crawled_at"].endswith("Z")
+    assert all(item["crawled_at"].endswith("Z") for item in demo_crawl.items)
 
 
-def test_sponsored_offers_keep_their_product_url_without_tracking(demo_crawl):
-    ad = demo_crawl.by_id()["1600239955180"]  # isShowAd, productUrl with ?s=p&p4pid=…
+def test_sponsored_offers_keep_their_product_url_without_tracking():
+    ad = page_listings("alibaba", "search-lumora-jacket.yaml", JACKET)["1600239955180"]  # isShowAd, ?s=p&p4pid=…
     assert ad["url"] == ("https://www.alibaba.com/product-detail/"
                          "Mens-Outdoor-Waterproof-Jacket-Lightweight-Rain-Shell_1600239955180.html")
 
@@ -117,52 +88,51 @@ def test_the_holders_own_account_is_listed_like_any_supplier(demo_crawl):
     assert {item["listing_id"] for item in own} == {"1600120044871", "1600120097313"}
 
 
-def test_the_largest_of_several_sse_blocks_is_the_result_list(formats_crawl):
-    ids = set(formats_crawl.by_id())
+def test_the_largest_of_several_sse_blocks_is_the_result_list():
+    ids = {item["listing_id"] for item in _formats()}
     assert "1600188830021" not in ids and "1600188830022" not in ids  # the sponsored booth (sse5)
-    assert len([item for item in formats_crawl.items if item["query"] == "LUMORA hiking backpack"]) == 6
-    assert formats_crawl.stats["format/page_data_sse"] == 1
-    assert formats_crawl.stats["format/page_data_config"] == 1
-    assert len([item for item in formats_crawl.items if item["query"] == "LUMORA jacket"]) == 5
+    split = parse_recorded("alibaba", "split-sse-blocks.yaml", BACKPACK)
+    assert len(split.items) == 6 and split.stats["format/page_data_sse"] == 1
+    old = parse_recorded("alibaba", "legacy-page-data-config.yaml", OLD_JACKET)
+    assert len(old.items) == 5 and old.stats["format/page_data_config"] == 1
 
 
 @pytest.mark.parametrize(("query", "kind"), BLOCK_QUERIES.items())
-def test_each_block_kind_is_retried_then_given_up_without_listings(blocks_crawl, query, kind):
+def test_integration_each_block_kind_is_retried_then_given_up_without_listings(blocks_crawl, query, kind):
     lines = [line for line in blocks_crawl.log.splitlines() if f"blocked on alibaba (query {query!r} page 1): {kind} (" in line]
     assert len(lines) == 3 and "gave up after 2 retries" in lines[-1]
 
 
-def test_blocks_are_counted_per_kind_and_never_read_as_no_results(blocks_crawl):
+def test_integration_blocks_are_counted_per_kind_and_never_read_as_no_results(blocks_crawl):
     stats = blocks_crawl.stats
     assert blocks_crawl.items == []
-    assert stats["blocked/alibaba"] == 12  # four searches: the first answer and two retries each
-    assert stats["blocked/alibaba/punish"] == 6
-    assert stats["blocked/alibaba/captcha"] == 3
-    assert stats["blocked/alibaba/login"] == 3
-    assert stats["blocked/alibaba/gave_up"] == 4
-    assert stats["search/blocked"] == 4
-    assert "search/no_results" not in stats and "format/unrecognized" not in stats
+    assert stats[keys.blocked("alibaba")] == 12  # four searches: the first answer and two retries each
+    assert stats[keys.blocked("alibaba", "punish")] == 6
+    assert stats[keys.blocked("alibaba", "captcha")] == 3
+    assert stats[keys.blocked("alibaba", "login")] == 3
+    assert stats[keys.blocked("alibaba", "gave_up")] == 4
+    assert stats[keys.SEARCH_BLOCKED] == 4
+    assert keys.SEARCH_NO_RESULTS not in stats and keys.FORMAT_UNRECOGNIZED not in stats
     assert blocks_crawl.log.count("gave up after 2 retries") == 4
 
 
-def test_no_results_is_not_a_failure(odd_pages_crawl):
-    assert odd_pages_crawl.stats["search/no_results"] == 1
-    assert "no results for 'LUMORA snowboard' page 1" in odd_pages_crawl.log
-    assert not [item for item in odd_pages_crawl.items if item["query"] == "LUMORA snowboard"]
-
-
-def test_a_truncated_page_is_a_format_alarm_with_the_body_saved(odd_pages_crawl):
-    assert odd_pages_crawl.items == []
-    assert odd_pages_crawl.stats["format/unrecognized"] == 2  # the cut page and the unrendered shell
-    saved = sorted((odd_pages_crawl.workdir / "diag").glob("alibaba-*.txt"))
+def test_a_truncated_page_is_a_format_alarm_with_the_body_saved(tmp_path, caplog):
+    diag = {"FORMAT_DIAG_DIR": str(tmp_path)}
+    cut = parse_recorded("alibaba", "broken-truncated.yaml", "LUMORA socks", settings=diag)
+    shell = parse_recorded("alibaba", "rendered-lumora-trail-jacket.yaml", "LUMORA trail jacket", settings=diag)
+    assert cut.items == shell.items == []
+    assert cut.stats[keys.FORMAT_UNRECOGNIZED] == shell.stats[keys.FORMAT_UNRECOGNIZED] == 1  # the cut page, the shell
+    saved = sorted(tmp_path.glob("alibaba-*.txt"))
     urls = {path.read_text(encoding="utf-8").splitlines()[0] for path in saved}
     assert any("SearchText=LUMORA+socks" in url for url in urls)
-    assert "cut short or not JSON" in odd_pages_crawl.log
+    assert "cut short or not JSON" in caplog.text
 
 
-def test_a_page_that_needs_rendering_read_without_a_browser_is_an_alarm_not_zero_results(odd_pages_crawl):
-    assert "no __page__data_sse*, no __page__data__config and no result cards" in odd_pages_crawl.log
-    assert "SearchText=LUMORA+trail+jacket" in odd_pages_crawl.log
+def test_a_page_that_needs_rendering_read_without_a_browser_is_an_alarm_not_zero_results(caplog, tmp_path):
+    parse_recorded("alibaba", "rendered-lumora-trail-jacket.yaml", "LUMORA trail jacket",
+                   settings={"FORMAT_DIAG_DIR": str(tmp_path)})
+    assert "no __page__data_sse*, no __page__data__config and no result cards" in caplog.text
+    assert "SearchText=LUMORA+trail+jacket" in caplog.text
 
 
 # --- the page object on its own ---------------------------------------------------------------
@@ -174,7 +144,7 @@ def test_search_url_writes_spaces_as_plus_and_numbers_pages():
 
 
 def test_split_page_is_recognised_by_content():
-    page = alibaba.read_search(_recorded_body("split-sse-blocks.yaml"))
+    [page] = search_pages("alibaba", "split-sse-blocks.yaml", BACKPACK)
     assert page.kind == "listings" and page.format == "page_data_sse"
     assert [listing["listing_id"] for listing in page.listings][:2] == ["1600640092315", "1600120097388"]
     assert page.total_pages == 5  # totalCount 212, 48 a page

@@ -5,31 +5,49 @@ from __future__ import annotations
 import pytest
 from scrapy.http import HtmlResponse, Request, TextResponse
 
+from contract import stats as keys
 from crawlers.blocks import classify_block
+from tests.conftest import run_crawl
+
+BLOCK_QUERIES = {  # query -> the kind of block its cassette shows
+    "LUMORA 羽绒服": "mtop",  # RGV587_ERROR::SM::哎哟喂,被挤爆啦
+    "LUMORA 睡袋": "mtop",  # FAIL_SYS_USER_VALIDATE with a bixi punish URL
+    "LUMORA 背包": "login",  # 302 to login.taobao.com
+    "LUMORA 帐篷": "punish",  # punish page: bxpunish: 1, window._config_, <!--rgv587_flag:sm-->
+}
+RATE_LIMITED = "LUMORA 帽子"  # a 429, then the page
 
 
-@pytest.mark.parametrize(("query", "kind"), [
-    ("LUMORA 羽绒服", "mtop"),  # RGV587_ERROR::SM::哎哟喂,被挤爆啦
-    ("LUMORA 睡袋", "mtop"),  # FAIL_SYS_USER_VALIDATE with a bixi punish URL
-    ("LUMORA 背包", "login"),  # 302 to login.taobao.com
-    ("LUMORA 帐篷", "punish"),  # punish page: bxpunish: 1, window._config_, <!--rgv587_flag:sm-->
-])
-def test_each_block_kind_is_counted_retried_then_given_up_without_listings(crawl, query, kind):
-    result = crawl("taobao", "-a", f"query={query}")
-    assert result.items == []
-    assert result.stats["blocked/taobao"] == 3  # the first answer and two retries (BLOCK_RETRY_TIMES = 2)
-    assert result.stats[f"blocked/taobao/{kind}"] == 3
-    assert result.stats["blocked/taobao/gave_up"] == 1
-    assert result.stats["search/blocked"] == 1
-    assert "search/no_results" not in result.stats and "format/unrecognized" not in result.stats
-    assert f"query {query!r} page 1" in result.log and "gave up after 2 retries" in result.log
+@pytest.fixture(scope="module")
+def blocks_crawl(tmp_path_factory):
+    """Integration: one replayed crawl of every blocked query and the rate-limited one (retries are the middleware's)."""
+    return run_crawl(tmp_path_factory.mktemp("blocks"), "taobao", "-a", "query=" + "|".join([*BLOCK_QUERIES, RATE_LIMITED]))
 
 
-def test_http_429_is_a_block_that_a_retry_can_clear(crawl):
-    result = crawl("taobao", "-a", "query=LUMORA 帽子")
-    assert result.stats["blocked/taobao/rate_limit"] == 1
-    assert "blocked/taobao/gave_up" not in result.stats
-    assert len(result.items) == 3
+@pytest.mark.parametrize(("query", "kind"), BLOCK_QUERIES.items())
+def test_integration_each_block_kind_is_counted_retried_then_given_up_without_listings(blocks_crawl, query, kind):
+    lines = [line for line in blocks_crawl.log.splitlines() if f"blocked on taobao (query {query!r} page 1): {kind} (" in line]
+    assert len(lines) == 3  # the first answer and two retries (BLOCK_RETRY_TIMES = 2)
+    assert "gave up after 2 retries" in lines[-1]
+    assert not [item for item in blocks_crawl.items if item["query"] == query]
+
+
+def test_integration_blocks_are_counted_per_kind_and_never_read_as_no_results(blocks_crawl):
+    stats = blocks_crawl.stats
+    assert stats[keys.blocked("taobao", "mtop")] == 6  # two queries, three answers each
+    assert stats[keys.blocked("taobao", "login")] == stats[keys.blocked("taobao", "punish")] == 3
+    assert stats[keys.blocked("taobao")] == 12 + 1  # and the one 429
+    assert stats[keys.blocked("taobao", "gave_up")] == 4
+    assert stats[keys.SEARCH_BLOCKED] == 4
+    assert keys.SEARCH_NO_RESULTS not in stats and keys.FORMAT_UNRECOGNIZED not in stats
+
+
+def test_integration_http_429_is_a_block_that_a_retry_can_clear(blocks_crawl):
+    assert blocks_crawl.stats[keys.blocked("taobao", "rate_limit")] == 1
+    assert f"blocked on taobao (query {RATE_LIMITED!r} page 1): rate_limit" in blocks_crawl.log
+    assert not [line for line in blocks_crawl.log.splitlines() if repr(RATE_LIMITED) in line and "gave up" in line]
+    assert blocks_crawl.stats[keys.blocked("taobao", "gave_up")] == len(BLOCK_QUERIES)  # not the rate-limited one
+    assert len(blocks_crawl.items) == 3 and {item["query"] for item in blocks_crawl.items} == {RATE_LIMITED}
 
 
 def _response(body: str, url: str = "https://h5api.m.taobao.com/h5/x/2.0/", status: int = 200, headers=None, cls=TextResponse):

@@ -361,8 +361,7 @@ def test_one_brands_review_and_complaints_never_change_another_brands_monitor_re
     """Two rights holders watching the same listings, one store: each report shows its own statuses."""
     import csv
 
-    from tests.conftest import DEMO_REGISTRY
-    from tests.test_monitor import monitor, read_listings, read_review, scrapy
+    from tests.conftest import DEMO_REGISTRY, monitor, read_listings, read_review, scrapy
 
     other = tmp_path / "northpeak"
     shutil.copytree(DEMO_REGISTRY.parent, other)

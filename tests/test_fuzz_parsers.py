@@ -166,12 +166,18 @@ STRUCTURED = {
 }
 
 
+def _draw_json_site(data, platform: str) -> tuple[str, int, int, object]:
+    """A recorded body of ``platform`` and one JSON value inside it: (body, where it starts, where it ends, value)."""
+    text, sites = data.draw(st.sampled_from(STRUCTURED[platform]))
+    start, end, value = data.draw(st.sampled_from(sites))
+    return text, start, end, value
+
+
 @pytest.mark.parametrize("platform", sorted(p for p in READERS if STRUCTURED[p]))
 @FUZZ
 @given(data=st.data())
 def test_any_json_value_replaced_by_a_hostile_one_never_crashes_a_parser_or_yields_an_empty_id(platform, data):
-    text, sites = data.draw(st.sampled_from(STRUCTURED[platform]))
-    start, end, value = data.draw(st.sampled_from(sites))
+    text, start, end, value = _draw_json_site(data, platform)
     for _ in range(data.draw(st.integers(1, 3))):
         path = data.draw(st.sampled_from(_paths(value)))
         value = _replace(value, path, data.draw(st.sampled_from(HOSTILE_VALUES)))
@@ -186,8 +192,7 @@ _ID_KEY = re.compile(r"(?i)^(?:item_?id|nid|nidlong|offer_?id|product_?id|id)$")
 @FUZZ
 @given(data=st.data())
 def test_a_blank_object_or_list_where_an_item_id_belongs_drops_that_item_only(platform, data):
-    text, sites = data.draw(st.sampled_from(STRUCTURED[platform]))
-    start, end, value = data.draw(st.sampled_from(sites))
+    text, start, end, value = _draw_json_site(data, platform)
     id_paths = [path for path in _paths(value) if path and isinstance(path[-1], str) and _ID_KEY.match(path[-1])]
     if not id_paths:
         return

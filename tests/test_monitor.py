@@ -6,48 +6,16 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
-
-WEEK2 = ROOT / "fixtures" / "cassettes-week2"
-
-
-def scrapy(workdir: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([SCRAPY, *args], cwd=workdir, env=scrapy_env(), capture_output=True, text=True,
-                          timeout=timeout)
-
-
-def monitor(workdir: Path, replay: Path, *extra: str, registry: Path = DEMO_REGISTRY) -> tuple[int, Path | None, str]:
-    before = set((workdir / "reports").glob("*")) if (workdir / "reports").exists() else set()
-    result = scrapy(workdir, "monitor", "--registry", str(registry), "--replay", str(replay), "--platforms", "taobao",
-                    "--out", str(workdir / "reports"), "--store", f"sqlite:///{workdir / 'store.db'}",
-                    "--images-store", str(workdir / "images"), "--no-progress", *extra)
-    after = set((workdir / "reports").glob("*")) if (workdir / "reports").exists() else set()
-    new = sorted(after - before)
-    return result.returncode, (new[-1] if new else None), result.stdout + result.stderr
-
-
-def read_review(path: Path) -> list[dict]:
-    with path.open(encoding="utf-8-sig", newline="") as handle:
-        return list(csv.DictReader(handle))
-
-
-def read_listings(report: Path) -> dict[str, dict]:
-    lines = (report / "listings.jsonl").read_text(encoding="utf-8").splitlines()
-    return {item["listing_id"]: item for item in map(json.loads, lines)}
+from tests.conftest import CASSETTES, DEMO_REGISTRY, WEEK2, monitor, read_listings, read_review, scrapy
 
 
 @pytest.fixture(scope="module")
-def first_run(tmp_path_factory):
-    workdir = tmp_path_factory.mktemp("monitor")
-    code, report, log = monitor(workdir, CASSETTES)
-    assert code == 0, log[-4000:]
-    return workdir, report
+def first_run(demo_monitor_run):
+    return demo_monitor_run.workdir, demo_monitor_run.report
 
 
 def test_a_run_writes_the_four_reports_and_a_summary_per_platform(first_run):
@@ -114,9 +82,8 @@ APPROVE = {"191705429157", "769468703124", "278513131215"}  # gone in week 2, st
 REJECT = {"646038746196", "842078053583"}  # unchanged in week 2, price changed in week 2
 
 
-def test_second_run_reports_seen_complained_relisted_removed_and_remembers_decisions(tmp_path):
-    code, report, log = monitor(tmp_path, CASSETTES)
-    assert code == 0, log[-3000:]
+def test_second_run_reports_seen_complained_relisted_removed_and_remembers_decisions(tmp_path, demo_monitor_run):
+    report = demo_monitor_run.copy_to(tmp_path).report  # the first week, run once for the session
     rows = read_review(report / "review.csv")
     assert {row["listing_id"] for row in rows} >= APPROVE | REJECT
     for row in rows:

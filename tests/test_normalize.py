@@ -2,16 +2,7 @@
 
 import pytest
 
-from crawlers.normalize import (
-    absolute_url,
-    canonical_url,
-    clean_text,
-    full_size_image,
-    item_id_from_url,
-    parse_count,
-    parse_moq,
-    parse_price,
-)
+from crawlers import normalize
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -27,7 +18,7 @@ from crawlers.normalize import (
     (35, (35.0, 35.0, None)),
 ])
 def test_prices_in_every_shown_form_become_min_max_and_currency(text, expected):
-    assert parse_price(text) == expected
+    assert normalize.parse_price(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -44,7 +35,7 @@ def test_prices_in_every_shown_form_become_min_max_and_currency(text, expected):
     ("暂无销量", None),
 ])
 def test_sales_counts_read_as_shown(text, expected):
-    assert parse_count(text) == expected
+    assert normalize.parse_count(text) == expected
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -54,12 +45,12 @@ def test_sales_counts_read_as_shown(text, expected):
     ("Min. order: 1 piece", (1, "piece")),
 ])
 def test_minimum_order_quantity_and_unit(text, expected):
-    assert parse_moq(text) == expected
+    assert normalize.parse_moq(text) == expected
 
 
 def test_protocol_relative_and_http_urls_become_https():
-    assert absolute_url("//detail.tmall.com/item.htm?id=1") == "https://detail.tmall.com/item.htm?id=1"
-    assert absolute_url("http://g.search2.alicdn.com/img/i2/1.jpg") == "https://g.search2.alicdn.com/img/i2/1.jpg"
+    assert normalize.absolute_url("//detail.tmall.com/item.htm?id=1") == "https://detail.tmall.com/item.htm?id=1"
+    assert normalize.absolute_url("http://g.search2.alicdn.com/img/i2/1.jpg") == "https://g.search2.alicdn.com/img/i2/1.jpg"
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -76,7 +67,7 @@ def test_protocol_relative_and_http_urls_become_https():
      "https://img.alicdn.com/imgextra/i1/9/O1CN01z~crop,0,185,1179,1179~_!!9.jpg"),
 ])
 def test_images_are_full_size_absolute_https(url, expected):
-    assert full_size_image(url) == expected
+    assert normalize.full_size_image(url) == expected
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
@@ -90,7 +81,7 @@ def test_images_are_full_size_absolute_https(url, expected):
     ("zero\u200bwidth kept", "zero\u200bwidth kept"),
 ])
 def test_titles_are_text_only(raw, expected):
-    assert clean_text(raw) == expected
+    assert normalize.clean_text(raw) == expected
 
 
 @pytest.mark.parametrize(("platform", "listing_id", "source", "expected"), [
@@ -103,10 +94,16 @@ def test_titles_are_text_only(raw, expected):
      "https://www.alibaba.com/product-detail/Outdoor-Trail-Jacket_1600270997819.html"),
 ])
 def test_canonical_detail_urls_carry_no_tracking(platform, listing_id, source, expected):
-    assert canonical_url(platform, listing_id, source) == expected
+    assert normalize.canonical_url(platform, listing_id, source) == expected
 
 
 def test_item_ids_come_from_detail_and_offer_urls_but_not_from_ad_clicks():
-    assert item_id_from_url("//item.taobao.com/item.htm?id=542589791252&ns=1#detail") == "542589791252"
-    assert item_id_from_url("https://detail.1688.com/offer/577932025981.html?spm=a26352") == "577932025981"
-    assert item_id_from_url("https://click.simba.taobao.com/cc_im?p=%C2%B6&s=1&e=Zx") is None
+    assert normalize.item_id_from_url("//item.taobao.com/item.htm?id=542589791252&ns=1#detail") == "542589791252"
+    assert normalize.item_id_from_url("https://detail.1688.com/offer/577932025981.html?spm=a26352") == "577932025981"
+    assert normalize.item_id_from_url("https://click.simba.taobao.com/cc_im?p=%C2%B6&s=1&e=Zx") is None
+
+
+@pytest.mark.parametrize("value", ["1" * 400, "1" * 400 + "万+人付款", float("inf"), float("nan")])
+def test_a_count_too_large_to_be_a_number_is_unknown_not_a_crash(value):
+    # a seller-written "sales" of 400 digits overflowed round() and cost the whole page before
+    assert normalize.parse_count(value) is None

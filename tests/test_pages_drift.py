@@ -78,41 +78,53 @@ def _replay_folder(tmp_path, replies: dict[str, str]):
     return folder.parent
 
 
-def _cassette(tmp_path, bodies: list[str], query: str):
-    replay = _replay_folder(tmp_path, {query: bodies[0]})
-    workdir = tmp_path / "run"
+LONG_URL_BLOCK, ILLEGAL = "LUMORA 长链接", "LUMORA 非法"
+
+
+def _refusals() -> dict[str, str]:
+    """A block whose ret sits after a long data.url, and an illegal access that no re-signing clears."""
+    return {LONG_URL_BLOCK: drift.mtop_block_ret_last("RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试!"),
+            ILLEGAL: drift.mtop_block_ret_last("FAIL_SYS_ILLEGAL_ACCESS::非法请求")}  # its ret far from the start too
+
+
+@pytest.fixture(scope="module")
+def refused_crawl(tmp_path_factory):
+    """Integration: one replayed crawl of both refused queries (retries and re-signs are the middleware's)."""
+    folder = tmp_path_factory.mktemp("refused")
+    replay = _replay_folder(folder, _refusals())
+    workdir = folder / "run"
     workdir.mkdir()
-    return run_crawl(workdir, "taobao", "-a", f"query={query}", "-a", "pages=1", replay=replay)
+    return run_crawl(workdir, "taobao", "-a", f"query={LONG_URL_BLOCK}|{ILLEGAL}", "-a", "pages=1", replay=replay)
 
 
-def test_a_block_reply_with_ret_after_a_long_url_is_retried_with_back_off_then_given_up(tmp_path):
-    result = _cassette(tmp_path, [drift.mtop_block_ret_last("RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试!")],
-                       "LUMORA 长链接")
+def _lines(result, query: str) -> list[str]:
+    return [line for line in result.log.splitlines() if f"(query {query!r} page 1)" in line]
+
+
+def test_integration_a_block_reply_with_ret_after_a_long_url_is_retried_with_back_off_then_given_up(refused_crawl):
+    result = refused_crawl
     assert result.items == []
-    assert result.stats["blocked/taobao"] == 3 and result.stats["blocked/taobao/mtop"] == 3
-    assert result.stats["blocked/taobao/gave_up"] == 1 and result.stats["search/blocked"] == 1
+    lines = _lines(result, LONG_URL_BLOCK)
+    assert len([line for line in lines if "blocked on taobao" in line and ": mtop (" in line]) == 3
+    assert "retry 1/2" in lines[0] and "gave up after 2 retries" in lines[-1]
+    assert result.stats["blocked/taobao"] == 3 + 1  # three answers here, the given-up re-signs of the other query
+    assert result.stats["blocked/taobao/mtop"] == 3 + 1
+    assert result.stats["blocked/taobao/gave_up"] == 2 and result.stats["search/blocked"] == 2
     assert "format/unrecognized" not in result.stats
-    assert "retry 1/2" in result.log and "gave up after 2 retries" in result.log
 
 
-def test_a_persistent_illegal_access_is_a_block_after_the_re_sign_retries(tmp_path):
-    body = drift.mtop_block_ret_last("FAIL_SYS_ILLEGAL_ACCESS::非法请求")  # its ret far from the start too
-    result = _cassette(tmp_path, [body], "LUMORA 非法")
-    assert result.items == []
-    assert result.stats["mtop/token_refresh"] == 2  # signed again twice first
-    assert result.stats["blocked/taobao"] == 1 and result.stats["blocked/taobao/mtop"] == 1
-    assert result.stats["blocked/taobao/gave_up"] == 1
-    assert result.stats["search/blocked"] == 1 and result.stats["search/failed"] == 1
-    assert "format/unrecognized" not in result.stats
+def test_integration_a_persistent_illegal_access_is_a_block_after_the_re_sign_retries(refused_crawl):
+    result = refused_crawl
+    assert result.stats["mtop/token_refresh"] == 2  # signed again twice first (the other query is no token reply)
+    assert result.stats["search/failed"] == 2  # each of the two queries once
     assert "blocked on taobao (query 'LUMORA 非法' page 1): mtop FAIL_SYS_ILLEGAL_ACCESS" in result.log
+    assert not [line for line in _lines(result, ILLEGAL) if "retry 1/2" in line]  # re-signed, not retried
 
 
 def test_a_monitor_run_refused_both_ways_shows_the_blocks_and_exits_3(tmp_path):
-    from tests.conftest import DEMO_REGISTRY
-    from tests.test_monitor import monitor
+    from tests.conftest import DEMO_REGISTRY, monitor
 
-    replies = {"LUMORA 长链接": drift.mtop_block_ret_last("RGV587_ERROR::SM::哎哟喂,被挤爆啦,请稍后重试!"),
-               "LUMORA 非法": drift.mtop_block_ret_last("FAIL_SYS_ILLEGAL_ACCESS::非法请求")}
+    replies = _refusals()
     replay = _replay_folder(tmp_path, replies)
     folder = tmp_path / "registry"
     shutil.copytree(DEMO_REGISTRY.parent, folder)
@@ -219,14 +231,23 @@ def test_a_listing_whose_seller_is_hidden_is_kept_with_the_seller_unknown():
     assert all("seller_unknown" not in listing for listing in others)
 
 
-def test_a_crawl_keeps_the_listing_whose_seller_is_hidden_and_counts_it(tmp_path):
+def test_a_crawl_keeps_the_listing_whose_seller_is_hidden_and_counts_it(caplog):
+    from pipelines.validate import ValidationPipeline
+    from tests.replayed import make_spider
+
+    caplog.set_level("INFO")
     body, hidden_id = drift.hidden_seller_items()
-    result = _cassette(tmp_path, [body], "LUMORA 隐藏")
-    assert len(result.items) == 3 and "item/invalid" not in result.stats
-    [hidden] = [item for item in result.items if item["listing_id"] == hidden_id]
+    spider = make_spider("taobao", query="LUMORA 隐藏", pages="1")
+    request = spider.search_request("LUMORA 隐藏", 1, {})
+    items = list(spider.parse_search(_response(body, url=request.url, meta=request.meta)))
+    validation = ValidationPipeline(spider.crawler.stats)
+    kept = [dict(validation.process_item(item)) for item in items]  # an invalid one would raise DropItem
+    stats = spider.crawler.stats.get_stats()
+    assert len(kept) == 3 and "item/invalid" not in stats
+    [hidden] = [item for item in kept if item["listing_id"] == hidden_id]
     assert hidden["seller_name"] == "" and hidden["seller_unknown"] is True
-    assert result.stats["item/seller_unknown"] == 1
-    assert "does not show its seller; kept with the seller unknown" in result.log
+    assert stats["item/seller_unknown"] == 1
+    assert "does not show its seller; kept with the seller unknown" in caplog.text
 
 
 def test_an_old_page_listing_with_a_hidden_nick_is_kept():

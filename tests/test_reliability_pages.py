@@ -47,17 +47,23 @@ def _crawl(tmp_path: Path, query: str, replay: Path, **settings):
     return run_crawl(workdir, "taobao", "-a", f"query={query}", "-a", "pages=1", replay=replay, settings=settings)
 
 
-def test_html_served_where_the_search_api_json_was_expected_is_a_format_alarm_with_the_body_saved(tmp_path):
+def test_html_served_where_the_search_api_json_was_expected_is_a_format_alarm_with_the_body_saved(tmp_path, caplog):
+    from scrapy.http import HtmlResponse
+
+    from tests.replayed import make_spider
+
     page = "<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502</h1></body></html>"
-    replay = _cassettes(tmp_path, [_interaction(_search_uri("LUMORA HTML"), 200, page, {"Content-Type": "text/html"})])
-    result = _crawl(tmp_path, "LUMORA HTML", replay)
-    assert result.returncode == 0
-    assert result.items == []
-    assert result.stats["format/unrecognized"] == 1
-    assert "search/no_results" not in result.stats  # never read as "nothing found"
-    assert "unrecognized search page (neither an mtop reply nor a page with g_page_config)" in result.log
-    assert "https://h5api.m.taobao.com/h5/" in result.log and "body saved to" in result.log
-    saved = list((tmp_path / "run" / "diag").glob("taobao-*.txt"))
+    spider = make_spider("taobao", {"FORMAT_DIAG_DIR": str(tmp_path / "diag")}, query="LUMORA HTML", pages="1")
+    request = spider.search_request("LUMORA HTML", 1, {})
+    response = HtmlResponse(request.url, status=200, body=page.encode(), headers={"Content-Type": "text/html"},
+                            request=request)
+    assert list(spider.parse_search(response)) == []
+    stats = spider.crawler.stats.get_stats()
+    assert stats["format/unrecognized"] == 1
+    assert "search/no_results" not in stats  # never read as "nothing found"
+    assert "unrecognized search page (neither an mtop reply nor a page with g_page_config)" in caplog.text
+    assert "https://h5api.m.taobao.com/h5/" in caplog.text and "body saved to" in caplog.text
+    saved = list((tmp_path / "diag").glob("taobao-*.txt"))
     assert len(saved) == 1 and b"502 Bad Gateway" in saved[0].read_bytes()
 
 
@@ -93,39 +99,46 @@ def test_a_5xx_is_retried_and_the_listings_of_the_retry_are_kept(tmp_path):
     assert "blocked/taobao" not in result.stats  # a 5xx is a server error, not a block
 
 
-def test_a_5xx_that_never_clears_gives_up_after_retry_times_naming_the_query_and_url(tmp_path):
-    replay = _cassettes(tmp_path, [_interaction(_search_uri("LUMORA 503"), 503, "<html>busy</html>",
-                                                {"Content-Type": "text/html"})])
-    result = _crawl(tmp_path, "LUMORA 503", replay)
-    assert result.returncode == 0 and result.items == []
-    assert result.stats["retry/count"] == 2 and result.stats["retry/max_reached"] == 1  # RETRY_TIMES = 2
-    assert result.stats["search/failed"] == 1
-    assert "search page failed for query 'LUMORA 503' page 1" in result.log
-    assert "URL: https://h5api.m.taobao.com/h5/" in result.log
+NEVER_CLEARS, LOOP, CHAIN = "LUMORA 503", "LUMORA LOOP", "LUMORA CHAIN"
 
 
-def test_a_redirect_loop_back_to_a_visited_url_is_refused_naming_the_query_and_url(tmp_path):
-    uri = _search_uri("LUMORA LOOP")
-    other = "https://h5api.m.taobao.com/h5/loop/1.0/?step=2"
-    replay = _cassettes(tmp_path, [_interaction(uri, 302, "", {"Location": other}),
-                                   _interaction(other, 302, "", {"Location": uri})])
-    result = _crawl(tmp_path, "LUMORA LOOP", replay)
-    assert result.returncode == 0 and result.items == []
-    assert result.stats["redirect/loop"] == 1 and result.stats["search/failed"] == 1
-    assert "redirect loop (query 'LUMORA LOOP' page 1)" in result.log
-    assert "search page failed for query 'LUMORA LOOP' page 1: redirect loop" in result.log
-    assert "search/no_results" not in result.stats
-
-
-def test_an_endless_redirect_chain_stops_at_redirect_max_times_naming_the_query(tmp_path):
+@pytest.fixture(scope="module")
+def failing_crawl(tmp_path_factory):
+    """Integration: one replayed crawl of three searches that never answer (retries and redirects are Scrapy's)."""
+    tmp_path = tmp_path_factory.mktemp("failing")
+    interactions = [_interaction(_search_uri(NEVER_CLEARS), 503, "<html>busy</html>", {"Content-Type": "text/html"})]
+    loop_uri, other = _search_uri(LOOP), "https://h5api.m.taobao.com/h5/loop/1.0/?step=2"
+    interactions += [_interaction(loop_uri, 302, "", {"Location": other}), _interaction(other, 302, "", {"Location": loop_uri})]
     hops = [f"https://h5api.m.taobao.com/h5/hop/1.0/?n={n}" for n in range(1, 30)]
-    interactions = [_interaction(_search_uri("LUMORA CHAIN"), 302, "", {"Location": hops[0]})]
+    interactions.append(_interaction(_search_uri(CHAIN), 302, "", {"Location": hops[0]}))
     interactions += [_interaction(hop, 302, "", {"Location": following}) for hop, following in itertools.pairwise(hops)]
-    result = _crawl(tmp_path, "LUMORA CHAIN", _cassettes(tmp_path, interactions), REDIRECT_MAX_TIMES=5)
-    assert result.returncode == 0 and result.items == []
-    assert result.stats["downloader/response_status_count/302"] == 6  # the first answer and five redirects
-    assert "search page failed for query 'LUMORA CHAIN' page 1: max redirections reached" in result.log
-    assert "search/no_results" not in result.stats
+    return _crawl(tmp_path, "|".join((NEVER_CLEARS, LOOP, CHAIN)), _cassettes(tmp_path, interactions),
+                  REDIRECT_MAX_TIMES=5)
+
+
+def test_integration_the_failing_searches_fail_alone_and_are_never_read_as_no_results(failing_crawl):
+    assert failing_crawl.returncode == 0 and failing_crawl.items == []
+    assert failing_crawl.stats["search/failed"] == 3  # each of the three once
+    assert "search/no_results" not in failing_crawl.stats
+
+
+def test_integration_a_5xx_that_never_clears_gives_up_after_retry_times_naming_the_query_and_url(failing_crawl):
+    stats = failing_crawl.stats
+    assert stats["retry/count"] == 2 and stats["retry/max_reached"] == 1  # RETRY_TIMES = 2; redirects are no retries
+    assert "search page failed for query 'LUMORA 503' page 1" in failing_crawl.log
+    assert "URL: https://h5api.m.taobao.com/h5/" in failing_crawl.log
+
+
+def test_integration_a_redirect_loop_back_to_a_visited_url_is_refused_naming_the_query_and_url(failing_crawl):
+    assert failing_crawl.stats["redirect/loop"] == 1
+    assert "redirect loop (query 'LUMORA LOOP' page 1)" in failing_crawl.log
+    assert "search page failed for query 'LUMORA LOOP' page 1: redirect loop" in failing_crawl.log
+
+
+def test_integration_an_endless_redirect_chain_stops_at_redirect_max_times_naming_the_query(failing_crawl):
+    # the chain's first answer and five redirects, and the loop's three answers (a crawl of it alone counts 3)
+    assert failing_crawl.stats["downloader/response_status_count/302"] == 6 + 3
+    assert "search page failed for query 'LUMORA CHAIN' page 1: max redirections reached" in failing_crawl.log
 
 
 # -- encodings ---------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import http.server
 import json
@@ -17,7 +18,7 @@ import yaml
 
 from crawlers.replay import CassetteLibrary, request_key
 from crawlers.replay.recorder import scrub_url
-from tests.conftest import ROOT, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, ROOT, SCRAPY, scrapy_env
 
 MTOP = "https://h5api.m.taobao.com/h5/mtop.relationrecommend.wirelessrecommend.recommend/2.0/"
 DATA = '{"appId":"34385","params":"{\\"q\\":\\"%E9%9C%B2%E8%8E%AB%E6%8B%89\\",\\"page\\":1,\\"myCNA\\":\\"x1\\"}"}'
@@ -71,7 +72,7 @@ def test_a_broken_cassette_is_reported_and_the_others_still_load(tmp_path):
     assert len(library.errors) == 1 and "bad.yaml" in library.errors[0]
 
 
-def test_a_miss_is_counted_logged_with_its_key_and_fails_only_that_request(crawl):
+def test_integration_a_miss_is_counted_logged_with_its_key_and_fails_only_that_request(crawl):
     result = crawl("taobao", "-a", "query=露莫拉|nothing recorded for this", "-a", "pages=1")
     assert result.stats["replay/miss"] == 1
     assert "replay miss: no recording for https://h5api.m.taobao.com" in result.log
@@ -79,11 +80,21 @@ def test_a_miss_is_counted_logged_with_its_key_and_fails_only_that_request(crawl
     assert len(result.items) > 0  # the other query went on
 
 
-def test_replay_honours_download_maxsize(crawl):
-    result = crawl("taobao", "-a", "query=露莫拉", "-a", "pages=1", settings={"DOWNLOAD_MAXSIZE": 1000})
-    assert result.items == []
-    assert result.stats["replay/too_large"] >= 1
-    assert "over DOWNLOAD_MAXSIZE" in result.log
+def test_replay_honours_download_maxsize(caplog):
+    from scrapy import Spider
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.replay.handler import ReplayDownloadHandler, ResponseTooLarge
+    from tests.replayed import make_spider
+
+    crawler = get_crawler(Spider, {"REPLAY_DIR": str(CASSETTES), "DOWNLOAD_MAXSIZE": 1000})
+    crawler.stats.open_spider()
+    handler = ReplayDownloadHandler(crawler)
+    request = make_spider("taobao", query="露莫拉").search_request("露莫拉", 1, {})  # its page is 5.7 kB
+    with pytest.raises(ResponseTooLarge):
+        asyncio.run(handler.download_request(request))
+    assert crawler.stats.get_value("replay/too_large") == 1
+    assert "over DOWNLOAD_MAXSIZE" in caplog.text
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):

@@ -32,6 +32,7 @@ from crawlers.platforms.common import (
     extract_json_object,
     make_listing,
     parsed_text,
+    read_items,
     unrecognized,
 )
 
@@ -155,12 +156,7 @@ def read_rendered(text: str) -> SearchPage:
         if _says_no_results(text):
             return SearchPage(kind="no_results", format="rendered", reason="the rendered list says no products matched")
         return unrecognized("rendered page without result cards")
-    page = SearchPage(kind="listings", format="rendered")
-    for index, card in enumerate(cards):
-        try:
-            page.listings.append(_card_listing(card))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.item_errors.append(f"card[{index}]: {exc!r}")
+    page = read_items(SearchPage(kind="listings", format="rendered"), cards, _card_listing, "card")
     return all_unreadable(page, "rendered cards")  # the cards do not say how many pages there are: paging stops at -a pages or an empty page
 
 
@@ -169,12 +165,7 @@ def read_legacy_cards(text: str) -> SearchPage:
     cards = Selector(text=text).css(LEGACY_CARD)
     if not cards:
         return unrecognized("old product list without .m-product-item cards")
-    page = SearchPage(kind="listings", format="legacy_cards")
-    for index, card in enumerate(cards):
-        try:
-            page.listings.append(_legacy_card_listing(card))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.item_errors.append(f"m-product-item[{index}]: {exc!r}")
+    page = read_items(SearchPage(kind="listings", format="legacy_cards"), cards, _legacy_card_listing, "m-product-item")
     return all_unreadable(page, "the .m-product-item cards")
 
 
@@ -207,12 +198,7 @@ def _page_from_offers(offers: list, result: dict, fmt: str, reader) -> SearchPag
     total = _int(result.get("totalCount") if result.get("totalCount") is not None else result.get("offerTotalCount"))
     if not offers:
         return empty_list(fmt, "offer list", total)
-    page = SearchPage(kind="listings", format=fmt)
-    for index, raw in enumerate(offers):
-        try:
-            page.listings.append(reader(raw))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.item_errors.append(f"offers[{index}]: {exc!r}")
+    page = read_items(SearchPage(kind="listings", format=fmt), offers, reader, "offers")
     if not page.listings:
         return all_unreadable(page, "offer list")
     if total is not None:

@@ -12,7 +12,7 @@ import json
 import math
 import re
 
-from crawlers.mtop import MalformedReply, MtopClient, read_reply
+from crawlers.mtop import MtopClient
 from crawlers.normalize import gbk_quote, item_id_from_url, parse_moq, parse_price
 from crawlers.platforms.common import (
     SearchPage,
@@ -20,6 +20,7 @@ from crawlers.platforms.common import (
     empty_list,
     make_listing,
     read_items,
+    successful_reply,
     unrecognized,
 )
 
@@ -87,12 +88,9 @@ def read_search(text: str, page: int | None = None) -> SearchPage:
 
 
 def read_mtop_search(text: str, page_no: int | None = None) -> SearchPage:
-    try:
-        reply = read_reply(text)
-    except MalformedReply as exc:
-        return unrecognized(str(exc))
-    if not reply.ok:
-        return unrecognized(f"mtop {reply.code}::{reply.message}")
+    reply = successful_reply(text)
+    if isinstance(reply, SearchPage):
+        return reply
     inner = reply.data.get("data")
     if not isinstance(inner, dict):
         return unrecognized("mtop SUCCESS reply without data.data (format drift?)")

@@ -11,6 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Literal
 
+from crawlers.mtop import MalformedReply, MtopReply, read_reply
 from crawlers.normalize import (
     absolute_url,
     canonical_url,
@@ -76,6 +77,17 @@ def unrecognized(reason: str) -> SearchPage:
     return SearchPage(kind="unrecognized", reason=reason)
 
 
+def successful_reply(text: str) -> MtopReply | SearchPage:
+    """An mtop search reply that says SUCCESS, or the drift alarm saying why it is none (unreadable, refused)."""
+    try:
+        reply = read_reply(text)
+    except MalformedReply as exc:
+        return unrecognized(str(exc))
+    if not reply.ok:
+        return unrecognized(f"mtop {reply.code}::{reply.message}")
+    return reply
+
+
 def empty_list(fmt: str, where: str, total: int | None) -> SearchPage:
     """A result list with nothing in it: the platform's "no results" only when its own total agrees.
 
@@ -117,6 +129,27 @@ def extract_json_object(text: str, marker: str) -> object | None:
     return value
 
 
+def _price_range(price: object, price_max: object) -> tuple[float | None, float | None, str | None]:
+    """(lowest, highest, currency shown) from a price or range, with a separate highest price winning when readable."""
+    low, high, shown_currency = parse_price(price)
+    if price_max is not None:
+        _, high_from_max, max_currency = parse_price(price_max)
+        if high_from_max is not None:
+            high = high_from_max
+        shown_currency = shown_currency or max_currency
+    return low, high, shown_currency
+
+
+def _full_size_images(images: list[object] | tuple[object, ...]) -> list[str]:
+    """Each picture's full-size URL, once each, in page order; what is not a picture URL is left out."""
+    image_urls = []
+    for raw in images:
+        url = full_size_image(raw)
+        if url and url not in image_urls:
+            image_urls.append(url)
+    return image_urls
+
+
 def make_listing(
     platform: str,
     listing_id: object,
@@ -143,18 +176,8 @@ def make_listing(
     listing_id = str(listing_id).strip()
     if not listing_id:
         raise ValueError("blank listing id")
-    low, high, shown_currency = parse_price(price)
-    if price_max is not None:
-        _, high_from_max, max_currency = parse_price(price_max)
-        if high_from_max is not None:
-            high = high_from_max
-        shown_currency = shown_currency or max_currency
+    low, high, shown_currency = _price_range(price, price_max)
     seller_name_text = clean_text(seller_name) if seller_name is not None else ""
-    image_urls = []
-    for raw in images:
-        url = full_size_image(raw)
-        if url and url not in image_urls:
-            image_urls.append(url)
     listing = {
         "platform": platform,
         "listing_id": listing_id,
@@ -173,7 +196,7 @@ def make_listing(
         "location": clean_text(location) or None if location is not None else None,
         "is_official_store": bool(is_official_store) if is_official_store is not None
         else (platform == "tmall" and shop_is_official(seller_name_text)),
-        "image_urls": image_urls,
+        "image_urls": _full_size_images(images),
     }
     if not seller_name_text:
         # the page does not show the seller (a hidden nick, a blank shop title): kept, marked unknown,

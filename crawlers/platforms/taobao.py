@@ -13,7 +13,6 @@ from urllib.parse import quote, urlsplit
 
 import yaml
 
-from crawlers.mtop import MalformedReply, read_reply
 from crawlers.normalize import item_id_from_url
 from crawlers.platforms.common import (
     SearchPage,
@@ -22,6 +21,7 @@ from crawlers.platforms.common import (
     extract_json_object,
     make_listing,
     read_items,
+    successful_reply,
     unrecognized,
 )
 
@@ -35,64 +35,26 @@ HTML_PAGE_SIZE = 44  # the old page pages by item offset s=44*page
 REFERER = "https://s.taobao.com/"
 
 
+@lru_cache(maxsize=1)
+def search_params_template() -> dict:
+    """The fixed mtop search params, in the order sent (taobao_search_params.yaml; the per-call ones are null)."""
+    return yaml.safe_load(Path(__file__).with_name("taobao_search_params.yaml").read_text(encoding="utf-8"))
+
+
 def search_data(query: str, page: int, *, tab: str = "all", state: dict | None = None) -> str:
     """The mtop ``data`` string for PC keyword search: ``{"appId":"34385","params":"<JSON string>"}``."""
     state = state or {}
-    params = {
-        "device": "HMA-AL00",
-        "isBeta": "false",
-        "grayHair": "false",
-        "from": "nt_history",
-        "brand": "HUAWEI",
-        "info": "wifi",
-        "index": "4",
-        "rainbow": "",
-        "schemaType": "auction",
-        "elderHome": "false",
-        "isEnterSrpSearch": "true",
-        "newSearch": "false",
-        "network": "wifi",
-        "subtype": "",
-        "hasPreposeFilter": "false",
-        "prepositionVersion": "v2",
-        "client_os": "Android",
-        "gpsEnabled": "false",
-        "searchDoorFrom": "srp",
-        "debug_rerankNewOpenCard": "false",
-        "homePageVersion": "v7",
-        "searchElderHomeOpen": "false",
-        "search_action": "initiative",
-        "sugg": "_4_1",
-        "sversion": "13.6",
-        "style": "list",
-        "ttid": "600000@taobao_pc_10.7.0",
-        "needTabs": "true",
-        "areaCode": "CN",
-        "vm": "nw",
-        "countryNum": "156",
-        "m": "pc",
+    params = dict(search_params_template())
+    params.update({  # keys already in the template keep their place in the JSON
         "page": page,
         "n": PAGE_SIZE,
         "q": quote(query, safe=""),
-        "qSource": "url",
         "tab": tab,
         "pageSize": PAGE_SIZE,
         "sourceS": str(state.get("sourceS", "0")),
-        "sort": "_coefp",
         "bcoffset": str(state.get("bcoffset", "")),
         "ntoffset": str(state.get("ntoffset", "")),
-        "filterTag": "",
-        "service": "",
-        "prop": "",
-        "loc": "",
-        "start_price": None,
-        "end_price": None,
-        "startPrice": None,
-        "endPrice": None,
-        "itemIds": None,
-        "p4pIds": None,
-        "categoryp": "",
-    }
+    })
     if tab == "mall":
         params["fromTmallRedirect"] = "true"
     return json.dumps({"appId": SEARCH_APP_ID, "params": json.dumps(params, separators=(",", ":"))},
@@ -121,12 +83,9 @@ def read_search(text: str) -> SearchPage:
 
 
 def read_mtop_search(text: str) -> SearchPage:
-    try:
-        reply = read_reply(text)
-    except MalformedReply as exc:
-        return unrecognized(str(exc))
-    if not reply.ok:
-        return unrecognized(f"mtop {reply.code}::{reply.message}")
+    reply = successful_reply(text)
+    if isinstance(reply, SearchPage):
+        return reply
     data = reply.data
     items = data.get("itemsArray")
     if items is None and isinstance(data.get("data"), dict):

@@ -20,7 +20,14 @@ from crawlers.normalize import (
     strip_tracking,
 )
 from crawlers.platforms import taobao
-from crawlers.platforms.common import SearchPage, all_unreadable, make_listing, parsed_text, unrecognized
+from crawlers.platforms.common import (
+    SearchPage,
+    all_unreadable,
+    make_listing,
+    parsed_text,
+    read_items,
+    unrecognized,
+)
 
 TAB = "mall"
 SEARCH_HOST = taobao.SEARCH_HOST
@@ -74,12 +81,7 @@ def read_list_html(text: str, url: str = "") -> SearchPage:
         return unrecognized("list.tmall.com page without #J_ItemList")
     if not cards:
         return SearchPage(kind="no_results", format="tmall-list", reason="#J_ItemList holds no div.product")
-    page = SearchPage(kind="listings", format="tmall-list")
-    for index, card in enumerate(cards):
-        try:
-            page.listings.append(_card_listing(card))
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            page.item_errors.append(f"div.product[{index}]: {exc!r}")
+    page = read_items(SearchPage(kind="listings", format="tmall-list"), cards, _card_listing, "div.product")
     if not page.listings:
         return all_unreadable(page, "#J_ItemList")
     if not selector.css("a.ui-page-next"):  # no link to a next page: this one is the last

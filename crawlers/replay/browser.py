@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from scrapy_playwright.handler import ScrapyPlaywrightDownloadHandler
 
+from contract.stats import REPLAY_MISS
 from crawlers.replay.handler import ReplayMiss, open_library
 from crawlers.replay.keys import request_key
 from crawlers.spiders.render import chromium_launch_options
@@ -99,7 +100,7 @@ class ReplayBrowserHandler(ScrapyPlaywrightDownloadHandler):
                           content_type.decode("latin-1") if content_type else None)
         if key not in self._recorded_keys:
             # the page itself was never recorded: fail this request only, without starting a browser
-            self.stats.inc_value("replay/miss")
+            self.stats.inc_value(REPLAY_MISS)
             logger.warning("replay miss: no recording for %s (key: %s)", request.url, key)
             raise ReplayMiss(f"replay miss: no recording for {request.url}")
         if not request.meta.get("playwright"):
@@ -121,7 +122,7 @@ class ReplayBrowserHandler(ScrapyPlaywrightDownloadHandler):
         return wrapper
 
     def _miss(self, method: str, url: str, resource_type: str) -> None:
-        self.stats.inc_value("replay/miss")
+        self.stats.inc_value(REPLAY_MISS)
         self.stats.inc_value("replay/browser_aborted")
         self.stats.inc_value(f"replay/browser_aborted/{resource_type}")
         logger.warning("replay miss (browser %s): no recording for %s %s; aborted", resource_type, method, url)

@@ -20,6 +20,7 @@ from scrapy.http import Headers
 from scrapy.responsetypes import responsetypes
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from contract.stats import REPLAY_MISS
 from crawlers.replay.keys import request_key
 from crawlers.replay.library import CassetteLibrary
 from crawlers.replay.recorder import CassetteWriter
@@ -44,6 +45,14 @@ class ResponseTooLarge(IgnoreRequest):
     """The recorded body is over DOWNLOAD_MAXSIZE, as a live download would have been cancelled."""
 
 
+def _required_folder(crawler: Crawler, setting: str) -> str:
+    """The folder a replay or record handler works in; without it the handler is not used at all."""
+    folder = crawler.settings.get(setting)
+    if not folder:
+        raise NotConfigured(f"{setting} is not set")
+    return folder
+
+
 def open_library(folder: str, *, allow_repeats: bool = True, shared: bool = True) -> CassetteLibrary:
     if not shared:
         return CassetteLibrary(folder, allow_repeats=allow_repeats)
@@ -53,7 +62,7 @@ def open_library(folder: str, *, allow_repeats: bool = True, shared: bool = True
     return _LIBRARIES[cache_key].fresh_copy()
 
 
-def _cassette_response(request: Request, recorded) -> Response:
+def cassette_response(request: Request, recorded) -> Response:
     headers = Headers()
     for name, value in recorded.headers:
         if name.lower() in ("content-length", "transfer-encoding"):
@@ -78,10 +87,8 @@ class ReplayDownloadHandler(BaseDownloadHandler):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         settings = crawler.settings
-        folder = settings.get("REPLAY_DIR")
-        if not folder:
-            raise NotConfigured("REPLAY_DIR is not set")
-        self.library = open_library(folder, allow_repeats=settings.getbool("REPLAY_ALLOW_REPEATS", True))
+        self.library = open_library(_required_folder(crawler, "REPLAY_DIR"),
+                                    allow_repeats=settings.getbool("REPLAY_ALLOW_REPEATS", True))
         self.maxsize = settings.getint("DOWNLOAD_MAXSIZE")
         self.stats = crawler.stats
         self._browser_handler_path = settings.get("REPLAY_BROWSER_HANDLER")
@@ -98,7 +105,7 @@ class ReplayDownloadHandler(BaseDownloadHandler):
                           content_type.decode("latin-1") if content_type else None)
         recorded = self.library.lookup_key(key)
         if recorded is None:
-            self.stats.inc_value("replay/miss")
+            self.stats.inc_value(REPLAY_MISS)
             logger.warning("replay miss: no recording for %s (key: %s)", request.url, key)
             raise ReplayMiss(f"replay miss: no recording for {request.url}")
         maxsize = request.meta.get("download_maxsize", self.maxsize)
@@ -108,7 +115,7 @@ class ReplayDownloadHandler(BaseDownloadHandler):
                          request.url, len(recorded.body), maxsize, recorded.source)
             raise ResponseTooLarge(f"{request.url}: body over DOWNLOAD_MAXSIZE")
         self.stats.inc_value("replay/hit")
-        return _cassette_response(request, recorded)
+        return cassette_response(request, recorded)
 
     async def _browser(self, request: Request) -> Response:
         if self._browser_handler is None:
@@ -133,9 +140,7 @@ class RecordingDownloadHandler(BaseDownloadHandler):
     def __init__(self, crawler: Crawler):
         super().__init__(crawler)
         settings = crawler.settings
-        folder = settings.get("RECORD_DIR")
-        if not folder:
-            raise NotConfigured("RECORD_DIR is not set")
+        folder = _required_folder(crawler, "RECORD_DIR")
         real = load_object(settings.get("RECORD_REAL_HANDLER",
                                         "scrapy.core.downloader.handlers.http11.HTTP11DownloadHandler"))
         self.real = build_from_crawler(real, crawler)

@@ -19,6 +19,7 @@ from pathlib import Path
 import scrapy
 from scrapy.exceptions import UsageError
 
+from contract import stats as keys
 from crawlers.items import Listing
 from crawlers.mtop import TOKEN_ERRORS, MalformedReply, MtopClient, read_reply
 from crawlers.normalize import utc_now
@@ -98,7 +99,7 @@ class SearchSpider(scrapy.Spider):
         query, page_no = response.meta["query"], response.meta["page"]
         stats = self.crawler.stats
         page = self.read_page(response)
-        stats.inc_value("search/pages")
+        stats.inc_value(keys.SEARCH_PAGES)
         for error in page.item_errors:  # counted on an unrecognized page too: they say what changed
             stats.inc_value("item/malformed")
             logger.warning("%s: skipped a malformed item on %s: %s", self.platform, response.url, error)
@@ -106,7 +107,7 @@ class SearchSpider(scrapy.Spider):
             self._unrecognized(response, page)
             return
         if page.kind == "no_results":
-            stats.inc_value("search/no_results")
+            stats.inc_value(keys.SEARCH_NO_RESULTS)
             logger.info("%s: no results for %r page %d (%s)", self.platform, query, page_no, page.reason)
             return
         stats.inc_value(f"format/{page.format}")
@@ -114,9 +115,9 @@ class SearchSpider(scrapy.Spider):
             stats.inc_value("ads/dropped", page.ads_dropped)
         crawled_at = utc_now()
         for rank, listing in enumerate(page.listings, start=1):
-            stats.inc_value("search/listings")
+            stats.inc_value(keys.SEARCH_LISTINGS)
             if listing.get("seller_unknown"):
-                stats.inc_value("item/seller_unknown")
+                stats.inc_value(keys.ITEM_SELLER_UNKNOWN)
                 logger.info("%s: listing %s does not show its seller; kept with the seller unknown",
                             self.platform, listing["url"])
             yield Listing(**listing, query=query, page=page_no, rank=rank, crawled_at=crawled_at)
@@ -130,16 +131,16 @@ class SearchSpider(scrapy.Spider):
 
         request = failure.request
         stats = self.crawler.stats
-        stats.inc_value("search/failed")
+        stats.inc_value(keys.SEARCH_FAILED)
         if failure.check(Blocked):
-            stats.inc_value("search/blocked")
+            stats.inc_value(keys.SEARCH_BLOCKED)
             return
         logger.error("%s: search page failed for query %r page %s: %s. URL: %s", self.platform,
                      request.meta.get("query"), request.meta.get("page"),
                      failure.getErrorMessage() or failure.type.__name__, request.url[:300])
 
     def _unrecognized(self, response, page: SearchPage) -> None:
-        self.crawler.stats.inc_value("format/unrecognized")
+        self.crawler.stats.inc_value(keys.FORMAT_UNRECOGNIZED)
         folder = Path(self.crawler.settings.get("FORMAT_DIAG_DIR") or "data/unrecognized")
         saved = ""
         try:
@@ -164,7 +165,7 @@ class MtopSearchSpider(SearchSpider):
         self.mtop = MtopClient(self.mtop_host)
 
     def parse_search(self, response):
-        if "mtop" in response.meta and _token_problem(response):
+        if "mtop" in response.meta and token_problem(response):
             yield from self._token_dance(response)
             return
         yield from super().parse_search(response)
@@ -186,8 +187,8 @@ class MtopSearchSpider(SearchSpider):
         stats = self.crawler.stats
         platform = response.meta.get("platform") or self.platform
         code = _reply_code(response)
-        for key in (f"blocked/{platform}", f"blocked/{platform}/mtop", f"blocked/{platform}/gave_up",
-                    "search/failed", "search/blocked"):
+        for key in (keys.blocked(platform), keys.blocked(platform, "mtop"), keys.blocked(platform, "gave_up"),
+                    keys.SEARCH_FAILED, keys.SEARCH_BLOCKED):
             stats.inc_value(key)
         query = response.meta.get("query")
         where = f" (query {query!r} page {response.meta.get('page', 1)})" if query else ""
@@ -199,7 +200,7 @@ class MtopSearchSpider(SearchSpider):
 _TOKEN_SIGNS = tuple(code.encode() for code in TOKEN_ERRORS)
 
 
-def _token_problem(response) -> bool:
+def token_problem(response) -> bool:
     """A token or signing failure in the reply's ``ret``, wherever it sits (not only near the start)."""
     if not any(sign in response.body for sign in _TOKEN_SIGNS):
         return False

@@ -17,6 +17,8 @@ import pytest
 
 from contract import PLATFORMS
 
+pytest_plugins = ["tests.export_fixtures"]  # the export tests' registry and builders
+
 ROOT = Path(__file__).resolve().parents[1]
 CASSETTES = ROOT / "fixtures" / "cassettes"
 EXPECTED = ROOT / "fixtures" / "expected"

@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 
 from exports.comparison_picture import PictureError, comparison_source, draw_comparison
-from tests.exports_conftest import draw_image, listing
+from tests.export_fixtures import draw_image, listing
 
 
 def _hit(path: str, registered: str = "images/jacket.png") -> dict:

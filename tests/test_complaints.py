@@ -22,12 +22,7 @@ from exports.complaints import (
 )
 from exports.evidence import EvidenceResult
 from registry import load_registry
-from tests.exports_conftest import REGISTRY_YAML, draw_image, listing, make_registry
-
-
-@pytest.fixture
-def registry(tmp_path: Path):
-    return make_registry(tmp_path)
+from tests.export_fixtures import REGISTRY_YAML, draw_image, listing
 
 
 def _many(count: int, *, prefix: str = "7", same_seller: bool = False, **extra) -> list[dict]:
@@ -301,7 +296,7 @@ def _scrapy(*args: str) -> tuple[int, str]:
 
 @pytest.mark.browser
 def test_scrapy_complaints_files_approved_rows_with_replayed_evidence(tmp_path, registry):
-    from tests.exports_conftest import write_cassette
+    from tests.export_fixtures import write_cassette
 
     report = _report_folder(tmp_path, registry, {"600000000001": "approve", "600000000003": " Approve",
                                                   "600000000004": "reject"})

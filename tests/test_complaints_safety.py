@@ -20,17 +20,12 @@ from exports.filing_run import InputError, run_complaints
 from exports.incremental import annotate
 from store import MIGRATIONS, Store, complaints
 from tests.conftest import CASSETTES
-from tests.exports_conftest import REGISTRY_YAML, draw_image, listing, make_registry
+from tests.export_fixtures import REGISTRY_YAML, draw_image, listing
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from tests.test_complaints import _report_folder
 
 REPO = Path(__file__).resolve().parents[1]
 FIRST = "600000000001"  # approved in every review below (row 2: the highest score)
-
-
-@pytest.fixture
-def registry(tmp_path: Path):
-    return make_registry(tmp_path)
 
 
 def _store_with_report_listings(url: str, report: Path, run_id: str = "run-1") -> Store:

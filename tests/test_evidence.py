@@ -18,7 +18,7 @@ from exports.evidence import (
     replay_fetch,
     safe_component,
 )
-from tests.exports_conftest import write_cassette
+from tests.export_fixtures import write_cassette
 
 ITEM_URL = "https://item.taobao.com/item.htm?id=600000000001"
 GONE_URL = "https://item.taobao.com/item.htm?id=600000000002"
@@ -174,7 +174,7 @@ def test_a_missing_browser_fails_each_listing_with_a_message_instead_of_crashing
 
 def test_an_image_hit_adds_a_hashed_side_by_side_comparison(tmp_path: Path):
     from exports.comparison_picture import ComparisonSource
-    from tests.exports_conftest import draw_image
+    from tests.export_fixtures import draw_image
 
     listing_image = draw_image(tmp_path / "store" / "full" / "a.jpg", (200, 40, 40))
     registered = draw_image(tmp_path / "registry" / "images" / "jacket.png", (30, 90, 160))

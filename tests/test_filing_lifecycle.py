@@ -13,7 +13,7 @@ import yaml
 from enforcement.casebook import CaseBook, ListingRef
 from registry import load_registry
 from store import Store, rights_holder_key
-from tests.exports_conftest import listing, make_registry
+from tests.export_fixtures import listing
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -48,8 +48,7 @@ def _store(tmp_path: Path) -> str:
     return url
 
 
-def test_every_batch_opens_a_case_named_in_its_files(tmp_path):
-    registry = make_registry(tmp_path)
+def test_every_batch_opens_a_case_named_in_its_files(tmp_path, registry):
     store = _store(tmp_path)
     review = _review(tmp_path, registry, [(listing(listing_id="600000000001"), "approve"),
                                           (listing(listing_id="600000000002"), "approve")])
@@ -66,8 +65,7 @@ def test_every_batch_opens_a_case_named_in_its_files(tmp_path):
     assert (case["state"], case["batch"], len(case["listings"])) == ("prepared", manifest["batches"][0]["id"], 2)
 
 
-def test_a_batch_whose_right_ipp_would_not_accept_is_refused_with_the_reason(tmp_path):
-    registry = make_registry(tmp_path)
+def test_a_batch_whose_right_ipp_would_not_accept_is_refused_with_the_reason(tmp_path, registry):
     data = yaml.safe_load(registry.path.read_text(encoding="utf-8"))
     data["rights_holder"]["agent"] = {"name": "Example IP Agency"}  # an agent without a power of attorney
     registry.path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
@@ -84,8 +82,7 @@ def test_a_batch_whose_right_ipp_would_not_accept_is_refused_with_the_reason(tmp
                                          "of attorney")
 
 
-def test_auto_approval_is_held_back_for_a_reason_code_below_ipps_threshold(tmp_path):
-    registry = make_registry(tmp_path)
+def test_auto_approval_is_held_back_for_a_reason_code_below_ipps_threshold(tmp_path, registry):
     store = _store(tmp_path)
     engine = Store(store)
     book = CaseBook(engine.engine, rights_holder_key(registry))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from exports.review_csv import write_review_csv
-from tests.exports_conftest import draw_image, listing, make_registry, write_cassette
+from tests.export_fixtures import draw_image, listing, write_cassette
 
 REPO = Path(__file__).resolve().parents[1]
 PAGE = "<html><head><meta charset='utf-8'></head><body><h1>露莫拉 冲锋衣</h1></body></html>".encode()
@@ -41,8 +41,7 @@ def _report(tmp_path: Path, registry) -> tuple[Path, bytes]:
 
 
 @pytest.mark.browser
-def test_scrapy_complaints_plans_once_and_draws_each_comparison_picture_once(tmp_path):
-    registry = make_registry(tmp_path)
+def test_scrapy_complaints_plans_once_and_draws_each_comparison_picture_once(tmp_path, registry):
     report, drawn = _report(tmp_path, registry)
     listed = [{"uri": f"https://item.taobao.com/item.htm?id={i}", "headers": {"Content-Type": "text/html"},
                "body": PAGE} for i in ("600000000001", "600000000005")]

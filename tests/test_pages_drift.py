@@ -289,8 +289,8 @@ def test_an_unknown_seller_is_never_authorized_and_the_reviewer_is_told(tmp_path
     from exports.report_html import write_report_html
     from exports.review_csv import write_review_csv
     from matchers.score import Scorer
-    from tests.exports_conftest import listing as sample_listing
-    from tests.exports_conftest import make_registry
+    from tests.export_fixtures import listing as sample_listing
+    from tests.export_fixtures import make_registry
 
     registry = make_registry(tmp_path)
     unknown = sample_listing(platform="tmall", listing_id="600000000009", url="https://detail.tmall.com/item.htm?id=600000000009",

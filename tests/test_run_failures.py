@@ -119,7 +119,7 @@ def test_a_report_picture_never_draws_an_image_outside_the_images_store(tmp_path
     from exports.run_report import write_run_reports
     from registry import load_registry
     from store import Store
-    from tests.exports_conftest import draw_image, listing
+    from tests.export_fixtures import draw_image, listing
 
     private = draw_image(tmp_path / "outside" / "private.png", (0, 0, 0))
     images = tmp_path / "images"

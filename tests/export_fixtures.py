@@ -1,4 +1,6 @@
-"""Builders shared by the export tests: a small registry on disk, scored listings, cassettes."""
+"""Fixtures for the export tests (a pytest plugin, loaded by ``tests/conftest.py``): ``registry``, a small
+registry on disk with photos, per test; and the builders behind it, importable for tests that need variants:
+``make_registry``, scored ``listing``s, ``draw_image`` and ``write_cassette``."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from PIL import Image, ImageDraw
 
@@ -124,3 +127,9 @@ def write_cassette(path: Path, interactions: list[dict[str, Any]]) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Registry:
+    """The small export registry (two marks, one product with photos), written under this test's folder."""
+    return make_registry(tmp_path)

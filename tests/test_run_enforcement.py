@@ -11,6 +11,9 @@ import pytest
 from fixtures.history.seed import seed
 from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
 
+# the module-wide run is made once, on one worker
+pytestmark = pytest.mark.xdist_group("run-enforcement")
+
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):

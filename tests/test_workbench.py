@@ -16,7 +16,8 @@ import requests
 from store import Store
 from tests.test_workbench_support import DemoStore, card_states, csrf_of, demo_store, workbench
 
-pytestmark = pytest.mark.timeout(240)
+# one worker builds the two demo runs both workbench files read (tests/test_workbench_support.py), not each
+pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("workbench-demo-runs")]
 
 
 @pytest.fixture

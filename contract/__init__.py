@@ -13,11 +13,21 @@ from contract.platforms import CNIPA, CNIPA_ONLY_PLATFORMS, PLATFORMS, Platform
 from contract.removal import RemovalOutcome, is_removed_url, removal_outcome, removal_signs
 from contract.rights import CitationProblem, citation_problem, citation_status
 from contract.sellers import normalize_seller
-from contract.vocabulary import FLAGGED, ComplaintStatus, ListingStatus, Reason, Verdict
+from contract.vocabulary import (
+    COMPLAINT_ON_FILE,
+    COMPLAINT_TAKEN_DOWN,
+    FLAGGED,
+    ComplaintStatus,
+    ListingStatus,
+    Reason,
+    Verdict,
+)
 
 __all__ = [
     "CNIPA",
     "CNIPA_ONLY_PLATFORMS",
+    "COMPLAINT_ON_FILE",
+    "COMPLAINT_TAKEN_DOWN",
     "CONFIDENT_DISTANCE",
     "FLAGGED",
     "LISTING_FIELDS",

@@ -63,4 +63,6 @@ def is_confident(value: Any) -> bool:
 def confident_registered_image(value: Any) -> str | None:
     """The registered photo a hit (object or dict) matched, when the hit is confident; else None."""
     hit = ImageHit.from_dict(value)
-    return hit.registered_image or None if hit is not None and hit.confident else None
+    if hit is None or not hit.confident:
+        return None
+    return hit.registered_image or None

@@ -43,3 +43,9 @@ class ComplaintStatus(StrEnum):
     FILED = "filed"  # the analyst says it was submitted on IPP
     REMOVED = "removed"  # the listing is confirmed taken down
     RELISTED = "relisted"  # taken down, and the same seller listed the same goods again
+
+
+# A complaint in one of these is on file (filing the listing again is refused without --refile) ...
+COMPLAINT_ON_FILE: tuple[str, ...] = (ComplaintStatus.PREPARED, ComplaintStatus.FILED)
+# ... and in one of these, the complained listing itself is gone.
+COMPLAINT_TAKEN_DOWN: tuple[str, ...] = (ComplaintStatus.REMOVED, ComplaintStatus.RELISTED)

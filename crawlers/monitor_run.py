@@ -21,11 +21,10 @@ from typing import Any
 
 from scrapy.exceptions import UsageError
 
-from contract import ComplaintStatus, RemovalOutcome
+from contract import COMPLAINT_ON_FILE, ComplaintStatus, RemovalOutcome
 from crawlers.command_options import chosen_platforms
 from crawlers.normalize import utc_now
 from crawlers.store_option import announce_store, redact_store_url, resolve_store_url
-from exports.filing_guard import ON_FILE
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +179,7 @@ class MonitorRun:
 
     def _schedule_check(self, store, complained: list[dict]):
         """The crawler that checks whether the listings complained about are still online, if there are any."""
-        open_complaints = [c for c in complained if c["status"] in ON_FILE]
+        open_complaints = [c for c in complained if c["status"] in COMPLAINT_ON_FILE]
         if not open_complaints:
             return None
         checker = self.process.create_crawler("check_removed")

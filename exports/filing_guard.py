@@ -18,12 +18,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from contract import ComplaintStatus, ListingStatus
+from contract import COMPLAINT_ON_FILE, COMPLAINT_TAKEN_DOWN, ListingStatus
 from exports.complaints import Refusal, RefusalCheck
 from exports.incremental import changes
-
-ON_FILE = (ComplaintStatus.PREPARED, ComplaintStatus.FILED)  # the listing is already on file
-TAKEN_DOWN = (ComplaintStatus.REMOVED, ComplaintStatus.RELISTED)  # the complained listing itself is gone
 
 
 @dataclass
@@ -63,11 +60,11 @@ def check_filing(
         if different:
             changed.add(key)
         monitor_says = {item.get("status"), reviewed.get(key, {}).get("status")}
-        if ListingStatus.REMOVED in monitor_says or (complaint and complaint["status"] in TAKEN_DOWN):
+        if ListingStatus.REMOVED in monitor_says or (complaint and complaint["status"] in COMPLAINT_TAKEN_DOWN):
             when = f" on {complaint['status_at']}" if complaint and complaint.get("status_at") else ""
             refused.append(_refusal(item, RefusalCheck.REMOVED, f"{row}: taken down (confirmed removed{when}); "
                                                      "a removed listing is never filed"))
-        elif complaint and complaint["status"] in ON_FILE and not refile:
+        elif complaint and complaint["status"] in COMPLAINT_ON_FILE and not refile:
             refused.append(_refusal(item, RefusalCheck.ALREADY_FILED, f"{row}: already on file: {_describe(complaint)}; "
                                                            "give --refile to file it again"))
         elif on_file is None and ListingStatus.COMPLAINED in monitor_says and not refile:

@@ -15,8 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import select
 
-from contract import FLAGGED, ListingStatus
-from exports.filing_guard import TAKEN_DOWN
+from contract import COMPLAINT_TAKEN_DOWN, FLAGGED, ListingStatus
 from exports.incremental import annotate
 from store import complaints, listings, runs, sightings
 
@@ -54,7 +53,7 @@ def trend(store: Any, registry: Any) -> Trend:
                             "flagged": item.get("verdict") in FLAGGED, "relisted": item.get("status") == ListingStatus.RELISTED})
         in_window = filed[(filed["filed_at"] >= run["started_at"]) & (filed["filed_at"] < window_end)] \
             if len(filed) else filed
-        removed = filed[filed["status"].isin(TAKEN_DOWN) & (filed["status_at"].fillna("") >= run["started_at"])
+        removed = filed[filed["status"].isin(COMPLAINT_TAKEN_DOWN) & (filed["status_at"].fillna("") >= run["started_at"])
                         & (filed["status_at"].fillna("") < window_end)] if len(filed) else filed
         for platform, group in in_window.groupby("platform"):
             records.append({"run_id": run["run_id"], "started_at": run["started_at"], "platform": platform,

@@ -9,7 +9,7 @@ CONSTRAINTS := constraints.txt
 # of our packages (a `registry/` beside a script) must not hide it.
 EDITABLE := --config-settings editable_mode=compat
 
-.PHONY: setup system-deps demo test lint eval eval-images bench clean lock upgrade-deps test-latest
+.PHONY: setup system-deps demo test coverage lint eval eval-images bench clean lock upgrade-deps test-latest
 
 setup: $(STAMP) system-deps
 
@@ -29,6 +29,15 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+
+# The whole suite with coverage of the shipped packages, subprocess crawls included; the covered lines go to
+# .coverage-data/lines.json for `scripts/coverage_lines.py diff` against an earlier tree's.
+coverage: setup
+	rm -rf .coverage-data && mkdir .coverage-data
+	IPWATCH_COVERAGE_DIR=$(CURDIR)/.coverage-data $(BIN)/python -m coverage run -m pytest -q -n auto
+	IPWATCH_COVERAGE_DIR=$(CURDIR)/.coverage-data $(BIN)/python -m coverage combine -q
+	IPWATCH_COVERAGE_DIR=$(CURDIR)/.coverage-data $(BIN)/python -m coverage report --format=total
+	$(BIN)/python scripts/coverage_lines.py dump .coverage-data/.coverage .coverage-data/lines.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

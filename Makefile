@@ -28,7 +28,7 @@ demo: setup
 
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n auto --dist loadgroup
+	$(BIN)/python -m pytest -q -n auto
 
 # The whole suite with coverage of the shipped packages, subprocess crawls included; the covered lines go to
 # .coverage-data/lines.json for `scripts/coverage_lines.py diff` against an earlier tree's.

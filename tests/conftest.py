@@ -1,19 +1,22 @@
-"""Shared test helpers: paths, and running a real `scrapy crawl` in a subprocess (once per session for the
-integration crawls several test files read)."""
+"""Shared test helpers: paths, and running a real `scrapy crawl` or `scrapy monitor` in a subprocess (once per
+suite, on whichever xdist worker asks first, for the runs several test files read)."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from contract import PLATFORMS
 
@@ -46,6 +49,25 @@ def scrapy_env(**extra: str) -> dict:
     return env
 
 
+def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``name`` that ``build(folder)`` fills, built once per suite and shared read-only.
+
+    Under xdist every worker has a base temp folder of its own inside one shared parent: the first worker to
+    ask builds there under a file lock, the others wait for it and read the same folder. A build that fails
+    leaves no mark, so the next test to ask builds again (and fails with its own message).
+    """
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    folder, done = shared / name, shared / f"{name}.done"
+    with FileLock(str(shared / f"{name}.lock")):
+        if not done.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            folder.mkdir(parents=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
 def run_crawl(workdir: Path, spider: str, *args: str, settings: dict | None = None, replay: Path | None = CASSETTES,
               timeout: int = 120) -> CrawlResult:
     """`scrapy crawl SPIDER ARGS -s REPLAY_DIR=… -O items.jsonl` in ``workdir``; items, stats and log back."""
@@ -73,16 +95,11 @@ def crawl(tmp_path):
 DEMO_QUERIES = "LUMORA 冲锋衣|露莫拉"  # the demo registry's watch list
 
 
-# The test files that read these crawls carry this xdist group: with `--dist loadgroup` one worker runs them all,
-# so each crawl runs once per suite, not once per worker.
-REPLAYED_CRAWLS_GROUP = pytest.mark.xdist_group("replayed-crawls")
-
-
 class ReplayedCrawls:
-    """Integration crawls on the fixture cassettes, each run once per session and shared read-only.
+    """Integration crawls on the fixture cassettes, each run once per suite and shared read-only.
 
-    ``get(platform, *args)`` runs ``scrapy crawl platform args`` (or returns the earlier result);
-    ``prefetch`` runs several at once in their own folders: the subprocesses mostly wait.
+    ``get(platform, *args)`` runs ``scrapy crawl platform args`` (or reads the earlier result, which another
+    xdist worker may have made); ``prefetch`` runs several at once in their own folders.
     """
 
     def __init__(self, tmp_path_factory) -> None:
@@ -90,8 +107,18 @@ class ReplayedCrawls:
         self._done: dict[tuple[str, ...], CrawlResult] = {}
 
     def _run(self, key: tuple[str, ...]) -> CrawlResult:
-        folder = self._factory.mktemp(f"crawl-{key[0]}")
-        result = run_crawl(folder, *key)
+        def build(folder: Path) -> None:
+            result = run_crawl(folder, *key)
+            (folder / "crawl.json").write_text(json.dumps({"returncode": result.returncode, "log": result.log}),
+                                               encoding="utf-8")
+
+        name = "crawl-" + hashlib.sha256("\0".join(key).encode()).hexdigest()[:16]
+        folder = built_once(self._factory, name, build)
+        run = json.loads((folder / "crawl.json").read_text(encoding="utf-8"))
+        out, stats = folder / "items.jsonl", folder / "stats.json"
+        items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
+        result = CrawlResult(run["returncode"], items, json.loads(stats.read_text()) if stats.exists() else {},
+                             run["log"])
         result.workdir = folder
         return result
 
@@ -167,9 +194,13 @@ class MonitorRun:
 
 @pytest.fixture(scope="session")
 def demo_monitor_run(tmp_path_factory) -> MonitorRun:
-    """One replayed `scrapy monitor` of the demo registry on Taobao, run once per session. Read-only: a test
+    """One replayed `scrapy monitor` of the demo registry on Taobao, run once per suite. Read-only: a test
     that writes (a review, complaints, another run) works on ``copy_to(tmp_path)``."""
-    workdir = tmp_path_factory.mktemp("demo-monitor")
-    code, report, log = monitor(workdir, CASSETTES)
-    assert code == 0, log[-4000:]
+
+    def build(folder: Path) -> None:
+        code, _, log = monitor(folder, CASSETTES)
+        assert code == 0, log[-4000:]
+
+    workdir = built_once(tmp_path_factory, "demo-monitor", build)
+    (report,) = sorted((workdir / "reports").iterdir())
     return MonitorRun(workdir, report)

@@ -10,7 +10,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crawlers.platforms import alibaba1688
-from tests.conftest import REPLAYED_CRAWLS_GROUP
 from tests.replayed import page_listings, parse_recorded, search_pages
 
 JACKET, ALIAS, BACKPACK = "LUMORA 冲锋衣", "露莫拉", "LUMORA 登山包"
@@ -19,8 +18,6 @@ JACKET, ALIAS, BACKPACK = "LUMORA 冲锋衣", "露莫拉", "LUMORA 登山包"
 def offer_crawl(replayed_crawls):
     """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
     return replayed_crawls.demo("1688")
-
-pytestmark = REPLAYED_CRAWLS_GROUP
 
 
 def _offer_list() -> dict[str, dict]:

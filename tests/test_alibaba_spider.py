@@ -7,7 +7,7 @@ import pytest
 
 from contract import stats as keys
 from crawlers.platforms import alibaba
-from tests.conftest import REPLAYED_CRAWLS_GROUP, run_crawl
+from tests.conftest import run_crawl
 from tests.replayed import page_listings, parse_recorded, recorded_responses, search_pages
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
@@ -18,8 +18,6 @@ BLOCK_QUERIES = {  # query -> the kind of block its cassette shows
     "LUMORA sleeping bag": "punish",  # 302 to /_____tmd_____/punish?x5secdata=…
     "LUMORA rain jacket": "login",  # 302 to login.alibaba.com
 }
-
-pytestmark = REPLAYED_CRAWLS_GROUP
 
 
 @pytest.fixture(scope="module")

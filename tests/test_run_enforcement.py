@@ -5,19 +5,16 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
 from fixtures.history.seed import seed
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
-
-# the module-wide run is made once, on one worker
-pytestmark = pytest.mark.xdist_group("run-enforcement")
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, built_once, scrapy_env
 
 
-@pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("enforcement")
+def _seeded_run(folder: Path) -> None:
+    """The seeded enforcement history, then one monitor run of the demo on it; its stdout kept beside."""
     store = f"sqlite:///{folder / 'store.db'}"
     assert seed(store, DEMO_REGISTRY) == 7
     assert seed(store, DEMO_REGISTRY) == 0  # once only
@@ -26,8 +23,16 @@ def run(tmp_path_factory):
                            str(folder / "images"), "--no-progress"], cwd=ROOT, env=scrapy_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    (folder / "stdout.txt").write_text(done.stdout, encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """The run the four tests read, made once per suite (on whichever worker asks first)."""
+    folder = built_once(tmp_path_factory, "enforcement-run", _seeded_run)
     report = next((folder / "reports").iterdir())
-    return report, json.loads((report / "summary.json").read_text(encoding="utf-8")), done.stdout
+    return (report, json.loads((report / "summary.json").read_text(encoding="utf-8")),
+            (folder / "stdout.txt").read_text(encoding="utf-8"))
 
 
 def test_the_summary_has_the_good_faith_standing_per_reason_code(run):

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from contract import stats as keys
-from tests.conftest import CASSETTES, DEMO_REGISTRY, REPLAYED_CRAWLS_GROUP
+from tests.conftest import CASSETTES, DEMO_REGISTRY
 from tests.replayed import (
     expectations,
     expected_query,
@@ -17,8 +17,6 @@ from tests.replayed import (
     parse_recorded,
     search_pages,
 )
-
-pytestmark = REPLAYED_CRAWLS_GROUP
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 # platform -> (listings of the demo search, token refreshes, ads without an item id dropped)

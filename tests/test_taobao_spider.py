@@ -9,7 +9,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from crawlers.platforms import taobao
-from tests.conftest import REPLAYED_CRAWLS_GROUP
 from tests.replayed import (
     make_spider,
     page_listings,
@@ -19,8 +18,6 @@ from tests.replayed import (
 )
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
-
-pytestmark = REPLAYED_CRAWLS_GROUP
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,6 @@ import json
 import pytest
 
 from crawlers.platforms import tmall
-from tests.conftest import REPLAYED_CRAWLS_GROUP
 from tests.replayed import page_listings
 
 JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
@@ -18,8 +17,6 @@ JACKET, ALIAS = "LUMORA 冲锋衣", "露莫拉"
 def mall_crawl(replayed_crawls):
     """Integration: the replayed crawl of both demo queries, three pages each (shared with test_search_spiders)."""
     return replayed_crawls.demo("tmall")
-
-pytestmark = REPLAYED_CRAWLS_GROUP
 
 
 def _legacy() -> list[dict]:

@@ -16,8 +16,7 @@ import requests
 from store import Store
 from tests.test_workbench_support import DemoStore, card_states, csrf_of, demo_store, workbench
 
-# one worker builds the two demo runs both workbench files read (tests/test_workbench_support.py), not each
-pytestmark = [pytest.mark.timeout(240), pytest.mark.xdist_group("workbench-demo-runs")]
+pytestmark = pytest.mark.timeout(240)
 
 
 @pytest.fixture

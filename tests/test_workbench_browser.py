@@ -22,7 +22,7 @@ from tests.conftest import DEMO_REGISTRY, ROOT
 from tests.test_workbench_support import DemoStore, demo_store, workbench
 
 CHROMIUM = "/usr/bin/chromium"
-pytestmark = [pytest.mark.timeout(300), pytest.mark.xdist_group("workbench-demo-runs"),
+pytestmark = [pytest.mark.timeout(300),
               pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium (make setup)")]
 
 

@@ -14,9 +14,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, built_once, scrapy_env
 
-_BUILT: dict[str, Path] = {}
 START_TIMEOUT = 60  # seconds for `scrapy review` to print its URL (2 busy cores)
 
 
@@ -47,13 +46,9 @@ def _monitor(base: Path) -> None:
 
 
 def two_run_base(tmp_path_factory) -> Path:
-    """Two `scrapy monitor` runs of the demo registry on the cassettes, once per test session."""
-    if "base" not in _BUILT:
-        base = tmp_path_factory.mktemp("workbench-store")
-        _monitor(base)
-        _monitor(base)
-        _BUILT["base"] = base
-    return _BUILT["base"]
+    """Two `scrapy monitor` runs of the demo registry on the cassettes, once per suite (read-only: each test
+    copies the store)."""
+    return built_once(tmp_path_factory, "workbench-two-runs", lambda base: (_monitor(base), _monitor(base)))
 
 
 def demo_store(tmp_path_factory, tmp_path: Path) -> DemoStore:

@@ -28,7 +28,6 @@ from scrapy.exceptions import UsageError
 from crawlers.command_options import ProjectCommand, add_registry_option, add_replay_option
 from crawlers.extensions import install_log_redaction
 from crawlers.store_option import add_store_option, announce_store, resolve_store_url
-from exports.filing_run import exit_code_of, run_complaints
 
 
 class Command(ProjectCommand):
@@ -62,6 +61,8 @@ class Command(ProjectCommand):
                             help="file listings already on file for this rights holder again (never removed ones)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        from exports.filing_run import exit_code_of, run_complaints  # here: every `scrapy` lists this command
+
         install_log_redaction()  # before anything is logged: no cookie or token in any line
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")

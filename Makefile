@@ -8,10 +8,14 @@ CONSTRAINTS := constraints.txt
 # The project folder goes on sys.path (a .pth), not behind an import hook: a user's own folder named like one
 # of our packages (a `registry/` beside a script) must not hide it.
 EDITABLE := --config-settings editable_mode=compat
+# The installed packages, compiled to bytecode before a run: an editable install is not compiled by pip, and
+# with PYTHONDONTWRITEBYTECODE set every `scrapy` process would compile them again.
+PACKAGES := contract crawlers pipelines store matchers registry exports enforcement workbench
 
 .PHONY: setup system-deps demo test coverage lint eval eval-images bench clean lock upgrade-deps test-latest
 
 setup: $(STAMP) system-deps
+	@$(BIN)/python -m compileall -q -j 0 $(PACKAGES)
 
 $(STAMP): pyproject.toml $(CONSTRAINTS)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (found %s)" % sys.version.split()[0])'
@@ -26,9 +30,11 @@ system-deps:
 demo: setup
 	$(BIN)/python -m crawlers.demo
 
+# Bytecode is written during the suite even where PYTHONDONTWRITEBYTECODE is set: the hundreds of `scrapy`
+# processes the tests start then compile nothing, and a second run skips pytest's rewriting of ~120 test files.
 test: setup
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest -q -n auto
+	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n auto
 
 # The whole suite with coverage of the shipped packages, subprocess crawls included; the covered lines go to
 # .coverage-data/lines.json for `scripts/coverage_lines.py diff` against an earlier tree's.

@@ -20,6 +20,7 @@ from contract.vocabulary import (
     ComplaintStatus,
     ListingStatus,
     Reason,
+    RunStatus,
     Verdict,
 )
 
@@ -41,6 +42,7 @@ __all__ = [
     "Platform",
     "Reason",
     "RemovalOutcome",
+    "RunStatus",
     "Verdict",
     "citation_problem",
     "citation_status",

@@ -38,3 +38,27 @@ session = partial(_event_of, "session")
 pace = partial(_event_of, "pace")
 score = partial(_under, "score")  # score(verdict)
 check_removed = partial(_under, "check_removed")  # check_removed(outcome)
+
+# The image pipelines (download and hashing, then matching) and the scorer's second looks at the main picture
+IMAGES_REQUESTED = "images/requested"
+IMAGES_REFUSED_HOST = "images/refused_host"  # not an http(s) URL of an allowed image host
+IMAGES_REFUSED_PRIVATE = "images/refused_private_address"  # the host resolves to a private address
+IMAGES_CORRUPT = "images/corrupt"
+IMAGES_HASHED = "images/hashed"
+IMAGES_HASH_CACHE_HIT = "images/hash_cache_hit"
+IMAGES_CACHE_UNDECODABLE = "images/cache_undecodable"
+IMAGES_DOWNLOAD_FAILED = "images/download_failed"
+IMAGES_FAILED = "images/failed"  # one image a listing is without, whatever the reason ...
+image_failed = partial(_under, IMAGES_FAILED)  # ... and image_failed(reason): ``images/failed/<reason>``
+IMAGES_MATCHED = "images/matched"
+IMAGES_NEAR = "images/near"
+IMAGES_REGISTRY_ERRORS = "images/registry_errors"
+IMAGES_LOCAL_CHECKED = "images/local/checked"
+IMAGES_LOCAL_MATCHED = "images/local/matched"
+IMAGES_LOCAL_SECONDS = "images/local/seconds"
+OCR_READ = "ocr/read"
+OCR_CACHED = "ocr/cached"
+OCR_SKIPPED_BUDGET = "ocr/skipped_budget"
+OCR_OFF = "ocr/off"
+OCR_ERRORS = "ocr/errors"
+OCR_SECONDS = "ocr/seconds"

@@ -45,6 +45,16 @@ class ComplaintStatus(StrEnum):
     RELISTED = "relisted"  # taken down, and the same seller listed the same goods again
 
 
+class RunStatus(StrEnum):
+    """How a monitor run ended, as the store's ``runs`` table keeps it."""
+
+    RUNNING = "running"  # started, not ended (or killed: the next start decides, see ``store.runs``)
+    FINISHED = "finished"
+    FINISHED_WITH_ERRORS = "finished_with_errors"  # ended, with data missing that the summary names
+    BLOCKED = "blocked"  # no platform could be crawled
+    INTERRUPTED = "interrupted"  # stopped by SIGTERM or Ctrl-C, or closed as too old to resume
+
+
 # A complaint in one of these is on file (filing the listing again is refused without --refile) ...
 COMPLAINT_ON_FILE: tuple[str, ...] = (ComplaintStatus.PREPARED, ComplaintStatus.FILED)
 # ... and in one of these, the complained listing itself is gone.

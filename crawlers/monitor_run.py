@@ -21,7 +21,7 @@ from typing import Any
 
 from scrapy.exceptions import UsageError
 
-from contract import COMPLAINT_ON_FILE, ComplaintStatus, RemovalOutcome
+from contract import COMPLAINT_ON_FILE, ComplaintStatus, RemovalOutcome, RunStatus
 from crawlers.command_options import chosen_platforms
 from crawlers.normalize import utc_now
 from crawlers.store_option import announce_store, redact_store_url, resolve_store_url
@@ -211,8 +211,8 @@ class MonitorRun:
         self.exitcode = failed if blocked or problems else 0
         summary.update(errors=errors, problems=problems, exit_code=self.exitcode, finished_at=utc_now(),
                        elapsed_seconds=round(time.monotonic() - self.started, 1))
-        status = ("interrupted" if interrupted else "blocked" if blocked
-                  else "finished_with_errors" if problems else "finished")
+        status = (RunStatus.INTERRUPTED if interrupted else RunStatus.BLOCKED if blocked
+                  else RunStatus.FINISHED_WITH_ERRORS if problems else RunStatus.FINISHED)
         try:
             store.finish_run(summary["run_id"], status, {p: _plain(s) for p, s in stats.items()},
                              resumable=interrupted)

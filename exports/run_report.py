@@ -143,9 +143,10 @@ def _platform_row(platform: str, s: dict, c: Counter, *, crawled: bool) -> dict:
 def images_failed(stats: dict) -> int:
     """Listings whose image could not be saved or hashed: ``images/failed``, or the sum of its
     ``images/failed/<why>`` keys when only those were counted (never both)."""
-    if "images/failed" in stats:
-        return int(stats["images/failed"])
-    return sum(int(v) for k, v in stats.items() if k.startswith("images/failed/") and isinstance(v, int | float))
+    if keys.IMAGES_FAILED in stats:
+        return int(stats[keys.IMAGES_FAILED])
+    return sum(int(v) for k, v in stats.items()
+               if k.startswith(keys.image_failed("")) and isinstance(v, int | float))
 
 
 def platform_problems(platform: str, s: dict) -> list[tuple[int, str]]:

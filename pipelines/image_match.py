@@ -31,6 +31,7 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
+from contract import stats as keys
 from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
 from pipelines.image_hashes import HASH_MEMORY_CACHE, hash_cache_for
 from pipelines.images import DEFAULT_MAX_PIXELS
@@ -39,7 +40,7 @@ from registry import load_registry, path_from_settings
 
 logger = logging.getLogger(__name__)
 
-MATCHED, NEAR, REGISTRY_ERRORS = "images/matched", "images/near", "images/registry_errors"
+MATCHED, NEAR, REGISTRY_ERRORS = keys.IMAGES_MATCHED, keys.IMAGES_NEAR, keys.IMAGES_REGISTRY_ERRORS
 
 
 def _local_folder(images_store: Any) -> Path | None:

@@ -63,6 +63,7 @@ from scrapy.pipelines.images import ImagesPipeline
 from scrapy.utils.defer import ensure_awaitable
 from scrapy.utils.python import to_bytes
 
+from contract import stats as keys
 from crawlers.resolver import host_map_from_settings, mapped_address
 from matchers.images import ImageError, ImageHashes, hash_image_bytes
 from pipelines.image_files import (
@@ -136,7 +137,7 @@ class ListingImagesPipeline(ImagesPipeline):
                 self._inc(reason)
                 logger.info("Image not requested (%s): %s", reason.split("/")[-1], url)
                 continue
-            self._inc("images/requested")
+            self._inc(keys.IMAGES_REQUESTED)
             requests.append(Request(url, meta={"download_maxsize": self.max_bytes, "download_warnsize": 0}))
         return requests
 
@@ -145,13 +146,13 @@ class ListingImagesPipeline(ImagesPipeline):
             parsed = urlparse(url)
             host = parsed.hostname or ""
         except ValueError:
-            return "images/refused_host"
+            return keys.IMAGES_REFUSED_HOST
         if parsed.scheme not in ("http", "https") or not host or not host_allowed(host, self.allowed_hosts):
-            return "images/refused_host"
+            return keys.IMAGES_REFUSED_HOST
         if self.replay or self.allow_private:
             return None
         if not self._resolves_public(host):
-            return "images/refused_private_address"
+            return keys.IMAGES_REFUSED_PRIVATE
         return None
 
     def _resolves_public(self, host: str) -> bool:
@@ -192,7 +193,7 @@ class ListingImagesPipeline(ImagesPipeline):
         try:
             self._hash_once(checksum, body, request.url)
         except ImageError as exc:
-            self._inc("images/corrupt")
+            self._inc(keys.IMAGES_CORRUPT)
             raise ImageFailed(FAILED_UNDECODABLE, request.url, str(exc)) from exc
         path = self.file_path(request, response=response, info=info, item=item)
         try:
@@ -211,10 +212,10 @@ class ListingImagesPipeline(ImagesPipeline):
         """The image's hashes, computed once per content; raises ``ImageError`` if it does not decode."""
         known = self._hashes.get(checksum)
         if known is not None:
-            self._inc("images/hash_cache_hit")
+            self._inc(keys.IMAGES_HASH_CACHE_HIT)
             return known
         hashes = hash_image_bytes(body, source=source, max_pixels=self.max_pixels)
-        self._inc("images/hashed")
+        self._inc(keys.IMAGES_HASHED)
         self._hashes.put(checksum, hashes)
         return hashes
 
@@ -237,7 +238,7 @@ class ListingImagesPipeline(ImagesPipeline):
             hashes = self._hash_once(checksum, body, str(file))
         except ImageError as exc:
             # a partial file from an earlier run (full disk, killed process): not up to date
-            self._inc("images/cache_undecodable")
+            self._inc(keys.IMAGES_CACHE_UNDECODABLE)
             logger.info("Stored image does not decode, fetching it again: %s (%s)", request.url, exc)
             return None
         self.inc_stats("uptodate")
@@ -256,7 +257,7 @@ class ListingImagesPipeline(ImagesPipeline):
         return {"url": request.url, "path": path, "checksum": checksum, "phash": hashes.phash if hashes else None}
 
     def media_failed(self, failure: Any, request: Request, info: Any) -> Any:
-        self._inc("images/download_failed")
+        self._inc(keys.IMAGES_DOWNLOAD_FAILED)
         if isinstance(failure.value, ImageFailed):
             raise failure.value
         raise ImageFailed(FAILED_DOWNLOAD, request.url, str(failure.value) or type(failure.value).__name__)
@@ -292,8 +293,8 @@ class ListingImagesPipeline(ImagesPipeline):
 
     def _image_failed(self, item: Any, reason: str, url: str, detail: str) -> None:
         """One image this listing is without: counted and logged once (a full disk is ours to fix: an error)."""
-        self._inc("images/failed")
-        self._inc(f"images/failed/{reason}")
+        self._inc(keys.IMAGES_FAILED)
+        self._inc(keys.image_failed(reason))
         log = logger.error if reason in (FAILED_SAVE, FAILED_HASH) else logger.warning
         log("Image not stored for listing %s (%s): %s: %s", listing_label(item), reason, url, detail)
 

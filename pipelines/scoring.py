@@ -158,14 +158,14 @@ class ScoringPipeline:
             self._local_index = RegistryImageIndex.from_registry(self.scorer.registry, cache_dir=cache)
         if not len(self._local_index):
             return None  # no registered photos or logos
-        self._inc("images/local/checked")
+        self._inc(stat_keys.IMAGES_LOCAL_CHECKED)
         start = time.perf_counter()
         try:
             hit = find_inside(self._local_index, main["file"], main["url"], main["path"])
         finally:
-            self._inc("images/local/seconds", time.perf_counter() - start)
+            self._inc(stat_keys.IMAGES_LOCAL_SECONDS, time.perf_counter() - start)
         if hit is not None:
-            self._inc("images/local/matched")
+            self._inc(stat_keys.IMAGES_LOCAL_MATCHED)
         return hit
 
     # ---- the text inside the picture
@@ -176,28 +176,28 @@ class ScoringPipeline:
 
         engine = ocr_engine() if self.ocr_enabled else None
         if engine is None:
-            self._inc("ocr/off")
+            self._inc(stat_keys.OCR_OFF)
             return []
         if self._ocr_cache is None:
             self._ocr_cache = ImageTextCache(self.ocr_cache_dir)
         cached = self._ocr_cache.get(main["checksum"])
         if cached is not None:
-            self._inc("ocr/cached")
+            self._inc(stat_keys.OCR_CACHED)
             return [{**t, "image": main["path"]} for t in cached]
         if self.ocr_reads >= self.ocr_budget:
-            self._inc("ocr/skipped_budget")
+            self._inc(stat_keys.OCR_SKIPPED_BUDGET)
             return []
         self.ocr_reads += 1
         start = time.perf_counter()
         try:
             texts = engine.read(main["file"], image=main["path"])
         except ImageError as exc:
-            self._inc("ocr/errors")
+            self._inc(stat_keys.OCR_ERRORS)
             logger.warning("OCR skipped: %s", exc)
             return []
         finally:
-            self._inc("ocr/seconds", time.perf_counter() - start)
-        self._inc("ocr/read")
+            self._inc(stat_keys.OCR_SECONDS, time.perf_counter() - start)
+        self._inc(stat_keys.OCR_READ)
         self._ocr_cache.put(main["checksum"], texts)
         return texts
 

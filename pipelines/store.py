@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from contract import RunStatus
 from contract import stats as stat_keys
 from crawlers.items import plain
 from store import Store, new_run_id
@@ -87,5 +88,5 @@ class StorePipeline:
             return
         self.flush()
         if self.owns_run:
-            self.store.finish_run(self.run_id, "finished", {})
+            self.store.finish_run(self.run_id, RunStatus.FINISHED, {})
         self.store.close()

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Select, Table, select
 
-from contract import ComplaintStatus
+from contract import ComplaintStatus, RunStatus
 from contract.image_hit import confident_registered_image
 from store.engine import create_store_engine, to_json, upsert_into, utc_now
 from store.listing_rows import listing_row, sighting_row, strip_nul
@@ -76,7 +76,7 @@ class Store(RunLocks):
     # --- runs ------------------------------------------------------------------------------
     def ensure_run(self, run_id: str, *, registry: str | None = None, platforms: Iterable[str] = ()) -> None:
         statement = upsert_into(self.engine, runs).values(
-            run_id=run_id, started_at=utc_now(), status="running", registry=registry,
+            run_id=run_id, started_at=utc_now(), status=RunStatus.RUNNING, registry=registry,
             platforms=",".join(platforms),
         ).on_conflict_do_nothing(index_elements=["run_id"])
         with self.engine.begin() as connection:
@@ -92,7 +92,7 @@ class Store(RunLocks):
     def reopen_run(self, run_id: str) -> None:
         """A run continued (resumed, or re-run under the same id) is running again."""
         with self.engine.begin() as connection:
-            connection.execute(runs.update().where(runs.c.run_id == run_id).values(status="running",
+            connection.execute(runs.update().where(runs.c.run_id == run_id).values(status=RunStatus.RUNNING,
                                                                                    finished_at=None))
 
     def close_run(self, run_id: str, reason: str) -> None:
@@ -102,7 +102,7 @@ class Store(RunLocks):
             stats = json.loads(row[0]) if row and row[0] else {}
             stats["closed"] = reason
             connection.execute(runs.update().where(runs.c.run_id == run_id).values(
-                status="interrupted", finished_at=utc_now(), stats=to_json(stats)))
+                status=RunStatus.INTERRUPTED, finished_at=utc_now(), stats=to_json(stats)))
 
     def open_runs(self, registry: str) -> list[dict]:
         """Runs on ``registry`` without a ``finished_at`` (killed, or stopped by SIGTERM), latest first."""

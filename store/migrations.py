@@ -76,8 +76,15 @@ def _migration_review_audit(connection: Connection) -> None:
     create_review_audit(connection)
 
 
+def _migration_run_status_width(connection: Connection) -> None:
+    """``runs.status`` holds every ``contract.RunStatus``: VARCHAR(16) made PostgreSQL refuse
+    "finished_with_errors" (20), so such a run could not be ended. SQLite does not enforce the length."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("ALTER TABLE runs ALTER COLUMN status TYPE VARCHAR(32)"))
+
+
 MIGRATIONS: list[Callable[[Connection], None]] = [_migration_1, _migration_2, _migration_3, _migration_cases,
-                                                  _migration_review_audit]
+                                                  _migration_review_audit, _migration_run_status_width]
 
 
 @contextmanager

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
 
+from contract import RunStatus
+
 metadata = MetaData()
 
 UNSCOPED = ""  # the registry of decisions and complaints recorded before migration 3
@@ -23,7 +25,7 @@ runs = Table(
     Column("run_id", String(64), primary_key=True),
     Column("started_at", String(32), nullable=False),
     Column("finished_at", String(32)),
-    Column("status", String(16), nullable=False, default="running"),
+    Column("status", String(32), nullable=False, default=RunStatus.RUNNING),  # contract.RunStatus
     Column("registry", Text),
     Column("platforms", Text),
     Column("stats", Text),  # JSON

@@ -10,6 +10,7 @@ import multiprocessing
 
 import pytest
 
+from contract import RunStatus
 from store import Store, complaints, listings, reviews, runs, sightings
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
 
@@ -128,3 +129,39 @@ def test_every_listing_and_listings_by_key_read_back_what_was_written(store_url)
     assert (found[("taobao", "3")]["first_run"], found[("taobao", "3")]["main_image_phash"]) == ("run-1", "ff00")
     assert found[("tmall", "0")]["title"] == "LUMORA 冲锋衣"
     store.close()
+
+
+@pytest.mark.parametrize("status", list(RunStatus))
+def test_every_run_status_is_recorded_as_it_is_on_both_backends(store_url, status):
+    # "finished_with_errors" is 20 characters: a VARCHAR(16) made PostgreSQL refuse the end of such a run,
+    # which then stayed open as if killed
+    store = Store(store_url)
+    try:
+        store.ensure_run("r1", registry="demo.yaml", platforms=["taobao"])
+        store.finish_run("r1", status, {"taobao": {"search/pages": 1}})
+        with store.engine.connect() as connection:
+            row = connection.execute(runs.select().where(runs.c.run_id == "r1")).mappings().one()
+        assert row["status"] == status and row["finished_at"]
+    finally:
+        store.close()
+
+
+def test_a_store_made_before_the_wider_run_status_is_widened_when_opened(store_url):
+    from sqlalchemy import text
+
+    from store import schema_version
+
+    store = Store(store_url)
+    with store.engine.begin() as connection:  # the store as the releases before migration 6 left it
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("ALTER TABLE runs ALTER COLUMN status TYPE VARCHAR(16)"))
+        connection.execute(schema_version.delete().where(schema_version.c.version == 6))
+    store.close()
+    store = Store(store_url)
+    try:
+        store.ensure_run("r1")
+        store.finish_run("r1", RunStatus.FINISHED_WITH_ERRORS)
+        with store.engine.connect() as connection:
+            assert connection.execute(runs.select()).mappings().one()["status"] == "finished_with_errors"
+    finally:
+        store.close()

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
+from contract.data import read_yaml
 
 
 class RemovalOutcome(StrEnum):
@@ -20,7 +20,7 @@ class RemovalOutcome(StrEnum):
 @lru_cache(maxsize=1)
 def removal_signs() -> dict[str, dict]:
     path = Path(__file__).with_name("removed.yaml")
-    return yaml.safe_load(path.read_text(encoding="utf-8"))
+    return read_yaml(path)
 
 
 def is_removed_url(url: str, platform: str | None = None) -> bool:

@@ -12,8 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import yaml
-
+from contract.data import read_yaml
 from crawlers.mtop import MalformedReply, is_block_code, parse_jsonp
 
 
@@ -29,7 +28,7 @@ class Block:
 
 @lru_cache(maxsize=1)
 def markers() -> dict:
-    return yaml.safe_load(Path(__file__).with_name("blocks.yaml").read_text(encoding="utf-8"))
+    return read_yaml(Path(__file__).with_name("blocks.yaml"))
 
 
 def _url_block(url: str) -> Block | None:

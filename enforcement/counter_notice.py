@@ -21,8 +21,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from contract.data import read_yaml
 from enforcement.casebook import case_label
 from exports.evidence import safe_component, sha256_file, utc_now
 
@@ -44,7 +43,7 @@ class PackResult:
 
 @cache
 def kinds() -> dict:
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    return read_yaml(DATA)
 
 
 def pack_folder(root: Path, case_id: int, platform: str, listing_id: str, received: str) -> Path:

@@ -25,9 +25,9 @@ from functools import cache
 from pathlib import Path
 
 import pandas as pd
-import yaml
 
 from contract import FLAGGED
+from contract.data import read_yaml
 from enforcement.lifecycle import TAKEN_DOWN
 
 DATA = Path(__file__).with_name("data") / "sellers.yaml"
@@ -37,7 +37,7 @@ SellerKey = tuple[str, str]  # (platform, seller id or folded name)
 
 @cache
 def rules() -> dict:
-    return yaml.safe_load(DATA.read_text(encoding="utf-8"))
+    return read_yaml(DATA)
 
 
 def seller_key(listing: dict, fold: Callable[[str], str]) -> SellerKey | None:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
+from contract.data import read_yaml
 
 _DATA = Path(__file__).parent / "data" / "contacts.yaml"
 _GAP = r"[\s:：=\-_/|,，.。号是为]{0,4}"  # what sits between a label and its id: "微信号：", "QQ-", "vx "
@@ -35,7 +35,7 @@ class Contact:
 @cache
 def _patterns() -> list[tuple[str, re.Pattern, bool]]:
     """(kind, pattern, label required) in the order they are tried."""
-    raw = yaml.safe_load(_DATA.read_text(encoding="utf-8"))
+    raw = read_yaml(_DATA)
     out = []
     for kind in ("wechat", "qq", "phone"):
         spec = raw[kind]

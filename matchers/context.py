@@ -15,8 +15,8 @@ from functools import lru_cache
 from pathlib import Path
 
 import ahocorasick
-import yaml
 
+from contract.data import load_yaml
 from matchers.text_fold import fold, same_class
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -64,7 +64,7 @@ class _Entry:
 
 def _load_yaml(name: str) -> dict:
     with (DATA_DIR / name).open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+        return load_yaml(fh) or {}
 
 
 class ContextMatcher:

@@ -23,8 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from contract.data import load_yaml
 from registry import Money
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -34,14 +33,19 @@ WHOLESALE_PLATFORMS = frozenset({"1688", "alibaba"})
 @lru_cache(maxsize=1)
 def default_rates() -> dict[str, float]:
     with (DATA_DIR / "rates.yaml").open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh)
+        data = load_yaml(fh)
     return {str(k).upper(): float(v) for k, v in data["rates"].items()}
 
 
 def load_rates(path: str | Path) -> dict[str, float]:
     """A rate table file in the format of ``data/rates.yaml`` (or a plain ``{CUR: rate}`` mapping)."""
-    with Path(path).open(encoding="utf-8") as fh:
-        data = yaml.safe_load(fh) or {}
+    from yaml import YAMLError
+
+    try:
+        with Path(path).open(encoding="utf-8") as fh:
+            data = load_yaml(fh) or {}
+    except YAMLError as exc:  # the caller reports a ValueError with the file's name
+        raise ValueError(f"not YAML: {exc}") from None
     table = data.get("rates", data) if isinstance(data, dict) else {}
     return {str(k).upper(): float(v) for k, v in table.items()}
 

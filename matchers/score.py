@@ -73,9 +73,8 @@ from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from contract import FLAGGED, CitationProblem, ImageHit, Reason, Verdict, citation_status
+from contract.data import load_yaml
 from matchers import forms
 from matchers.context import Context, ContextMatcher
 from matchers.explain import explain
@@ -97,7 +96,7 @@ _PLAIN_KINDS = frozenset({EXACT, ALIAS, TRADITIONAL, IN_IMAGE})
 @lru_cache(maxsize=1)
 def default_config() -> dict:
     with (DATA_DIR / "scoring.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh)
+        return load_yaml(fh)
 
 
 def _merge(base: dict, override: dict) -> dict:

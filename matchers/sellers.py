@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
 from rapidfuzz.distance import OSA
 
 from contract import normalize_seller
+from contract.data import load_yaml
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 
@@ -32,7 +32,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 @lru_cache(maxsize=1)
 def store_claims() -> dict:
     with (DATA_DIR / "store_claims.yaml").open(encoding="utf-8") as fh:
-        return yaml.safe_load(fh) or {}
+        return load_yaml(fh) or {}
 
 
 @dataclass(frozen=True)

@@ -75,3 +75,10 @@ def test_rate_file_override(tmp_path):
     path.write_text("rates:\n  usd: 6.5\n", encoding="utf-8")
     assert load_rates(path) == {"USD": 6.5}
     assert PriceJudge(rates=load_rates(path)).rates["USD"] == 6.5
+
+
+def test_a_rates_file_that_is_not_yaml_is_a_value_error_saying_where(tmp_path):
+    path = tmp_path / "rates.yaml"
+    path.write_text("rates: {usd: [6.5\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"(?s)not YAML.*rates.yaml.*line 2"):
+        load_rates(path)

@@ -11,8 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-import yaml
-
+from contract.data import read_yaml
 from crawlers.normalize import item_id_from_url
 from crawlers.platforms.common import (
     SearchPage,
@@ -38,7 +37,7 @@ REFERER = "https://s.taobao.com/"
 @lru_cache(maxsize=1)
 def search_params_template() -> dict:
     """The fixed mtop search params, in the order sent (taobao_search_params.yaml; the per-call ones are null)."""
-    return yaml.safe_load(Path(__file__).with_name("taobao_search_params.yaml").read_text(encoding="utf-8"))
+    return read_yaml(Path(__file__).with_name("taobao_search_params.yaml"))
 
 
 def search_data(query: str, page: int, *, tab: str = "all", state: dict | None = None) -> str:
@@ -121,7 +120,7 @@ def _int(value) -> int | None:
 
 @lru_cache(maxsize=1)
 def tmall_markers() -> dict:
-    return yaml.safe_load(Path(__file__).with_name("tmall_markers.yaml").read_text(encoding="utf-8"))
+    return read_yaml(Path(__file__).with_name("tmall_markers.yaml"))
 
 
 def _on_tmall_domain(url: object) -> bool:

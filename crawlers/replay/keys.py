@@ -27,14 +27,14 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote_to_bytes, urlsplit
 
-import yaml
+from contract.data import load_yaml
 
 _PERCENT = re.compile(r"%[0-9a-fA-F]{2}")
 
 
 @lru_cache(maxsize=1)
 def volatile() -> tuple[frozenset[str], frozenset[str]]:
-    data = yaml.safe_load((Path(__file__).with_name("volatile.yaml")).read_text(encoding="utf-8"))
+    data = load_yaml((Path(__file__).with_name("volatile.yaml")).read_text(encoding="utf-8"))
     return frozenset(data["params"]), frozenset(data["json_keys"])
 
 

@@ -17,11 +17,10 @@ from pathlib import Path
 
 import yaml
 
+from contract.data import load_yaml
 from crawlers.replay.keys import request_key
 
 logger = logging.getLogger(__name__)
-
-_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class CassetteError(ValueError):
@@ -76,7 +75,7 @@ def _request_content_type(headers) -> str | None:
 def load_cassette(path: Path) -> list[tuple[str, Recorded]]:
     """(key, response) for every interaction of one cassette, in recorded order."""
     try:
-        data = yaml.load(path.read_bytes(), Loader=_Loader)  # a safe loader: CSafeLoader or SafeLoader
+        data = load_yaml(path.read_bytes())
     except yaml.YAMLError as exc:
         raise CassetteError(f"{path}: not valid YAML: {exc}") from exc
     if not isinstance(data, dict) or not isinstance(data.get("interactions"), list):

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote
 
-import yaml
+from contract.data import read_yaml
 
 DEFAULT_DIR = "data/sessions"
 DEFAULT_PROFILE = "default"
@@ -34,7 +34,7 @@ class SessionError(ValueError):
 
 @lru_cache(maxsize=1)
 def sign_in_data() -> dict:
-    return yaml.safe_load(Path(__file__).with_name("signins.yaml").read_text(encoding="utf-8"))
+    return read_yaml(Path(__file__).with_name("signins.yaml"))
 
 
 def sign_in_for(platform: str) -> str:

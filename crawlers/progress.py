@@ -134,9 +134,11 @@ class Progress:
     def render(self):
         from rich.table import Table
 
-        table = Table(title="ipwatch monitor")
-        for column in ("platform", "pages", "listings", "flagged", "blocked", "replay misses", "failed"):
-            table.add_column(column, justify="right" if column != "platform" else "left")
+        # a row per platform's search: a Taobao search also finds Tmall listings, which the run's summary then
+        # counts under tmall, so the caption says whose listings these are
+        table = Table(title="ipwatch monitor", caption="listings found by each platform's search so far")
+        for column in ("search", "pages", "listings", "flagged", "blocked", "replay misses", "failed"):
+            table.add_column(column, justify="right" if column != "search" else "left")
         for platform in self.stats.platforms:
             row = progress_row(platform, self.stats.current(platform))
             table.add_row(platform, *(str(value) for value in row.values()))

@@ -262,7 +262,7 @@ def print_summary(summary: dict, out_dir: Path, log_file: Path | None = None) ->
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"run {summary['run_id']}")
+    table = Table(title=f"run {summary['run_id']}", caption="listings by the platform that lists them")
     columns = ("pages", "listings", "new", "flagged", "removed", "blocked", "replay_misses", "errors")
     table.add_column("platform")
     for column in columns:

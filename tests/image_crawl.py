@@ -16,7 +16,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.image_corpus import build_corpus, t_pad_white
+from bench.image_corpus import t_pad_white
+from tests.image_support import shared_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -35,8 +36,12 @@ RUNNER = textwrap.dedent(
         name = "listings"
 
         async def start(self):
-            for item in cfg["items"]:
-                yield item
+            yield scrapy.Request("data:,", callback=self.listings)
+
+        def listings(self, response):
+            # from a page's callback, as a platform spider yields them: the engine sees the crawl idle as soon as
+            # the last item's pictures are done (items yielded by start() wait for its 5 s idle heartbeat)
+            yield from cfg["items"]
 
     if cfg.get("spider_registry"):
         Listings.registry = cfg["spider_registry"]  # as `-a registry=PATH` leaves it
@@ -68,7 +73,7 @@ RUNNER = textwrap.dedent(
 
 @cache
 def picture_bytes() -> dict[str, bytes]:
-    corpus = build_corpus()
+    corpus = shared_corpus()  # the corpus the index tests build in this process too
     registered = corpus.references[1][1]  # a product shot on white
     unrelated = corpus.distractors[0][1]
     copy = t_pad_white(registered, np.random.default_rng(4), corpus)

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.image_corpus import build_corpus, t_pad_white
+from bench.image_corpus import t_pad_white
 from tests.image_crawl import ROOT, PictureServer, crawl_images, local_crawl_once
+from tests.image_support import shared_corpus
 
 local_crawl = pytest.fixture(local_crawl_once, name="local_crawl")  # one crawl, shared with the other stage
 
@@ -36,7 +37,7 @@ def test_registry_given_as_a_path_on_the_spider_is_loaded_and_matched(tmp_path):
     demo = ROOT / "fixtures" / "registry" / "demo.yaml"
     photo = np.asarray(Image.open(demo.parent / "images" / "summit_pack_1.jpg").convert("RGB"))
     copy = io.BytesIO()
-    Image.fromarray(t_pad_white(photo, np.random.default_rng(2), build_corpus())).save(
+    Image.fromarray(t_pad_white(photo, np.random.default_rng(2), shared_corpus())).save(
         copy, "JPEG", quality=80
     )
     with PictureServer() as server:
@@ -81,7 +82,7 @@ def test_a_picture_whose_hashes_left_memory_is_hashed_again_from_its_stored_file
     demo = ROOT / "fixtures" / "registry" / "demo.yaml"
     photo = np.asarray(Image.open(demo.parent / "images" / "summit_pack_1.jpg").convert("RGB"))
     copy = io.BytesIO()
-    Image.fromarray(t_pad_white(photo, np.random.default_rng(2), build_corpus())).save(copy, "JPEG", quality=80)
+    Image.fromarray(t_pad_white(photo, np.random.default_rng(2), shared_corpus())).save(copy, "JPEG", quality=80)
     stored = tmp_path / "images" / "full" / "pack.jpg"
     stored.parent.mkdir(parents=True)
     stored.write_bytes(copy.getvalue())

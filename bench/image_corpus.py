@@ -10,6 +10,7 @@ inside another picture, are in :mod:`bench.disguises`. Used by ``make eval-image
 
 from __future__ import annotations
 
+import importlib.util
 import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,10 +60,16 @@ def _matplotlib(name: str) -> Callable[[], np.ndarray]:
 
 
 def _sklearn(index: int) -> Callable[[], np.ndarray]:
-    def load() -> np.ndarray:
-        from sklearn.datasets import load_sample_images
+    """The ``index``-th of scikit-learn's sample images, as ``load_sample_images()`` lists them (its JPEG files in
+    name order), read from the installed package's folder: importing scikit-learn takes seconds."""
 
-        return _rgb(load_sample_images().images[index])
+    def load() -> np.ndarray:
+        spec = importlib.util.find_spec("sklearn")  # finds the package without importing it
+        if spec is None or not spec.submodule_search_locations:
+            raise ModuleNotFoundError("scikit-learn is not installed: its sample images are part of the corpus")
+        folder = Path(spec.submodule_search_locations[0]) / "datasets" / "images"
+        with Image.open(sorted(folder.glob("*.jpg"))[index]) as image:
+            return _rgb(np.asarray(image))
 
     return load
 

@@ -1,14 +1,18 @@
-"""Real Scrapy crawls of the image stages (download and hash, then match) against a local HTTP server on
-127.0.0.1: the runner, the server and its pictures, shared by the image pipelines' tests."""
+"""Real Scrapy crawls of the image stages (download and hash, then match) against local HTTP servers on
+127.0.0.1: the runner, the server and its pictures, shared by the image pipelines' tests. A test file's crawls
+run side by side in one Scrapy process (``crawl_side_by_side``), each with its own crawler and server."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,7 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from bench.image_corpus import build_corpus, t_pad_white
+from bench.image_corpus import t_pad_white
+from tests.image_support import shared_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -29,46 +34,53 @@ RUNNER = textwrap.dedent(
     import scrapy
     from scrapy.crawler import CrawlerProcess
 
-    cfg = json.loads(Path(sys.argv[1]).read_text())
+    crawls = json.loads(Path(sys.argv[1]).read_text())
 
-    class Listings(scrapy.Spider):
-        name = "listings"
+    def spider_for(number, cfg):
+        class Listings(scrapy.Spider):
+            name = f"listings-{number}"
+            custom_settings = {
+                "IMAGES_STORE": cfg["store"], **cfg["settings"],
+                "ITEM_PIPELINES": cfg.get("pipelines") or {"pipelines.images.ListingImagesPipeline": 100,
+                                                           "pipelines.image_match.ImageMatchPipeline": 150},
+                "FEEDS": {cfg["out"]: {"format": "jsonlines"}},
+            }
 
-        async def start(self):
-            for item in cfg["items"]:
-                yield item
+            async def start(self):
+                yield scrapy.Request("data:,", callback=self.listings, dont_filter=True)
 
-    if cfg.get("spider_registry"):
-        Listings.registry = cfg["spider_registry"]  # as `-a registry=PATH` leaves it
-    elif cfg.get("registry_images"):
-        Listings.registry = SimpleNamespace(
-            path=Path(cfg["registry_dir"]) / "registry.yaml",
-            products=(SimpleNamespace(id="trail-jacket", images=tuple(Path(p) for p in cfg["registry_images"])),),
-            trademarks=(),
-        )
+            def listings(self, response):
+                # from a page's callback, as a platform spider yields them: the engine sees the crawl idle as
+                # soon as the last item's pictures are done (items from start() wait for its 5 s heartbeat)
+                yield from cfg["items"]
 
-    settings = dict(cfg["settings"])
-    settings.update({
-        "ITEM_PIPELINES": cfg.get("pipelines") or {"pipelines.images.ListingImagesPipeline": 100,
-                                                   "pipelines.image_match.ImageMatchPipeline": 150},
-        "FEEDS": {cfg["out"]: {"format": "jsonlines"}},
-        "LOG_LEVEL": "INFO",
-        "TELNETCONSOLE_ENABLED": False,
-        "ROBOTSTXT_OBEY": False,
-    })
-    process = CrawlerProcess(settings=settings)
-    crawler = process.create_crawler(Listings)
-    process.crawl(crawler)
+        if cfg.get("spider_registry"):
+            Listings.registry = cfg["spider_registry"]  # as `-a registry=PATH` leaves it
+        elif cfg.get("registry_images"):
+            Listings.registry = SimpleNamespace(
+                path=Path(cfg["registry_dir"]) / "registry.yaml",
+                products=(SimpleNamespace(id="trail-jacket", images=tuple(Path(p) for p in cfg["registry_images"])),),
+                trademarks=(),
+            )
+        return Listings
+
+    # one process, one crawler per crawl (its own settings, pipelines, store, feed and stats), as `scrapy
+    # monitor` runs its platforms
+    process = CrawlerProcess(settings={"LOG_LEVEL": "INFO", "TELNETCONSOLE_ENABLED": False, "ROBOTSTXT_OBEY": False})
+    crawlers = [(process.create_crawler(spider_for(n, cfg)), cfg) for n, cfg in enumerate(crawls)]
+    for crawler, _ in crawlers:
+        process.crawl(crawler)
     process.start()
-    stats = {k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, (int, float, str))}
-    Path(cfg["stats"]).write_text(json.dumps(stats))
+    for crawler, cfg in crawlers:
+        stats = {k: v for k, v in crawler.stats.get_stats().items() if isinstance(v, (int, float, str))}
+        Path(cfg["stats"]).write_text(json.dumps(stats))
     """
 )
 
 
 @cache
 def picture_bytes() -> dict[str, bytes]:
-    corpus = build_corpus()
+    corpus = shared_corpus()  # the corpus the index tests build in this process too
     registered = corpus.references[1][1]  # a product shot on white
     unrelated = corpus.distractors[0][1]
     copy = t_pad_white(registered, np.random.default_rng(4), corpus)
@@ -130,61 +142,124 @@ class PictureServer:
         return f"http://127.0.0.1:{self.port}{path}"
 
 
+@dataclass
+class ImageCrawl:
+    """One crawl of ``items`` (each a listing with ``image_urls``) with ``settings``; its store, feed, stats and
+    log are kept in ``folder``. ``registry``: the spider carries a registry of one product with one photo (the
+    registered picture); ``spider_registry``: the spider carries this path instead, as ``-a registry=PATH``."""
+
+    folder: Path
+    items: list[dict]
+    settings: dict
+    registry: bool = True
+    spider_registry: str = ""
+    store: Path | None = None
+    pipelines: dict | None = None
+
+    def config(self) -> dict:
+        reg_dir = self.folder / "holder-registry"  # a "registry" folder beside runner.py would shadow the package
+        (reg_dir / "images").mkdir(parents=True, exist_ok=True)
+        registered = reg_dir / "images" / "trail_jacket_1.jpg"
+        registered.write_bytes(picture_bytes()["registered"])
+        return {
+            "items": self.items,
+            "settings": self.settings,
+            "store": str(self.store or self.folder / "store"),
+            "out": str(self.folder / "out.jsonl"),
+            "stats": str(self.folder / "stats.json"),
+            "registry_dir": str(reg_dir),
+            "registry_images": [str(registered)] if self.registry else [],
+            "spider_registry": self.spider_registry,
+            "pipelines": self.pipelines,
+        }
+
+    def result(self) -> tuple[list[dict], dict]:
+        """(rows sorted by listing id, stats) of the finished crawl."""
+        lines = (self.folder / "out.jsonl").read_text().splitlines()
+        rows = [json.loads(line) for line in lines if line.strip()]
+        return sorted(rows, key=lambda r: r["listing_id"]), json.loads((self.folder / "stats.json").read_text())
+
+
+def run_crawls(crawls: list[ImageCrawl], preexec_fn=None) -> None:
+    """The crawls side by side in one Scrapy subprocess (one crawler each); the process's log is left in each
+    crawl's ``log.txt``."""
+    runner = crawls[0].folder / "runner.py"
+    runner.write_text(RUNNER)
+    (crawls[0].folder / "crawls.json").write_text(json.dumps([crawl.config() for crawl in crawls]))
+    proc = subprocess.run(
+        [sys.executable, str(runner), str(crawls[0].folder / "crawls.json")],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=preexec_fn,
+    )  # fmt: skip
+    for crawl in crawls:
+        (crawl.folder / "log.txt").write_text(proc.stderr, encoding="utf-8")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
 def crawl_images(
     tmp: Path, items: list[dict], settings: dict, registry: bool = True, spider_registry: str = "",
     store: Path | None = None, preexec_fn=None, pipelines: dict | None = None,
 ) -> tuple[list[dict], dict]:
-    """Crawl ``items`` in a subprocess; its log is left in ``tmp/log.txt``."""
-    reg_dir = tmp / "holder-registry"  # a "registry" folder beside runner.py would shadow the package
-    reg_dir.mkdir(exist_ok=True)
-    (reg_dir / "images").mkdir(exist_ok=True)
-    registered = reg_dir / "images" / "trail_jacket_1.jpg"
-    registered.write_bytes(picture_bytes()["registered"])
-    cfg = {
-        "items": items,
-        "settings": {"IMAGES_STORE": str(store or tmp / "store"), **settings},
-        "out": str(tmp / "out.jsonl"),
-        "stats": str(tmp / "stats.json"),
-        "registry_dir": str(reg_dir),
-        "registry_images": [str(registered)] if registry else [],
-        "spider_registry": spider_registry,
-        "pipelines": pipelines,
-    }
-    (tmp / "cfg.json").write_text(json.dumps(cfg))
-    (tmp / "runner.py").write_text(RUNNER)
-    proc = subprocess.run(
-        [sys.executable, str(tmp / "runner.py"), str(tmp / "cfg.json")],
-        cwd=ROOT, capture_output=True, text=True, timeout=60, preexec_fn=preexec_fn,
-    )  # fmt: skip
-    (tmp / "log.txt").write_text(proc.stderr, encoding="utf-8")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    rows = [json.loads(line) for line in (tmp / "out.jsonl").read_text().splitlines() if line.strip()]
-    return sorted(rows, key=lambda r: r["listing_id"]), json.loads((tmp / "stats.json").read_text())
+    """Crawl ``items`` alone in a subprocess; (rows, stats) back, its log left in ``tmp/log.txt``."""
+    crawl = ImageCrawl(tmp, items, settings, registry, spider_registry, store, pipelines)
+    run_crawls([crawl], preexec_fn)
+    return crawl.result()
 
 
-_LOCAL_CRAWL: dict = {}
+@dataclass
+class CrawlOutcome:
+    """A finished crawl against its own picture server: rows, stats, the paths the server was asked for, and
+    the crawl's folder (``store/``, ``log.txt``)."""
+
+    rows: list[dict]
+    stats: dict
+    requested: list[str]
+    folder: Path
+    port: int
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    @property
+    def store(self) -> Path:
+        return self.folder / "store"
+
+    @property
+    def log(self) -> str:
+        return (self.folder / "log.txt").read_text(encoding="utf-8")
 
 
-def local_crawl_once(tmp_path_factory) -> tuple:
-    """(rows, stats, requested paths, images folder) of one crawl of every kind of picture, made once per
-    test process and shared by the download and the matching tests."""
-    if "result" not in _LOCAL_CRAWL:
-        _LOCAL_CRAWL["result"] = _local_crawl(tmp_path_factory.mktemp("crawl"))
-    return _LOCAL_CRAWL["result"]
+CrawlPlan = Callable[[PictureServer, Path], ImageCrawl]
 
 
-def _local_crawl(tmp: Path) -> tuple:
-    with PictureServer() as server:
-        items = [
-            {"listing_id": "1-copy", "image_urls": [server.url("/copy.jpg"), server.url("/second.jpg")]},
-            {"listing_id": "2-truncated", "image_urls": [server.url("/truncated.jpg")]},
-            {"listing_id": "3-html", "image_urls": [server.url("/punish.jpg")]},
-            {"listing_id": "4-foreign", "image_urls": ["http://evil.example.com/x.jpg"]},
-            {"listing_id": "5-unrelated", "image_urls": [server.url("/unrelated.jpg")]},
-            {"listing_id": "6-same-bytes", "image_urls": [server.url("/copy-again.jpg")]},
-        ]
-        settings = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "IMAGE_ALLOW_PRIVATE_ADDRESSES": True}
-        rows, stats = crawl_images(tmp, items, settings)
-        return rows, stats, list(server.requested), tmp / "store"
+def crawl_side_by_side(plans: dict[str, CrawlPlan], tmp: Path) -> dict[str, CrawlOutcome]:
+    """Each plan given its own picture server and folder, the crawls it returns run in one Scrapy process.
+
+    One process for many crawls costs about what one crawl alone does (most of a crawl's time is starting
+    Python and importing Scrapy and the matcher); each crawl still has its own crawler, settings, store, feed
+    and stats, and its own server, so what it requested and logged (its URLs carry its server's port) is its
+    own.
+    """
+    servers = {name: PictureServer() for name in plans}
+    with contextlib.ExitStack() as running:
+        for server in servers.values():
+            running.enter_context(server)
+        crawls = {name: plan(servers[name], tmp / name) for name, plan in plans.items()}
+        for crawl in crawls.values():
+            crawl.folder.mkdir(parents=True, exist_ok=True)
+        run_crawls(list(crawls.values()))
+    return {name: CrawlOutcome(*crawl.result(), list(servers[name].requested), crawl.folder, servers[name].port)
+            for name, crawl in crawls.items()}
 
 
+def every_kind_of_picture(server: PictureServer, folder: Path) -> ImageCrawl:
+    """Six listings: a copy of the registered photo (with a second picture), a truncated picture, an HTML page,
+    a host outside the allow-list, an unrelated picture, and the copy's bytes at another URL."""
+    items = [
+        {"listing_id": "1-copy", "image_urls": [server.url("/copy.jpg"), server.url("/second.jpg")]},
+        {"listing_id": "2-truncated", "image_urls": [server.url("/truncated.jpg")]},
+        {"listing_id": "3-html", "image_urls": [server.url("/punish.jpg")]},
+        {"listing_id": "4-foreign", "image_urls": ["http://evil.example.com/x.jpg"]},
+        {"listing_id": "5-unrelated", "image_urls": [server.url("/unrelated.jpg")]},
+        {"listing_id": "6-same-bytes", "image_urls": [server.url("/copy-again.jpg")]},
+    ]
+    return ImageCrawl(folder, items, {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "IMAGE_ALLOW_PRIVATE_ADDRESSES": True})

@@ -7,9 +7,54 @@ from __future__ import annotations
 import pytest
 
 from pipelines.images import host_allowed, is_public_address
-from tests.image_crawl import ROOT, PictureServer, crawl_images, local_crawl_once, picture_bytes
+from tests.image_crawl import ROOT, ImageCrawl, crawl_side_by_side, every_kind_of_picture, picture_bytes
 
-local_crawl = pytest.fixture(local_crawl_once, name="local_crawl")  # one crawl, shared with the other stage
+LOCAL = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "IMAGE_ALLOW_PRIVATE_ADDRESSES": True}
+
+
+def _loopback_names(server, folder):
+    """Live mode (no replay, private addresses not allowed): the server by its address and by ``localhost``."""
+    items = [
+        {"listing_id": "1", "image_urls": [server.url("/copy.jpg")]},
+        {"listing_id": "2", "image_urls": [f"http://localhost:{server.port}/copy.jpg"]},
+    ]
+    return ImageCrawl(folder, items, {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1", "localhost"]}, registry=False)
+
+
+def _replayed(server, folder):
+    items = [{"listing_id": "1", "image_urls": [server.url("/copy.jpg")]}]
+    settings = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "REPLAY_DIR": str(folder / "cassettes")}
+    return ImageCrawl(folder, items, settings, registry=False)
+
+
+def _over_max_bytes(server, folder):
+    items = [{"listing_id": "1", "image_urls": [server.url("/copy.jpg")]}]
+    return ImageCrawl(folder, items, {**LOCAL, "IMAGE_MAX_BYTES": 2_000}, registry=False)
+
+
+DEMO = ROOT / "fixtures" / "registry" / "demo.yaml"
+
+
+def _download_stage_alone(server, folder):
+    items = [{"listing_id": "1", "image_urls": [server.url("/copy.jpg")]}]
+    return ImageCrawl(folder, items, {**LOCAL, "REGISTRY_PATH": str(DEMO)}, spider_registry=str(DEMO),
+                      pipelines={"pipelines.images.ListingImagesPipeline": 100})
+
+
+@pytest.fixture(scope="module")
+def crawls(tmp_path_factory):
+    """This file's crawls, each against its own picture server, run side by side in one Scrapy process once
+    per test process; read-only."""
+    plans = {"every kind": every_kind_of_picture, "loopback": _loopback_names, "replay": _replayed,
+             "max bytes": _over_max_bytes, "download alone": _download_stage_alone}
+    return crawl_side_by_side(plans, tmp_path_factory.mktemp("download-crawls"))
+
+
+@pytest.fixture
+def local_crawl(crawls):
+    """(rows, stats, requested paths, store) of the crawl of every kind of picture."""
+    every = crawls["every kind"]
+    return every.rows, every.stats, every.requested, every.store
 
 
 def test_images_field_has_scrapy_layout_url_path_checksum_phash(local_crawl):
@@ -53,27 +98,18 @@ def test_the_same_image_bytes_are_hashed_once(local_crawl):
     assert stats["images/hashed"] == 2  # the copy and the unrelated image; the repost came from the cache
 
 
-def test_live_mode_refuses_allowed_hosts_that_resolve_to_loopback(tmp_path):
-    with PictureServer() as server:
-        items = [
-            {"listing_id": "1", "image_urls": [server.url("/copy.jpg")]},
-            {"listing_id": "2", "image_urls": [f"http://localhost:{server.port}/copy.jpg"]},
-        ]
-        settings = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1", "localhost"]}
-        rows, stats = crawl_images(tmp_path, items, settings, registry=False)
-        assert server.requested == []
-    assert stats["images/refused_private_address"] == 2
-    assert [r["images"] for r in rows] == [[], []]
+def test_live_mode_refuses_allowed_hosts_that_resolve_to_loopback(crawls):
+    loopback = crawls["loopback"]
+    assert loopback.requested == []
+    assert loopback.stats["images/refused_private_address"] == 2
+    assert [r["images"] for r in loopback.rows] == [[], []]
 
 
-def test_replay_mode_does_not_resolve_hosts(tmp_path):
-    with PictureServer() as server:
-        items = [{"listing_id": "1", "image_urls": [server.url("/copy.jpg")]}]
-        settings = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "REPLAY_DIR": str(tmp_path / "cassettes")}
-        rows, stats = crawl_images(tmp_path, items, settings, registry=False)
-        assert server.requested == ["/copy.jpg"]
-    assert "images/refused_private_address" not in stats
-    assert len(rows[0]["images"]) == 1
+def test_replay_mode_does_not_resolve_hosts(crawls):
+    replay = crawls["replay"]
+    assert replay.requested == ["/copy.jpg"]
+    assert "images/refused_private_address" not in replay.stats
+    assert len(replay.rows[0]["images"]) == 1
 
 
 @pytest.mark.parametrize(
@@ -113,29 +149,16 @@ def test_private_loopback_and_link_local_addresses_are_not_public(address, publi
     assert is_public_address(address) is public
 
 
-def test_an_image_over_image_max_bytes_is_not_downloaded_and_the_listing_is_kept(tmp_path):
-    with PictureServer() as server:
-        items = [{"listing_id": "1", "image_urls": [server.url("/copy.jpg")]}]
-        settings = {
-            "IMAGE_ALLOWED_HOSTS": ["127.0.0.1"],
-            "IMAGE_ALLOW_PRIVATE_ADDRESSES": True,
-            "IMAGE_MAX_BYTES": 2_000,
-        }
-        rows, stats = crawl_images(tmp_path, items, settings, registry=False)
+def test_an_image_over_image_max_bytes_is_not_downloaded_and_the_listing_is_kept(crawls):
+    rows, stats = crawls["max bytes"].rows, crawls["max bytes"].stats
     assert len(picture_bytes()["/copy.jpg"]) > 2_000
     assert rows[0]["images"] == []
     assert stats["images/download_failed"] == 1
     assert "images/hashed" not in stats
 
 
-def test_the_download_stage_alone_hashes_but_never_matches_even_with_a_registry(tmp_path):
-    demo = ROOT / "fixtures" / "registry" / "demo.yaml"
-    with PictureServer() as server:
-        items = [{"listing_id": "1", "image_urls": [server.url("/copy.jpg")]}]
-        settings = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "IMAGE_ALLOW_PRIVATE_ADDRESSES": True,
-                    "REGISTRY_PATH": str(demo)}
-        rows, stats = crawl_images(tmp_path, items, settings, spider_registry=str(demo),
-                                   pipelines={"pipelines.images.ListingImagesPipeline": 100})
+def test_the_download_stage_alone_hashes_but_never_matches_even_with_a_registry(crawls):
+    rows, stats = crawls["download alone"].rows, crawls["download alone"].stats
     assert rows[0]["images"][0]["phash"] and stats["images/hashed"] == 1
     assert "image_hit" not in rows[0]
     assert not any(key in stats for key in ("images/matched", "images/near", "images/registry_errors"))

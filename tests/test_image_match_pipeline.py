@@ -10,10 +10,41 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bench.image_corpus import build_corpus, t_pad_white
-from tests.image_crawl import ROOT, PictureServer, crawl_images, local_crawl_once
+from bench.image_corpus import t_pad_white
+from tests.image_crawl import ROOT, ImageCrawl, crawl_side_by_side, every_kind_of_picture
+from tests.image_support import shared_corpus
 
-local_crawl = pytest.fixture(local_crawl_once, name="local_crawl")  # one crawl, shared with the other stage
+DEMO = ROOT / "fixtures" / "registry" / "demo.yaml"
+
+
+def _summit_pack_copy() -> bytes:
+    """The demo registry's summit-pack photo padded on white, as a JPEG."""
+    photo = np.asarray(Image.open(DEMO.parent / "images" / "summit_pack_1.jpg").convert("RGB"))
+    copy = io.BytesIO()
+    Image.fromarray(t_pad_white(photo, np.random.default_rng(2), shared_corpus())).save(copy, "JPEG", quality=80)
+    return copy.getvalue()
+
+
+def _registry_path_on_the_spider(server, folder):
+    server.pictures["/pack.jpg"] = _summit_pack_copy()
+    items = [{"listing_id": "1", "image_urls": [server.url("/pack.jpg")]}]
+    settings = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "IMAGE_ALLOW_PRIVATE_ADDRESSES": True}
+    return ImageCrawl(folder, items, settings, registry=False, spider_registry=str(DEMO))
+
+
+@pytest.fixture(scope="module")
+def crawls(tmp_path_factory):
+    """This file's crawls, each against its own picture server, run side by side in one Scrapy process once
+    per test process; read-only."""
+    plans = {"every kind": every_kind_of_picture, "registry path": _registry_path_on_the_spider}
+    return crawl_side_by_side(plans, tmp_path_factory.mktemp("match-crawls"))
+
+
+@pytest.fixture
+def local_crawl(crawls):
+    """(rows, stats, requested paths, store) of the crawl of every kind of picture."""
+    every = crawls["every kind"]
+    return every.rows, every.stats, every.requested, every.store
 
 
 def test_copied_official_photo_sets_image_hit_for_the_scorer(local_crawl):
@@ -32,18 +63,8 @@ def test_unrelated_image_gives_no_image_hit(local_crawl):
     assert row["images"] and row["image_hit"] is None
 
 
-def test_registry_given_as_a_path_on_the_spider_is_loaded_and_matched(tmp_path):
-    demo = ROOT / "fixtures" / "registry" / "demo.yaml"
-    photo = np.asarray(Image.open(demo.parent / "images" / "summit_pack_1.jpg").convert("RGB"))
-    copy = io.BytesIO()
-    Image.fromarray(t_pad_white(photo, np.random.default_rng(2), build_corpus())).save(
-        copy, "JPEG", quality=80
-    )
-    with PictureServer() as server:
-        server.pictures["/pack.jpg"] = copy.getvalue()
-        items = [{"listing_id": "1", "image_urls": [server.url("/pack.jpg")]}]
-        settings = {"IMAGE_ALLOWED_HOSTS": ["127.0.0.1"], "IMAGE_ALLOW_PRIVATE_ADDRESSES": True}
-        rows, stats = crawl_images(tmp_path, items, settings, registry=False, spider_registry=str(demo))
+def test_registry_given_as_a_path_on_the_spider_is_loaded_and_matched(crawls):
+    rows, stats = crawls["registry path"].rows, crawls["registry path"].stats
     hit = rows[0]["image_hit"]
     assert (hit["product_id"], hit["registered_image"]) == ("summit-pack", "images/summit_pack_1.jpg")
     assert stats["images/matched"] == 1
@@ -78,17 +99,14 @@ def test_a_broken_registry_is_counted_and_the_listing_kept_without_a_hit(tmp_pat
 def test_a_picture_whose_hashes_left_memory_is_hashed_again_from_its_stored_file(tmp_path):
     from pipelines.image_match import ImageMatchPipeline
 
-    demo = ROOT / "fixtures" / "registry" / "demo.yaml"
-    photo = np.asarray(Image.open(demo.parent / "images" / "summit_pack_1.jpg").convert("RGB"))
-    copy = io.BytesIO()
-    Image.fromarray(t_pad_white(photo, np.random.default_rng(2), build_corpus())).save(copy, "JPEG", quality=80)
+    copy = _summit_pack_copy()
     stored = tmp_path / "images" / "full" / "pack.jpg"
     stored.parent.mkdir(parents=True)
-    stored.write_bytes(copy.getvalue())
-    crawler = _crawler(tmp_path, REGISTRY_PATH=str(demo))  # a fresh crawler: nothing hashed in memory
+    stored.write_bytes(copy)
+    crawler = _crawler(tmp_path, REGISTRY_PATH=str(DEMO))  # a fresh crawler: nothing hashed in memory
     item = ImageMatchPipeline.from_crawler(crawler).process_item({
         "platform": "taobao", "listing_id": "1",
         "images": [{"url": "https://img.alicdn.com/pack.jpg", "path": "full/pack.jpg",
-                    "checksum": hashlib.md5(copy.getvalue()).hexdigest(), "phash": None}]})
+                    "checksum": hashlib.md5(copy).hexdigest(), "phash": None}]})
     assert (item["image_hit"].product_id, item["image_hit"].listing_image_path) == ("summit-pack", "full/pack.jpg")
     assert crawler.stats.get_value("images/matched") == 1

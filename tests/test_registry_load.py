@@ -158,9 +158,11 @@ def test_a_crawl_finds_its_registry_one_way_the_spiders_argument_first(tmp_path)
 
 
 # A monitor run in its own process, as a user starts it; the file's opens are counted by Python's audit
-# hook (independent of our code) and the reads by the loader's own counter.
+# hook (independent of our code), the reads by the loader's own counter, and who asked for the registry by
+# a wrapper that only notes the caller's module and hands the call on to the loader.
 MONITOR_RUN = """
 import json, os, sys
+from collections import Counter
 target = os.path.realpath(sys.argv[1])
 opens = []
 
@@ -171,19 +173,42 @@ def count_opens(event, args):
 
 sys.addaudithook(count_opens)
 from scrapy.cmdline import execute
-import registry
+import registry, registry.load
+lookups = Counter()
+load_registry = registry.load.load_registry
+
+def noted(path):
+    frame = sys._getframe(1)
+    while frame.f_globals.get("__name__", "").startswith("registry"):  # from_settings: its caller
+        frame = frame.f_back
+    lookups[frame.f_globals["__name__"]] += 1
+    return load_registry(path)
+
+registry.load_registry = registry.load.load_registry = noted  # before the command imports its modules
 try:
     execute(["scrapy", "monitor", "--registry", sys.argv[1], *sys.argv[3:]])
 except SystemExit as exc:
     code = exc.code
 with open(sys.argv[2], "w") as out:
-    json.dump({"exit_code": code, "opens": len(opens), "parses": registry.parse_count()}, out)
+    json.dump({"exit_code": code, "opens": len(opens), "parses": registry.parse_count(), "lookups": lookups}, out)
 """
+
+
+def _one_page_of_one_query(registry_file: Path) -> None:
+    """The copied demo registry's watch list cut to one query and one page: each platform still crawls, scores
+    and hashes listings, so every lookup is made (the count does not depend on how many pages)."""
+    text = registry_file.read_text(encoding="utf-8")
+    for demo, small in (('  queries: ["LUMORA 冲锋衣", "露莫拉"]\n', '  queries: ["露莫拉"]\n'),
+                        ("  pages: 3\n", "  pages: 1\n")):
+        assert text.count(demo) == 1, f"the demo's watch list no longer has {demo!r}"
+        text = text.replace(demo, small)
+    registry_file.write_text(text, encoding="utf-8")
 
 
 def test_a_four_platform_monitor_run_reads_the_registry_once(tmp_path):
     folder = tmp_path / "registry"
     shutil.copytree(DEMO_REGISTRY.parent, folder)
+    _one_page_of_one_query(folder / DEMO_REGISTRY.name)
     result_file = tmp_path / "counts.json"
     run = subprocess.run(
         [sys.executable, "-c", MONITOR_RUN, str(folder / DEMO_REGISTRY.name), str(result_file),
@@ -199,4 +224,6 @@ def test_a_four_platform_monitor_run_reads_the_registry_once(tmp_path):
     assert sorted(summary["platforms"]) == sorted(["taobao", "tmall", "1688", "alibaba"])
     assert all(p["listings"] > 0 for p in summary["platforms"].values())
     # one command, four spiders, four scoring and four image pipelines: 13 reads before, one now
-    assert counts == {"exit_code": 0, "opens": 1, "parses": 1}
+    lookups = {"crawlers.monitor_run": 1, "crawlers.spiders.base": 4, "pipelines.scoring": 4,
+               "pipelines.image_match": 4}
+    assert counts == {"exit_code": 0, "opens": 1, "parses": 1, "lookups": lookups}

@@ -28,7 +28,6 @@ from scrapy.exceptions import UsageError
 from crawlers.command_options import ProjectCommand, add_registry_option, add_replay_option
 from crawlers.extensions import install_log_redaction
 from crawlers.store_option import add_store_option, announce_store, resolve_store_url
-from exports.filing_run import exit_code_of, run_complaints
 
 
 class Command(ProjectCommand):
@@ -63,6 +62,10 @@ class Command(ProjectCommand):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         install_log_redaction()  # before anything is logged: no cookie or token in any line
+        # here, not at the top: Scrapy imports every command's module whichever command runs, and this one
+        # brings in openpyxl (and numpy through it)
+        from exports.filing_run import exit_code_of, run_complaints
+
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")
         settings = self.settings

@@ -26,8 +26,6 @@ from scrapy.exceptions import UsageError
 from contract import LISTING_FIELDS, SCORE_FIELDS, Verdict
 from crawlers.command_options import ProjectCommand, add_registry_option
 from crawlers.extensions import install_log_redaction
-from matchers.price import load_rates
-from matchers.score import Scorer
 from registry import Registry, RegistryError, load_registry
 
 # a CSV's first columns: what the listing is, where and at what price (the contract's first fields), and who sells it
@@ -74,6 +72,10 @@ def run_match(
     err=None,
 ) -> int:
     """Score every line of ``input_path`` into ``output``; returns the exit code."""
+    # here, not at the top: Scrapy imports every command's module whichever command runs
+    from matchers.price import load_rates
+    from matchers.score import Scorer
+
     err = err or sys.stderr
     try:
         registry = load_registry(registry_path)

@@ -4,6 +4,11 @@ Each is started on a free port in a fresh temporary folder and torn down after t
 is faked. Import the fixtures into a test module (``from tests.services import postgres_url, ...``)
 or register this module as a plugin (``pytest_plugins = ["tests.services"]``).
 
+Each test module that imports a session fixture holds its own copy of it, so the servers are kept in
+``_RUNNING``: one ``redis-server`` and one PostgreSQL per test process (per xdist worker), whichever modules
+ask, torn down after the session by the copy that started them. Tests stay apart all the same: ``redis_url``
+empties Redis before each test and ``postgres_url`` is a new database each time.
+
 PostgreSQL refuses to run as root: when we are root the cluster is created and run by the
 ``postgres`` system user (``runuser -u postgres``), in a folder that user owns.
 
@@ -22,8 +27,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -106,10 +111,27 @@ def redis_service() -> Iterator[str]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+_RUNNING: dict[str, str] = {}  # service name -> URL of the one this test process started
+
+
+@contextmanager
+def _once_per_process(name: str, start: Callable[[], AbstractContextManager[str]]) -> Iterator[str]:
+    """The service ``name`` started by ``start`` unless this process already runs it; stopped by the first."""
+    if name in _RUNNING:
+        yield _RUNNING[name]
+        return
+    with start() as url:
+        _RUNNING[name] = url
+        try:
+            yield url
+        finally:
+            del _RUNNING[name]
+
+
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     _require(_redis_binary(), "redis-server")
-    with redis_service() as url:
+    with _once_per_process("redis", redis_service) as url:
         yield url
 
 
@@ -182,7 +204,7 @@ def postgres_service() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     _require(_pg_bin(), "PostgreSQL (initdb)")
-    with postgres_service() as url:
+    with _once_per_process("postgres", postgres_service) as url:
         yield url
 
 

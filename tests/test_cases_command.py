@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from enforcement.casebook import CaseBook
+from enforcement.casebook import CaseBook, ListingRef
 from registry import load_registry
 from store import Store, rights_holder_key
 from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
@@ -20,11 +20,26 @@ def scrapy(*args: str, store: str, cwd=ROOT) -> subprocess.CompletedProcess:
                           env=scrapy_env(), capture_output=True, text=True, timeout=180)
 
 
+def casebook(url: str) -> tuple[Store, CaseBook]:
+    store = Store(url)
+    return store, CaseBook(store.engine, rights_holder_key(load_registry(DEMO_REGISTRY)))
+
+
+def filed_and_decided(url: str, *results: tuple[str, str | None]) -> None:
+    """C-0001 filed on 2026-11-02 and IPP's ``(outcome, listing or None for every pending one)`` results of
+    2026-11-03, recorded in-process: the steps a test starts from, not what it runs on the command line
+    (``test_filing_a_result_and_listing_cases`` does)."""
+    store, book = casebook(url)
+    book.file(1, ipp_number="IPP-1", on="2026-11-02")
+    for outcome, listing in results:
+        book.result(1, outcome, on="2026-11-03", listings=[ListingRef("taobao", listing)] if listing else [])
+    store.close()
+
+
 @pytest.fixture
 def store_url(tmp_path):
     url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = Store(url)
-    book = CaseBook(store.engine, rights_holder_key(load_registry(DEMO_REGISTRY)))
+    store, book = casebook(url)
     folder = tmp_path / "complaints"
     book.open_case(platform="taobao", ipr_id="LUMORA-CN-25", reason="counterfeit",
                    batch="taobao/LUMORA-CN-25/counterfeit/batch-001", folder=str(folder),
@@ -56,9 +71,7 @@ def test_a_step_out_of_order_is_exit_2_with_the_reason(store_url):
 
 
 def test_a_counter_notice_writes_a_response_pack_with_a_fresh_capture(store_url, tmp_path):
-    for step in (("filed", "C-0001", "--ipp-number", "IPP-1", "--date", "2026-11-02"),
-                 ("result", "C-0001", "--outcome", "supported", "--date", "2026-11-03")):
-        assert scrapy("cases", *step, store=store_url).returncode == 0
+    filed_and_decided(store_url, ("supported", None))
     out = tmp_path / "packs"
     done = scrapy("cases", "counter-notice", "C-0001", "--listing", LISTING, "--received", "2026-11-06",
                   "--kind", "invoice", "--files", "invoice.pdf", "--out", str(out), "--replay", str(CASSETTES),
@@ -87,10 +100,7 @@ def test_cases_import_names_bad_rows_and_exits_2(store_url, tmp_path):
 
 
 def test_standing_from_the_command_line(store_url):
-    for step in (("filed", "C-0001", "--ipp-number", "IPP-1", "--date", "2026-11-02"),
-                 ("result", "C-0001", "--outcome", "supported", "--listing", LISTING, "--date", "2026-11-03"),
-                 ("result", "C-0001", "--outcome", "rejected", "--listing", "646648609621", "--date", "2026-11-03")):
-        assert scrapy("cases", *step, store=store_url).returncode == 0
+    filed_and_decided(store_url, ("supported", LISTING), ("rejected", "646648609621"))
     done = scrapy("standing", "--as-of", "2026-12-01", "--json", store=store_url)
     assert done.returncode == 0, done.stderr
     figures = json.loads(done.stdout)

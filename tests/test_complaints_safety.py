@@ -352,20 +352,22 @@ def test_a_worker_says_which_store_it_writes_to_with_a_relative_path_made_the_pr
     assert f"worker: store: sqlite:///{project}/data/shared.db" in completed.stderr
 
 
-def test_one_brands_review_and_complaints_never_change_another_brands_monitor_report(tmp_path):
-    """Two rights holders watching the same listings, one store: each report shows its own statuses."""
+def test_one_brands_review_and_complaints_never_change_another_brands_monitor_report(tmp_path, demo_monitor_run):
+    """Two rights holders watching the same listings, one store: each report shows its own statuses.
+
+    Lumora's first week is the session's replayed monitor of the demo registry (``demo_monitor_run``), copied
+    here because its review, complaints and later runs write to it."""
     import csv
 
-    from tests.conftest import DEMO_REGISTRY, monitor, read_listings, read_review, scrapy
+    from tests.conftest import DEMO_REGISTRY, monitor, read_listings, read_review
 
+    lumora_week1 = demo_monitor_run.copy_to(tmp_path).report
     other = tmp_path / "northpeak"
     shutil.copytree(DEMO_REGISTRY.parent, other)
     text = DEMO_REGISTRY.read_text(encoding="utf-8").replace("Lumora Outdoor Co., Ltd.", "Northpeak Gear Ltd.")
     (other / "demo.yaml").write_text(text, encoding="utf-8")
     approved, rejected = "769468703124", "646038746196"
 
-    code, lumora_week1, log = monitor(tmp_path, CASSETTES)
-    assert code == 0, log[-3000:]
     rows = read_review(lumora_week1 / "review.csv")
     assert {approved, rejected} <= {row["listing_id"] for row in rows}
     for row in rows:
@@ -374,10 +376,11 @@ def test_one_brands_review_and_complaints_never_change_another_brands_monitor_re
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\r\n")
         writer.writeheader()
         writer.writerows(rows)
-    filed = scrapy(tmp_path, "complaints", "--registry", str(DEMO_REGISTRY), "--review",
-                   str(lumora_week1 / "review.csv"), "--out", str(tmp_path / "complaints"), "--no-evidence",
-                   "--store", f"sqlite:///{tmp_path / 'store.db'}")
-    assert filed.returncode == 0, filed.stdout + filed.stderr
+    output = io.StringIO()  # the filing step in-process: the command itself is run above and in test_complaints.py
+    filed = run_complaints(registry_path=str(DEMO_REGISTRY), review_path=str(lumora_week1 / "review.csv"),
+                           out_dir=str(tmp_path / "complaints"), evidence=False, out=output,
+                           store_url=f"sqlite:///{tmp_path / 'store.db'}")
+    assert filed == 0, output.getvalue()
 
     code, northpeak, log = monitor(tmp_path, CASSETTES, registry=other / "demo.yaml")
     assert code == 0, log[-3000:]

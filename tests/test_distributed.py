@@ -2,7 +2,9 @@
 
 The end-to-end test runs the coordinator (`scrapy monitor --redis-url`) and two `scrapy worker`s over
 the replay fixtures, kills one worker with SIGKILL while it holds requests, and checks that every
-listing is stored once with the scores a single-process SQLite crawl gives.
+listing is stored once with the scores a single-process SQLite monitor gives, and that the pages the
+killed worker finished still count in the run's summary (tests/test_distributed_stats.py: how the
+workers' stats add up).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from scrapy.utils.request import request_from_dict
 
 from crawlers.distributed import LeasedQueue, MtopDupeFilter, owners_key, queue_key, stats_key
 from crawlers.spiders.taobao import TaobaoSpider
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, run_crawl, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
 from tests.services import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401  (fixtures)
 
 QUERIES = ["LUMORA 冲锋衣", "露莫拉"]
@@ -131,6 +133,32 @@ def test_a_request_is_marked_seen_and_queued_in_one_step(redis_url):  # noqa: F8
     assert len(queue) == 1 and server.sismember(dupefilter.key, fingerprint)
 
 
+@pytest.mark.services
+def test_a_request_already_seen_is_not_queued_again_and_a_redirect_to_it_finishes_its_original(redis_url):  # noqa: F811
+    """What a worker's scheduler does with a duplicate: a page redone after a worker died yields again the
+    next page its first crawl queued; a redirect can lead to a page already crawled. Neither is queued twice,
+    and the redirected request's own lease is acknowledged (it is done all the same)."""
+    from scrapy.utils.test import get_crawler
+
+    from crawlers.distributed import worker_settings
+    from crawlers.distributed.queue import WORK_ID
+    from crawlers.distributed.scheduler import LeasedScheduler
+
+    spider = _spider()
+    crawler = get_crawler(type(spider), settings_dict=worker_settings("t4", redis_url, {}))
+    spider._set_crawler(crawler)
+    scheduler = LeasedScheduler.from_crawler(crawler)
+    scheduler.open(spider)
+    first, again = spider.search_request(QUERIES[0], 2, {}), spider.search_request(QUERIES[0], 2, {})
+    assert scheduler.enqueue_request(first) and not scheduler.enqueue_request(again)
+    assert scheduler.queue.outstanding() == 1
+    leased = scheduler.queue.pop()
+    redirected = spider.search_request(QUERIES[0], 2, {}).replace(meta={**leased.meta})  # its work id kept
+    assert redirected.meta[WORK_ID] in scheduler.queue.held
+    assert not scheduler.enqueue_request(redirected)
+    assert scheduler.queue.outstanding() == 0 and not scheduler.queue.held
+
+
 def _store_rows(url: str, run_id: str) -> tuple[dict, int]:
     from sqlalchemy import func, select
 
@@ -150,21 +178,29 @@ def _worker(tmp_path: Path, name: str, redis: str, store: str, delay: float) -> 
     return subprocess.Popen(
         [SCRAPY, "worker", "--redis-url", redis, "--store", store, "--wait", "60",
          "-s", f"DOWNLOAD_DELAY={delay}", "-s", "CONCURRENT_REQUESTS=1", "-s", "WORKER_LEASE_SECONDS=3",
-         "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1", "-s", f"STATS_FILE={tmp_path / (name + '.stats.json')}",
-         "-s", f"FORMAT_DIAG_DIR={tmp_path / 'diag'}"],
+         "-s", "WORKER_STATS_SECONDS=0.5", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1",
+         "-s", f"STATS_FILE={tmp_path / (name + '.stats.json')}", "-s", f"FORMAT_DIAG_DIR={tmp_path / 'diag'}"],
         cwd=tmp_path, env=scrapy_env(), stdout=log, stderr=subprocess.STDOUT)
 
 
 @pytest.mark.services
 def test_two_workers_one_killed_midway_store_every_listing_once_with_single_process_scores(
-        tmp_path, redis_url, postgres_url):  # noqa: F811
+        tmp_path, redis_url, postgres_url, demo_monitor_run, replayed_crawls):  # noqa: F811
+    """One distributed run proves both halves of a SIGKILL mid-run: every listing is stored once with the
+    scores the single-process monitor of the same registry gives (the session's ``demo_monitor_run``), and the
+    pages the killed worker finished still count in ``summary.json`` (RELIABILITY.md, "Workers' stats") as
+    many as a single-process crawl of the same queries counts (the session's ``replayed_crawls.demo``)."""
     import redis
     from sqlalchemy import create_engine, text
+    from sqlalchemy.exc import ProgrammingError
 
-    reference = run_crawl(tmp_path, "taobao", "-a", "query=" + "|".join(QUERIES), "-a", "pages=3",
-                          settings={"REGISTRY_PATH": DEMO_REGISTRY, "RUN_ID": "single"})
-    assert reference.returncode == 0 and reference.items, reference.log[-2000:]
-    expected = {(i["platform"], i["listing_id"]): i for i in reference.items}
+    single_rows, _ = _store_rows(f"sqlite:///{demo_monitor_run.workdir / 'store.db'}", demo_monitor_run.report.name)
+    expected = sorted((i["platform"], i["listing_id"]) for i in map(
+        json.loads, (demo_monitor_run.report / "listings.jsonl").read_text(encoding="utf-8").splitlines()))
+    single_crawl = replayed_crawls.demo("taobao")
+    pages = single_crawl.stats["search/pages"]
+    assert single_crawl.returncode == 0 and pages >= 4, single_crawl.log[-2000:]
+    assert expected and set(single_rows) == set(expected)
 
     run_id = "distributed-run"
     coordinator_log = (tmp_path / "coordinator.log").open("w")
@@ -184,16 +220,25 @@ def test_two_workers_one_killed_midway_store_every_listing_once_with_single_proc
     store = create_engine(postgres_url)
 
     def a_page_is_stored() -> bool:
-        with store.connect() as connection:
-            return bool(connection.execute(text("SELECT count(*) FROM sightings WHERE run_id = :run"),
-                                           {"run": run_id}).scalar_one())
+        try:
+            with store.connect() as connection:
+                return bool(connection.execute(text("SELECT count(*) FROM sightings WHERE run_id = :run"),
+                                               {"run": run_id}).scalar_one())
+        except ProgrammingError:  # the coordinator has not created the tables yet
+            return False
 
     try:
         deadline = time.monotonic() + 60
-        while True:  # kill the victim while it holds a request, after it has stored a page
+        first_stored = None
+        while True:
+            # kill the victim while it holds a request, once it has stored (so acknowledged) a page and two
+            # WORKER_STATS_SECONDS periods later: its counts reach Redis only through its running updates
             if survivor is None and victim_holds_a_request():
                 survivor = _worker(tmp_path, "survivor", redis_url, postgres_url, delay=0.5)
-            if survivor is not None and victim_holds_a_request() and a_page_is_stored():
+            if survivor is not None and first_stored is None and a_page_is_stored():
+                first_stored = time.monotonic()
+            if (first_stored is not None and time.monotonic() - first_stored >= 1.0
+                    and victim_holds_a_request()):
                 break
             assert victim.poll() is None, (tmp_path / "victim.log").read_text()[-3000:]
             assert time.monotonic() < deadline, "the victim never held a request after a page was stored"
@@ -209,17 +254,23 @@ def test_two_workers_one_killed_midway_store_every_listing_once_with_single_proc
         store.dispose()
 
     rows, sighted = _store_rows(postgres_url, run_id)
-    assert set(rows) == set(expected)  # every listing, each once (primary key)
+    assert sorted(rows) == expected  # every listing, each once (primary key)
     assert sighted == len(expected)
-    single_rows, _ = _store_rows(f"sqlite:///{tmp_path / 'store.db'}", "single")
-    assert set(single_rows) == set(rows)
     for key, row in rows.items():
         assert {f: row[f] for f in SCORE_FIELDS} == {f: single_rows[key][f] for f in SCORE_FIELDS}, key
     assert {row["verdict"] for row in rows.values()} >= {"infringing", "clean"}
     assert int(server.hget(stats_key(run_id, "taobao"), "work/requeued") or 0) >= 1  # the victim's request
     reported = [json.loads(line) for line in
                 (tmp_path / "reports" / run_id / "listings.jsonl").read_text(encoding="utf-8").splitlines()]
-    assert sorted((i["platform"], i["listing_id"]) for i in reported) == sorted(expected)
+    assert sorted((i["platform"], i["listing_id"]) for i in reported) == expected
+
+    # every page was crawled by one worker or the other and acknowledged once; without the victim's
+    # running updates, the pages it finished would be missing here
+    taobao = json.loads((tmp_path / "reports" / run_id / "summary.json").read_text(encoding="utf-8"))[
+        "platforms"]["taobao"]
+    assert taobao["pages"] >= pages, (taobao, pages)
+    totals = {k.decode(): int(v) for k, v in server.hgetall(stats_key(run_id, "taobao")).items()}
+    assert totals["workers/finished"] == 1 and totals["search/pages"] == taobao["pages"]
 
 
 @pytest.mark.services

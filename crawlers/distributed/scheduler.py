@@ -41,7 +41,7 @@ class LeasedScheduler(Scheduler):
     ``WORKER_STATS_SECONDS`` (default 5: how often the worker's counters are added to the run's totals in
     Redis; they are also added after each acknowledged request and at close, so a worker killed with
     SIGKILL loses none of the work it acknowledged), ``WORKER_POLL_SECONDS`` (default 0.5: how often an
-    idle worker looks for work pushed by others).
+    idle worker looks for work pushed by others, and whether it has been idle long enough to close).
     """
 
     def __init__(self, server, *args, **kwargs):
@@ -192,14 +192,16 @@ class LeasedScheduler(Scheduler):
             logger.warning("could not publish this worker's stats: %s", exc)
 
     def _wake(self) -> None:
-        """Work pushed by other processes: ask the engine for it now, not at its next 5 s heartbeat.
+        """Ask the engine to look again now, not at its next 5 s heartbeat: for work pushed by other
+        processes, and once the run has been drained for ``MAX_IDLE_TIME_BEFORE_CLOSE``, so that the worker
+        closes then (the engine decides to close only when it looks, in ``_spider_idle``).
 
         The engine's loop has no public trigger; without ``_slot`` (another Scrapy) the engine's own
-        heartbeat still picks the work up, only later.
+        heartbeat still picks the work up, and closes the worker, only later.
         """
         slot = getattr(self.crawler.engine, "_slot", None)
         try:
-            if slot is not None and len(self.queue) > 0:
+            if slot is not None and (len(self.queue) > 0 or self._idle_long_enough(time.monotonic())):
                 slot.nextcall.schedule()
         except Exception as exc:
             logger.debug("poll failed: %s", exc)
@@ -218,8 +220,12 @@ class LeasedScheduler(Scheduler):
             raise DontCloseSpider
         now = time.monotonic()
         self._idle_since = self._idle_since or now
-        if self.max_idle == 0 or now - self._idle_since < self.max_idle:
+        if not self._idle_long_enough(now):
             raise DontCloseSpider
+
+    def _idle_long_enough(self, now: float) -> bool:
+        """The run has been drained for ``MAX_IDLE_TIME_BEFORE_CLOSE`` (never, when it is 0)."""
+        return self.max_idle > 0 and self._idle_since is not None and now - self._idle_since >= self.max_idle
 
     def _spider_closed(self, spider, reason) -> None:
         for loop in self._loops:

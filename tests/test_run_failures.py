@@ -52,14 +52,15 @@ def test_a_run_whose_every_search_page_failed_exits_1_and_says_why(tmp_path):
 
 
 def test_a_full_disk_under_the_store_exits_1_and_counts_every_unstored_listing(tmp_path):
-    # the store on a 320 kB tmpfs of its own (room for the empty store, not for the run; a private mount
+    # the store on a 300 kB tmpfs of its own (room for the empty store, not for the run; a private mount
     # namespace: no root needed, gone at exit);
     # what SQLite managed to write is copied out before the namespace ends;
-    # every platform, one result page each (4 + 5 + 5 + 4 listings): room for one platform's batch at most
+    # every platform, one result page each (4 + 5 + 5 + 4 listings): room for one platform's batch, not for
+    # releasing the lock
     registry = one_page_registry(tmp_path / "registry")
     (tmp_path / "disk").mkdir()
     db = tmp_path / "disk" / "store.db"
-    script = 'mount -t tmpfs -o size=320k tmpfs "$DISK" && "$0" "$@"; code=$?; cp "$DISK"/store.db* "$OUT"; exit $code'
+    script = 'mount -t tmpfs -o size=300k tmpfs "$DISK" && "$0" "$@"; code=$?; cp "$DISK"/store.db* "$OUT"; exit $code'
     result = subprocess.run(
         ["unshare", "--mount", "--map-root-user", "sh", "-c", script,
          *monitor_command(tmp_path, "--replay", str(CASSETTES), "-s", "STORE_BATCH_SIZE=10", store=db,
@@ -110,9 +111,11 @@ def test_an_image_failure_is_counted_once_through_its_parent_key():
 
 def test_a_clean_run_has_no_errors_and_finishes(tmp_path):
     result = subprocess.run(monitor_command(tmp_path, "--replay", str(CASSETTES), "--platforms", "tmall",
+                                            "-s", "PROGRESS_INTERVAL=0.2",
                                             registry=one_page_registry(tmp_path / "registry")),
                             cwd=tmp_path, env=scrapy_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "progress tmall: " in result.stderr  # off a terminal, a progress line every PROGRESS_INTERVAL s
     summary = summary_of(tmp_path)
     assert summary["errors"] == 0 and summary["problems"] == []
     assert run_statuses(tmp_path / "store.db") == ["finished"]

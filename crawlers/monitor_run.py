@@ -152,7 +152,8 @@ class MonitorRun:
         crawlers = self._schedule(platforms)
         checker = self._schedule_check(store, complained)
         platform_stats = PlatformStats(crawlers)
-        progress = Progress(platform_stats, console=self.console)
+        progress = Progress(platform_stats, console=self.console,
+                            interval=self.settings.getfloat("PROGRESS_INTERVAL", 30.0))
         progress.start()
         try:
             if self.process.crawlers:

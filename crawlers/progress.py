@@ -3,7 +3,7 @@
 On a terminal: a live table per platform and nothing else — Scrapy's log goes to the run's ``monitor.log``
 (see :func:`log_to_file`), and each warning or error appears above the table as one short line, its URLs cut
 to host and path. Off a terminal (cron): the log as Scrapy writes it, plus one progress line per platform
-every 30 s.
+every 30 s (``PROGRESS_INTERVAL``).
 
 The stats of a crawler exist only once its crawl has started (Scrapy 2.13+ raises before that), so they are
 picked up from the ``spider_opened`` signal, and kept as they were at ``spider_closed``.

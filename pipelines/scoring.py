@@ -174,16 +174,19 @@ class ScoringPipeline:
         from matchers.images import ImageError
         from matchers.ocr import ImageTextCache, ocr_engine
 
-        engine = ocr_engine() if self.ocr_enabled else None
-        if engine is None:
+        if not self.ocr_enabled:
             self._inc(stat_keys.OCR_OFF)
             return []
         if self._ocr_cache is None:
             self._ocr_cache = ImageTextCache(self.ocr_cache_dir)
         cached = self._ocr_cache.get(main["checksum"])
-        if cached is not None:
+        if cached is not None:  # before the engine: a run whose pictures were all read before never loads it
             self._inc(stat_keys.OCR_CACHED)
             return [{**t, "image": main["path"]} for t in cached]
+        engine = ocr_engine()
+        if engine is None:
+            self._inc(stat_keys.OCR_OFF)
+            return []
         if self.ocr_reads >= self.ocr_budget:
             self._inc(stat_keys.OCR_SKIPPED_BUDGET)
             return []

@@ -13,11 +13,19 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASSETTES, DEMO_REGISTRY, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, SCRAPY, scrapy_env
+from tests.monitor_runs import one_page_registry
+
+# the one-page watch list on Taobao: 5 listings (Tmall ones included); slowed by DOWNLOAD_DELAY where a run must
+# still be working when the test acts on it
+LISTINGS = 5
 
 
 def _monitor_command(workdir: Path, delay: float) -> list[str]:
-    return [SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--replay", str(CASSETTES), "--platforms", "taobao",
+    registry = workdir / "registry" / "one-page.yaml"
+    if not registry.exists():
+        one_page_registry(registry.parent)
+    return [SCRAPY, "monitor", "--registry", str(registry), "--replay", str(CASSETTES), "--platforms", "taobao",
             "--out", str(workdir / "reports"), "--store", f"sqlite:///{workdir / 'store.db'}",
             "--images-store", str(workdir / "images"), "--no-progress", "-s", f"DOWNLOAD_DELAY={delay}"]
 
@@ -39,7 +47,7 @@ def _counts(db: Path) -> tuple[int, int, str]:
 @pytest.mark.parametrize("seed", [11, 22, 33])
 def test_a_run_killed_at_a_random_point_and_run_again_stores_every_listing_once(tmp_path, seed):
     kill_after = random.Random(seed).uniform(0.8, 4.0)
-    process = _start(tmp_path, delay=0.6)  # about 10 s of crawling: the kill lands mid-run
+    process = _start(tmp_path, delay=1.5)  # about 10 s of crawling: the kill lands mid-run
     time.sleep(0.1)
     time.sleep(kill_after)
     assert process.poll() is None, "the run ended before the kill"
@@ -51,10 +59,10 @@ def test_a_run_killed_at_a_random_point_and_run_again_stores_every_listing_once(
     assert rerun.returncode == 0, rerun.stdout[-2000:] + rerun.stderr[-3000:]
     listings, _, integrity = _counts(tmp_path / "store.db")
     assert integrity == "ok"
-    assert listings == 36  # every Taobao fixture listing (Tmall ones included), once
+    assert listings == LISTINGS  # every listing of the watch list, once
     reports = sorted((tmp_path / "reports").glob("*/summary.json"))
     summary = json.loads(reports[-1].read_text(encoding="utf-8"))
-    assert summary["statuses"] == {"new": 36}  # the resumed run still reports what the killed one found as new
+    assert summary["statuses"] == {"new": LISTINGS}  # the resumed run still reports what the killed one found as new
     with sqlite3.connect(tmp_path / "store.db") as connection:
         statuses = {row[0] for row in connection.execute("SELECT status FROM runs")}
         locks = connection.execute("SELECT COUNT(*) FROM run_locks").fetchone()[0]
@@ -62,7 +70,7 @@ def test_a_run_killed_at_a_random_point_and_run_again_stores_every_listing_once(
 
 
 def test_a_second_run_on_the_same_store_refuses_while_the_first_works(tmp_path):
-    first = _start(tmp_path, delay=0.3)
+    first = _start(tmp_path, delay=1.0)  # about 7 s of crawling after the lock is taken
     db = tmp_path / "store.db"
     deadline = time.time() + 30
     while time.time() < deadline:
@@ -79,4 +87,4 @@ def test_a_second_run_on_the_same_store_refuses_while_the_first_works(tmp_path):
     assert "another run" in second.stderr and "is working on this registry" in second.stderr
     output, _ = first.communicate(timeout=300)
     assert first.returncode == 0, output[-3000:]
-    assert _counts(db)[0] == 36
+    assert _counts(db)[0] == LISTINGS

@@ -13,10 +13,11 @@ import pytest
 
 from exports.run_report import ReportFailures, assess, platform_problems
 from tests.conftest import CASSETTES, DEMO_REGISTRY, SCRAPY, scrapy_env
+from tests.monitor_runs import one_page_registry
 
 
-def monitor_command(workdir: Path, *extra: str, store: Path | None = None) -> list[str]:
-    return [SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--out", str(workdir / "reports"),
+def monitor_command(workdir: Path, *extra: str, store: Path | None = None, registry: Path = DEMO_REGISTRY) -> list[str]:
+    return [SCRAPY, "monitor", "--registry", str(registry), "--out", str(workdir / "reports"),
             "--store", f"sqlite:///{store or workdir / 'store.db'}", "--images-store", str(workdir / "images"),
             "--no-progress", *extra]
 
@@ -51,15 +52,19 @@ def test_a_run_whose_every_search_page_failed_exits_1_and_says_why(tmp_path):
 
 
 def test_a_full_disk_under_the_store_exits_1_and_counts_every_unstored_listing(tmp_path):
-    # the store on a 320 kB tmpfs of its own (room for the empty store, not for the run; a private mount
+    # the store on a 300 kB tmpfs of its own (room for the empty store, not for the run; a private mount
     # namespace: no root needed, gone at exit);
-    # what SQLite managed to write is copied out before the namespace ends
+    # what SQLite managed to write is copied out before the namespace ends;
+    # every platform, one result page each (4 + 5 + 5 + 4 listings): room for one platform's batch, not for
+    # releasing the lock
+    registry = one_page_registry(tmp_path / "registry")
     (tmp_path / "disk").mkdir()
     db = tmp_path / "disk" / "store.db"
-    script = 'mount -t tmpfs -o size=320k tmpfs "$DISK" && "$0" "$@"; code=$?; cp "$DISK"/store.db* "$OUT"; exit $code'
+    script = 'mount -t tmpfs -o size=300k tmpfs "$DISK" && "$0" "$@"; code=$?; cp "$DISK"/store.db* "$OUT"; exit $code'
     result = subprocess.run(
         ["unshare", "--mount", "--map-root-user", "sh", "-c", script,
-         *monitor_command(tmp_path, "--replay", str(CASSETTES), "-s", "STORE_BATCH_SIZE=10", store=db)],
+         *monitor_command(tmp_path, "--replay", str(CASSETTES), "-s", "STORE_BATCH_SIZE=10", store=db,
+                          registry=registry)],
         cwd=tmp_path, env=scrapy_env(DISK=str(tmp_path / "disk"), OUT=str(tmp_path)), capture_output=True,
         text=True, timeout=300)
     assert result.returncode == 1, result.stderr[-3000:]
@@ -67,7 +72,7 @@ def test_a_full_disk_under_the_store_exits_1_and_counts_every_unstored_listing(t
     with sqlite3.connect(tmp_path / "store.db") as connection:
         stored = connection.execute("SELECT COUNT(*) FROM listings").fetchone()[0]
         statuses = [row[0] for row in connection.execute("SELECT status FROM runs")]
-    unstored = 116 - stored
+    unstored = 18 - stored
     assert unstored > 0, "the disk did not fill: make the tmpfs smaller"
     problems = [p for p in summary["problems"] if "gathered but not stored" in p]
     assert sum(int(p.split(": ")[1].split()[0]) for p in problems) == unstored
@@ -81,7 +86,7 @@ def test_a_comparison_picture_that_cannot_be_written_is_a_reported_error(tmp_pat
     run_folder.mkdir(parents=True)
     (run_folder / "comparisons").write_text("a file where the pictures' folder belongs", encoding="utf-8")
     result = subprocess.run(monitor_command(tmp_path, "--replay", str(CASSETTES), "--platforms", "taobao",
-                                            "--run-id", "week-1"),
+                                            "--run-id", "week-1", registry=one_page_registry(tmp_path / "registry")),
                             cwd=tmp_path, env=scrapy_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 1, result.stderr[-3000:]
     summary = summary_of(tmp_path)
@@ -105,9 +110,12 @@ def test_an_image_failure_is_counted_once_through_its_parent_key():
 
 
 def test_a_clean_run_has_no_errors_and_finishes(tmp_path):
-    result = subprocess.run(monitor_command(tmp_path, "--replay", str(CASSETTES), "--platforms", "tmall"),
+    result = subprocess.run(monitor_command(tmp_path, "--replay", str(CASSETTES), "--platforms", "tmall",
+                                            "-s", "PROGRESS_INTERVAL=0.2",
+                                            registry=one_page_registry(tmp_path / "registry")),
                             cwd=tmp_path, env=scrapy_env(), capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
+    assert "progress tmall: " in result.stderr  # off a terminal, a progress line every PROGRESS_INTERVAL s
     summary = summary_of(tmp_path)
     assert summary["errors"] == 0 and summary["problems"] == []
     assert run_statuses(tmp_path / "store.db") == ["finished"]

@@ -12,19 +12,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from store import Store
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, MonitorRun, scrapy_env
 
 WEEK2 = ROOT / "fixtures" / "cassettes-week2"
 
 
-def monitor_command(workdir: Path, replay: Path = CASSETTES, *extra: str) -> list[str]:
-    return [SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--replay", str(replay), "--out",
+def monitor_command(workdir: Path, replay: Path = CASSETTES, *extra: str, registry: Path = DEMO_REGISTRY) -> list[str]:
+    return [SCRAPY, "monitor", "--registry", str(registry), "--replay", str(replay), "--out",
             str(workdir / "reports"), "--store", f"sqlite:///{workdir / 'store.db'}", "--images-store",
             str(workdir / "images"), "--no-progress", *extra]
 
 
-def monitor(workdir: Path, replay: Path = CASSETTES, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(monitor_command(workdir, replay, *extra), cwd=workdir, env=scrapy_env(),
+def monitor(workdir: Path, replay: Path = CASSETTES, *extra: str,
+            registry: Path = DEMO_REGISTRY) -> subprocess.CompletedProcess:
+    return subprocess.run(monitor_command(workdir, replay, *extra, registry=registry), cwd=workdir, env=scrapy_env(),
                           capture_output=True, text=True, timeout=300)
 
 
@@ -48,10 +49,13 @@ def monitor_ok(workdir: Path, replay: Path = CASSETTES, *extra: str) -> subproce
     return result
 
 
-def killed_run(workdir: Path, run_id: str, started_ago: timedelta, platform: str = "taobao") -> None:
-    """A monitor run ``run_id`` of ``platform``, left as a SIGKILL ``started_ago`` leaves it."""
-    monitor_ok(workdir, CASSETTES, "--platforms", platform, "--run-id", run_id)
+def killed_run(demo_monitor_run: MonitorRun, workdir: Path, started_ago: timedelta) -> str:
+    """The session's replayed Taobao monitor run (``demo_monitor_run``, shared read-only) copied to ``workdir``
+    and left as a SIGKILL ``started_ago`` leaves it; its run id. A run to completion stores what a killed one
+    would have stored by then, and more: the next start must resume or close it all the same."""
+    run_id = demo_monitor_run.copy_to(workdir).report.name
     leave_open(workdir, run_id, started_ago)
+    return run_id
 
 
 def report(workdir: Path, run_id: str) -> tuple[dict, dict[str, dict]]:
@@ -61,14 +65,14 @@ def report(workdir: Path, run_id: str) -> tuple[dict, dict[str, dict]]:
     return summary, {item["listing_id"]: item for item in map(json.loads, lines)}
 
 
-def test_a_run_killed_last_week_is_closed_and_this_weeks_start_reports_only_what_it_saw(tmp_path):
-    killed_run(tmp_path, "last-week", timedelta(days=7))
+def test_a_run_killed_last_week_is_closed_and_this_weeks_start_reports_only_what_it_saw(tmp_path, demo_monitor_run):
+    last_week = killed_run(demo_monitor_run, tmp_path, timedelta(days=7))
 
     second = monitor_ok(tmp_path, WEEK2, "--platforms", "taobao")
     now = runs(tmp_path)
-    assert now["last-week"]["status"] == "interrupted" and now["last-week"]["finished_at"]
-    assert "RESUME_MAX_AGE" in json.loads(now["last-week"]["stats"])["closed"]
-    (this_week,) = set(now) - {"last-week"}
+    assert now[last_week]["status"] == "interrupted" and now[last_week]["finished_at"]
+    assert "RESUME_MAX_AGE" in json.loads(now[last_week]["stats"])["closed"]
+    (this_week,) = set(now) - {last_week}
     assert now[this_week]["status"] == "finished"
     _, listings = report(tmp_path, this_week)
     assert "191705429157" not in listings  # gone in week 2: last week's sighting is not this week's news
@@ -76,32 +80,32 @@ def test_a_run_killed_last_week_is_closed_and_this_weeks_start_reports_only_what
     assert "is not resumed" in second.stderr
 
 
-def test_a_run_of_other_platforms_is_not_resumed(tmp_path):
-    killed_run(tmp_path, "taobao-only", timedelta(minutes=10))
+def test_a_run_of_other_platforms_is_not_resumed(tmp_path, demo_monitor_run):
+    taobao_only = killed_run(demo_monitor_run, tmp_path, timedelta(minutes=10))
     monitor_ok(tmp_path, CASSETTES, "--platforms", "tmall")
     now = runs(tmp_path)
-    assert len(now) == 2 and now["taobao-only"]["status"] == "interrupted"
-    assert "crawled taobao, not tmall" in json.loads(now["taobao-only"]["stats"])["closed"]
+    assert len(now) == 2 and now[taobao_only]["status"] == "interrupted"
+    assert "crawled taobao, not tmall" in json.loads(now[taobao_only]["stats"])["closed"]
 
 
-def test_a_recent_killed_run_is_resumed_under_its_id(tmp_path):
-    killed_run(tmp_path, "this-morning", timedelta(hours=1))
+def test_a_recent_killed_run_is_resumed_under_its_id(tmp_path, demo_monitor_run):
+    this_morning = killed_run(demo_monitor_run, tmp_path, timedelta(hours=1))
     monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao")
-    assert list(runs(tmp_path)) == ["this-morning"] and runs(tmp_path)["this-morning"]["status"] == "finished"
-    summary, _ = report(tmp_path, "this-morning")
+    assert list(runs(tmp_path)) == [this_morning] and runs(tmp_path)[this_morning]["status"] == "finished"
+    summary, _ = report(tmp_path, this_morning)
     assert summary["statuses"] == {"new": 36}
 
 
-def test_an_old_named_run_is_resumed_only_when_named_again(tmp_path):
-    killed_run(tmp_path, "named", timedelta(days=2))
-    monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", "named")
-    assert list(runs(tmp_path)) == ["named"] and runs(tmp_path)["named"]["status"] == "finished"
-    assert report(tmp_path, "named")[0]["statuses"] == {"new": 36}
+def test_an_old_named_run_is_resumed_only_when_named_again(tmp_path, demo_monitor_run):
+    named = killed_run(demo_monitor_run, tmp_path, timedelta(days=2))
+    monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao", "--run-id", named)
+    assert list(runs(tmp_path)) == [named] and runs(tmp_path)[named]["status"] == "finished"
+    assert report(tmp_path, named)[0]["statuses"] == {"new": 36}
 
-    leave_open(tmp_path, "named", timedelta(days=2))
+    leave_open(tmp_path, named, timedelta(days=2))
     monitor_ok(tmp_path, CASSETTES, "--platforms", "taobao")  # no --run-id: no surprise resumption
     now = runs(tmp_path)
-    assert len(now) == 2 and now["named"]["status"] == "interrupted" and now["named"]["finished_at"]
+    assert len(now) == 2 and now[named]["status"] == "interrupted" and now[named]["finished_at"]
 
 
 def test_sigterm_leaves_the_run_interrupted_and_the_next_start_resumes_it(tmp_path):

@@ -12,17 +12,19 @@ import time
 
 from store import Heartbeat, Store, run_locks
 from tests.conftest import CASSETTES, DEMO_REGISTRY
+from tests.monitor_runs import one_page_registry
 from tests.test_run_resume import monitor
 
 
 def test_a_lock_whose_pid_now_belongs_to_another_live_process_is_stale_by_its_heartbeat(tmp_path):
+    registry = one_page_registry(tmp_path / "registry").resolve()  # the run is whole, the watch list short
     store = Store(f"sqlite:///{tmp_path / 'store.db'}")
     with store.engine.begin() as connection:  # as a run on this host left it before a reboot
         connection.execute(run_locks.insert().values(
-            name=f"monitor:{DEMO_REGISTRY}", run_id="before-the-reboot", pid=os.getpid(),  # a live process
+            name=f"monitor:{registry}", run_id="before-the-reboot", pid=os.getpid(),  # a live process
             host=socket.gethostname(), heartbeat=time.time() - 3600))
     store.close()
-    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao")
+    result = monitor(tmp_path, CASSETTES, "--platforms", "taobao", registry=registry)
     assert result.returncode == 0, result.stderr[-3000:]
     with sqlite3.connect(tmp_path / "store.db") as connection:
         assert connection.execute("SELECT COUNT(*) FROM run_locks").fetchone()[0] == 0

@@ -27,7 +27,9 @@ def _monitor_command(workdir: Path, delay: float) -> list[str]:
         one_page_registry(registry.parent)
     return [SCRAPY, "monitor", "--registry", str(registry), "--replay", str(CASSETTES), "--platforms", "taobao",
             "--out", str(workdir / "reports"), "--store", f"sqlite:///{workdir / 'store.db'}",
-            "--images-store", str(workdir / "images"), "--no-progress", "-s", f"DOWNLOAD_DELAY={delay}"]
+            "--images-store", str(workdir / "images"), "--no-progress", "-s", f"DOWNLOAD_DELAY={delay}",
+            # a slowed run stores each listing as it comes, so a kill lands between writes, not before the first
+            *(("-s", "STORE_BATCH_SIZE=1") if delay else ())]
 
 
 def _start(workdir: Path, delay: float) -> subprocess.Popen:

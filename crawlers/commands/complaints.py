@@ -28,7 +28,6 @@ from scrapy.exceptions import UsageError
 from crawlers.command_options import ProjectCommand, add_registry_option, add_replay_option
 from crawlers.extensions import install_log_redaction
 from crawlers.store_option import add_store_option, announce_store, resolve_store_url
-from exports.filing_run import exit_code_of, run_complaints
 
 
 class Command(ProjectCommand):
@@ -62,6 +61,10 @@ class Command(ProjectCommand):
                             help="file listings already on file for this rights holder again (never removed ones)")
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
+        # imported here, not at the top: Scrapy imports every command module at each start, and the filing
+        # step's workbook writer (openpyxl, numpy) would add a third of a second to every other command
+        from exports.filing_run import exit_code_of, run_complaints
+
         install_log_redaction()  # before anything is logged: no cookie or token in any line
         if args:
             raise UsageError(f"unexpected arguments: {' '.join(args)}")

@@ -154,8 +154,8 @@ def test_a_login_nobody_scans_through_the_proxy_times_out_with_a_message_not_a_t
 def test_a_live_crawl_carries_the_session_and_writes_refreshed_cookies_back(double, tmp_path):
     session = plant_session(double, tmp_path, "taobao")
     result, stats = crawl(double, tmp_path, "taobao", "-a", "pages=2")
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert stats["search/listings"] > 0 and stats["search/pages"] == 2
+    assert result.returncode == 0, result.stderr[-3000:]  # no session stopped it: exit code 0, and none said
+    assert stats["search/listings"] > 0 and stats["search/pages"] == 2 and "exit code" not in result.stderr
     calls = double.requests(host="h5api.m.taobao.com")
     assert calls and {call.session for call in calls} == {session.cookies[0]["value"]}  # cookie2: the session id
     assert stats["session/state/taobao"] == "in use"
@@ -168,6 +168,8 @@ def test_a_platform_without_a_session_is_skipped_with_a_message_before_any_reque
     result, stats = crawl(double, tmp_path, "tmall")
     assert "tmall needs a sign-in: run `scrapy login tmall`; skipped" in result.stderr
     assert stats["session/missing/tmall"] == 1 and stats["finish_reason"] == "session_missing"
+    assert result.returncode == 3  # nothing was crawled
+    assert "tmall: stopped by its session (missing); nothing was crawled: exit code 3" in result.stderr
     assert double.requests() == []  # not one request reached the platform
 
 
@@ -191,7 +193,9 @@ def test_a_session_that_expires_mid_run_stops_its_platform_at_once_and_says_how_
     double.set(expire_after_requests=3)  # token dance, page 1, page 2; page 3 finds the session expired
     result, stats = crawl(double, tmp_path, "taobao", "-a", "pages=5")
     assert stats["session/expired/taobao"] == 1
-    assert stats["finish_reason"] == "session_expired"
+    assert stats["finish_reason"] == "session_expired" and stats["search/listings"] > 0
+    assert result.returncode == 1  # it stopped part-way
+    assert "taobao: stopped by its session (expired); it stopped part-way: exit code 1" in result.stderr
     assert re.search(r"the session taobao/default expired at \S+Z \(FAIL_SYS_SESSION_EXPIRED\); renew it: "
                      r"`scrapy login taobao`", result.stderr)
     calls = double.requests(host="h5api.m.taobao.com")

@@ -6,18 +6,15 @@ import json
 import subprocess
 
 from fixtures.double import PlatformDouble
-from tests.conftest import SCRAPY, scrapy_env
-from tests.test_live_sessions import demo_registry_watching
+from tests.conftest import DEMO_REGISTRY, SCRAPY, scrapy_env
 
 
 def test_a_live_monitor_run_against_the_double_reports_alibaba_listings_and_the_taobao_login_wall(tmp_path):
-    # one query's pages are enough to report; Alibaba has no third page of this one
-    registry = demo_registry_watching(tmp_path / "registry", ["露莫拉"])
     with PlatformDouble() as double:
         # the session layer off: with it, Taobao is skipped before any request (test_live_sessions.py)
         settings = {**double.scrapy_settings(), "AUTOTHROTTLE_ENABLED": False, "DOWNLOAD_DELAY": 0,
                     "BLOCK_BACKOFF_BASE": 0, "SESSIONS_ENABLED": False}
-        command = [SCRAPY, "monitor", "--registry", str(registry), "--platforms", "alibaba,taobao",
+        command = [SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--platforms", "alibaba,taobao",
                    "--out", str(tmp_path / "reports"), "--store", f"sqlite:///{tmp_path / 'store.db'}",
                    "--images-store", str(tmp_path / "images"), "--no-progress"]
         for name, value in settings.items():

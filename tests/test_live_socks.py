@@ -235,10 +235,10 @@ def test_the_render_browser_reaches_a_socks5_proxy_with_credentials_through_the_
 @pytest.mark.browser
 def test_login_goes_through_a_socks5_proxy_with_credentials(double, tmp_path):
     with CountingProxy("ops", SOCKS_PASSWORD) as proxy:
-        result = scrapy(tmp_path, "login", "taobao", "--timeout", "2",
+        result = scrapy(tmp_path, "login", "taobao", "--timeout", "1",
                         settings=live_settings(double, tmp_path, PROXY_URL_TAOBAO=proxy.socks_url))
         assert "login.taobao.com" in proxy.hosts and proxy.socks >= 1
-    assert result.returncode == 1 and "no sign-in within 2 s" in result.stderr
+    assert result.returncode == 1 and "no sign-in within 1 s" in result.stderr
     assert SOCKS_PASSWORD not in result.stdout + result.stderr
 
 

@@ -174,13 +174,32 @@ def test_without_the_replay_guard_chromium_would_resolve_real_hosts(tmp_path):
     assert "https://www.alibaba.com" in hosts  # the navigation preconnect, which no route sees
 
 
+# chromium's own calls, seen in its network log within a second of starting (without the resolver rule their
+# DNS queries follow within a tenth of a second)
+BACKGROUND_CALLS = ("https://accounts.google.com/", "https://update.googleapis.com/")
+DNS_GRACE_SECONDS = 1.0
+
+
+def wait_for_background_calls(netlog: Path, timeout: float = 30.0) -> None:
+    """Until chromium's network log (written as it goes) shows it starting each of BACKGROUND_CALLS, then a
+    grace for the DNS queries that would follow them; fails if chromium never makes them."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logged = netlog.read_text(encoding="utf-8", errors="replace") if netlog.exists() else ""
+        if all(f'"{call}' in logged for call in BACKGROUND_CALLS):
+            time.sleep(DNS_GRACE_SECONDS)
+            return
+        time.sleep(0.1)
+    pytest.fail(f"chromium made none of its background calls {BACKGROUND_CALLS} within {timeout:.0f} s")
+
+
 @pytest.mark.browser
 def test_a_live_browser_asks_dns_for_none_of_chromiums_own_google_services(tmp_path):
     """Live render mode (no replay guard): Debian's chromium calls accounts.google.com and
     update.googleapis.com on its own within seconds of starting; BROWSER_ARGS makes those names
     unresolvable, so no DNS query for them leaves the machine. A page's own hosts still resolve."""
-    import time
-
     from playwright.sync_api import sync_playwright
 
     from crawlers.browser import BACKGROUND_HOSTS
@@ -191,11 +210,14 @@ def test_a_live_browser_asks_dns_for_none_of_chromiums_own_google_services(tmp_p
                                              args=[*BROWSER_ARGS, f"--log-net-log={netlog}"])
         try:
             browser.new_page().set_content("<html><body>idle</body></html>")
-            time.sleep(8)  # long enough for the background calls seen without the rule
+            wait_for_background_calls(netlog)
         finally:
             browser.close()
     data = json.loads(netlog.read_text(encoding="utf-8"))
     names = {number: name for name, number in data["constants"]["logEventTypes"].items()}
+    started = {str((event.get("params") or {}).get("url") or "") for event in data["events"]
+               if names.get(event["type"]) == "URL_REQUEST_START_JOB"}
+    assert all(any(url.startswith(call) for url in started) for call in BACKGROUND_CALLS), started  # they were made
     queried = {str((event.get("params") or {}).get("hostname") or "") for event in data["events"]
                if names.get(event["type"]) == "DNS_TRANSACTION"}
     suffixes = tuple(host.removeprefix("*") for host in BACKGROUND_HOSTS)

@@ -40,13 +40,14 @@ test: setup
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m pytest -q -n $(WORKERS)
 
 # The whole suite with coverage of the shipped packages, subprocess crawls included; the covered lines go to
-# .coverage-data/lines.json for `scripts/coverage_lines.py diff` against an earlier tree's.
+# .coverage-data/lines.json for `scripts/coverage_lines.py diff` against an earlier tree's (combined even when a
+# test failed; one does under coverage: its 3 kB file-size limit also stops coverage writing its own data).
 coverage: setup
 	rm -rf .coverage-data && mkdir .coverage-data
-	IPWATCH_COVERAGE_DIR=$(CURDIR)/.coverage-data $(BIN)/python -m coverage run -m pytest -q -n auto
-	IPWATCH_COVERAGE_DIR=$(CURDIR)/.coverage-data $(BIN)/python -m coverage combine -q
-	IPWATCH_COVERAGE_DIR=$(CURDIR)/.coverage-data $(BIN)/python -m coverage report --format=total
-	$(BIN)/python scripts/coverage_lines.py dump .coverage-data/.coverage .coverage-data/lines.json
+	export IPWATCH_COVERAGE_DIR=$(CURDIR)/.coverage-data PYTHONDONTWRITEBYTECODE=; \
+	$(BIN)/python -m coverage run -m pytest -q -n $(WORKERS); status=$$?; \
+	$(BIN)/python -m coverage combine -q && $(BIN)/python -m coverage report --format=total && \
+	$(BIN)/python scripts/coverage_lines.py dump .coverage-data/.coverage .coverage-data/lines.json; exit $$status
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

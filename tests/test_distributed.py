@@ -99,6 +99,26 @@ def test_a_request_whose_worker_vanished_is_leased_again_around_the_dupefilter(r
 
 
 @pytest.mark.services
+def test_the_coordinator_puts_a_vanished_workers_lease_back_and_counts_it(redis_url):  # noqa: F811
+    """The coordinator's own sweep, which a SIGKILL run reaches only when it looks before the surviving worker."""
+    from crawlers.distributed.coordinator import Coordinator
+
+    spider = _spider()
+    coordinator = Coordinator(redis_url, "t-sweep", lease_seconds=1, poll_seconds=0.1)
+    assert coordinator.seed(spider) == len(QUERIES)
+    dead = LeasedQueue(coordinator.server, spider, queue_key("t-sweep", spider.name), lease_seconds=1, worker="dead")
+    taken = dead.pop()
+    assert taken is not None and coordinator.outstanding() == {spider.name: len(QUERIES)}
+    assert coordinator.requeue_expired() == 0  # its lease still runs
+    time.sleep(1.2)
+    assert coordinator.requeue_expired() == 1
+    stats = coordinator.server.hgetall(stats_key("t-sweep", spider.name))
+    assert int(stats[b"work/requeued"]) == 1
+    again = LeasedQueue(coordinator.server, spider, queue_key("t-sweep", spider.name), lease_seconds=60,
+                        worker="alive").pop()
+    assert again is not None and again.url == taken.url  # put back at the front of the queue
+
+
 def test_a_retry_replaces_its_original_and_a_closing_worker_gives_its_work_back(redis_url):  # noqa: F811
     import redis
 

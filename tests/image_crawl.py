@@ -227,6 +227,10 @@ class CrawlOutcome:
     def log(self) -> str:
         return (self.folder / "log.txt").read_text(encoding="utf-8")
 
+    def parts(self) -> tuple[list[dict], dict, list[str], Path]:
+        """(rows, stats, requested paths, store), as the tests of one crawl unpack it."""
+        return self.rows, self.stats, self.requested, self.store
+
 
 CrawlPlan = Callable[[PictureServer, Path], ImageCrawl]
 

@@ -53,8 +53,7 @@ def crawls(tmp_path_factory):
 @pytest.fixture
 def local_crawl(crawls):
     """(rows, stats, requested paths, store) of the crawl of every kind of picture."""
-    every = crawls["every kind"]
-    return every.rows, every.stats, every.requested, every.store
+    return crawls["every kind"].parts()
 
 
 def test_images_field_has_scrapy_layout_url_path_checksum_phash(local_crawl):

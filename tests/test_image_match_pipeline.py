@@ -43,8 +43,7 @@ def crawls(tmp_path_factory):
 @pytest.fixture
 def local_crawl(crawls):
     """(rows, stats, requested paths, store) of the crawl of every kind of picture."""
-    every = crawls["every kind"]
-    return every.rows, every.stats, every.requested, every.store
+    return crawls["every kind"].parts()
 
 
 def test_copied_official_photo_sets_image_hit_for_the_scorer(local_crawl):

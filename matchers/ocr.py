@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from functools import cache
@@ -123,6 +124,6 @@ class ImageTextCache:
         if path is None:
             return
         stored = [{k: v for k, v in t.items() if k != "image"} for t in texts]  # the path is per listing
-        tmp = path.with_suffix(f".{id(stored)}.tmp")
+        tmp = path.with_suffix(f".{os.getpid()}.{id(stored)}.tmp")  # one folder may serve several processes
         tmp.write_text(json.dumps(stored, ensure_ascii=False), encoding="utf-8")
         tmp.replace(path)

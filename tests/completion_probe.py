@@ -114,7 +114,8 @@ def main(argv: list[str]) -> int:
     if "--without-middleware" in argv:
         settings["SPIDER_MIDDLEWARES"] = {}
     settings.update({"STORE_URL": "", "MAX_IDLE_TIME_BEFORE_CLOSE": 1, "RETRY_ENABLED": False,
-                     "CLOSESPIDER_TIMEOUT": 60, "TELNETCONSOLE_ENABLED": False, "LOG_LEVEL": "INFO",
+                     "CLOSESPIDER_TIMEOUT": 60, "TELNETCONSOLE_ENABLED": False, "REMOTE_CONTROL_ENABLED": False,
+                     "LOG_LEVEL": "INFO",
                      "CONCURRENT_ITEMS": 4})
     process = CrawlerProcess(settings)
     crawler = process.create_crawler(ProbeSpider)

@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +28,12 @@ CASSETTES = ROOT / "fixtures" / "cassettes"
 EXPECTED = ROOT / "fixtures" / "expected"
 DEMO_REGISTRY = ROOT / "fixtures" / "registry" / "demo.yaml"
 WEEK2 = ROOT / "fixtures" / "cassettes-week2"
-SCRAPY = str(Path(sys.executable).with_name("scrapy"))
+# `scrapy` exec'd as a user runs it; SCRAPY, the same command forked from the test worker's server, which has
+# the libraries imported already (tests/forkserver.py: what that changes, and which tests use REAL_SCRAPY).
+REAL_SCRAPY = str(Path(sys.executable).with_name("scrapy"))
+SCRAPY = str(ROOT / "tests" / "bin" / "scrapy")
+os.environ.setdefault("IPWATCH_TEST_PYTHON", sys.executable)
+os.environ.setdefault("IPWATCH_TEST_REAL_SCRAPY", REAL_SCRAPY)
 
 
 @dataclass
@@ -82,6 +88,53 @@ def run_crawl(workdir: Path, spider: str, *args: str, settings: dict | None = No
     items = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()] if out.exists() else []
     stats = json.loads(stats_file.read_text()) if stats_file.exists() else {}
     return CrawlResult(process.returncode, items, stats, process.stdout + process.stderr)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def scrapy_fork_server(tmp_path_factory):
+    """This worker's fork server for SCRAPY (tests/forkserver.py); none under coverage, whose measuring of
+    each `scrapy` process starts with the process (SCRAPY then execs the real one)."""
+    try:
+        import coverage
+
+        measured = coverage.Coverage.current() is not None
+    except ImportError:
+        measured = False
+    if measured or os.environ.get("IPWATCH_TEST_NO_FORKSERVER"):
+        yield None
+        return
+    folder = Path(tempfile.mkdtemp(prefix="ipwatch-fork-"))  # short: a socket's path has at most 107 bytes
+    path = folder / "scrapy.sock"
+    log = (tmp_path_factory.getbasetemp() / "forkserver.log").open("w")
+    server = subprocess.Popen([sys.executable, "-m", "tests.forkserver", str(path)], cwd=ROOT, env=scrapy_env(),
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
+    ready = server.stdout.readline()
+    if ready.strip() != "ready":
+        server.kill()
+        pytest.fail(f"tests/forkserver.py did not start: {ready!r}; see {log.name}")
+    os.environ["IPWATCH_TEST_FORKSERVER"] = str(path)
+    yield path
+    os.environ.pop("IPWATCH_TEST_FORKSERVER", None)
+    server.stdin.close()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def shared_ocr_cache(tmp_path_factory):
+    """One OCR cache (``OCR_CACHE_DIR``) for every process the suite starts, as workers and brands can share
+    one: each fixture picture is read once per suite, not once per run (about 2 s of each replayed Taobao or
+    Tmall monitor). The reading itself, and the cache, are tested in-process (test_scoring_pipeline.py,
+    test_ocr.py) with caches of their own."""
+    base = tmp_path_factory.getbasetemp()
+    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ocr-cache"
+    os.environ["OCR_CACHE_DIR"] = str(folder)
+    yield folder
+    os.environ.pop("OCR_CACHE_DIR", None)
 
 
 @pytest.fixture

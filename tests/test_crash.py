@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CASSETTES, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, REAL_SCRAPY, SCRAPY, scrapy_env
 from tests.monitor_runs import one_page_registry
 
 # the one-page watch list on Taobao: 5 listings (Tmall ones included); slowed by DOWNLOAD_DELAY where a run must
@@ -21,19 +21,19 @@ from tests.monitor_runs import one_page_registry
 LISTINGS = 5
 
 
-def _monitor_command(workdir: Path, delay: float) -> list[str]:
+def _monitor_command(workdir: Path, delay: float, scrapy: str = SCRAPY) -> list[str]:
     registry = workdir / "registry" / "one-page.yaml"
     if not registry.exists():
         one_page_registry(registry.parent)
-    return [SCRAPY, "monitor", "--registry", str(registry), "--replay", str(CASSETTES), "--platforms", "taobao",
+    return [scrapy, "monitor", "--registry", str(registry), "--replay", str(CASSETTES), "--platforms", "taobao",
             "--out", str(workdir / "reports"), "--store", f"sqlite:///{workdir / 'store.db'}",
             "--images-store", str(workdir / "images"), "--no-progress", "-s", f"DOWNLOAD_DELAY={delay}",
             # a slowed run stores each listing as it comes, so a kill lands between writes, not before the first
             *(("-s", "STORE_BATCH_SIZE=1") if delay else ())]
 
 
-def _start(workdir: Path, delay: float) -> subprocess.Popen:
-    return subprocess.Popen(_monitor_command(workdir, delay), cwd=workdir, env=scrapy_env(),
+def _start(workdir: Path, delay: float, scrapy: str = SCRAPY) -> subprocess.Popen:
+    return subprocess.Popen(_monitor_command(workdir, delay, scrapy), cwd=workdir, env=scrapy_env(),
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
@@ -49,7 +49,8 @@ def _counts(db: Path) -> tuple[int, int, str]:
 @pytest.mark.parametrize("seed", [11, 22, 33])
 def test_a_run_killed_at_a_random_point_and_run_again_stores_every_listing_once(tmp_path, seed):
     kill_after = random.Random(seed).uniform(0.8, 4.0)
-    process = _start(tmp_path, delay=1.5)  # about 10 s of crawling: the kill lands mid-run
+    # about 10 s of crawling: the kill lands mid-run, at once on the exec'd process doing the work
+    process = _start(tmp_path, delay=1.5, scrapy=REAL_SCRAPY)
     time.sleep(0.1)
     time.sleep(kill_after)
     assert process.poll() is None, "the run ended before the kill"

@@ -23,7 +23,7 @@ from scrapy.utils.request import request_from_dict
 
 from crawlers.distributed import LeasedQueue, MtopDupeFilter, owners_key, queue_key, stats_key
 from crawlers.spiders.taobao import TaobaoSpider
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, REAL_SCRAPY, ROOT, SCRAPY, scrapy_env
 from tests.services import postgres_server, postgres_url, redis_server, redis_url  # noqa: F401  (fixtures)
 
 QUERIES = ["LUMORA 冲锋衣", "露莫拉"]
@@ -193,10 +193,10 @@ def _store_rows(url: str, run_id: str) -> tuple[dict, int]:
     return rows, sighted
 
 
-def _worker(tmp_path: Path, name: str, redis: str, store: str, delay: float) -> subprocess.Popen:
+def _worker(tmp_path: Path, name: str, redis: str, store: str, delay: float, scrapy: str = SCRAPY) -> subprocess.Popen:
     log = (tmp_path / f"{name}.log").open("w")
     return subprocess.Popen(
-        [SCRAPY, "worker", "--redis-url", redis, "--store", store, "--wait", "60",
+        [scrapy, "worker", "--redis-url", redis, "--store", store, "--wait", "60",
          "-s", f"DOWNLOAD_DELAY={delay}", "-s", "CONCURRENT_REQUESTS=1", "-s", "WORKER_LEASE_SECONDS=3",
          "-s", "WORKER_STATS_SECONDS=0.5", "-s", "MAX_IDLE_TIME_BEFORE_CLOSE=1",
          "-s", f"STATS_FILE={tmp_path / (name + '.stats.json')}", "-s", f"FORMAT_DIAG_DIR={tmp_path / 'diag'}"],
@@ -231,7 +231,8 @@ def test_two_workers_one_killed_midway_store_every_listing_once_with_single_proc
         cwd=ROOT, env=scrapy_env(), stdout=coordinator_log, stderr=subprocess.STDOUT)
     server = redis.Redis.from_url(redis_url)
     owners = owners_key(run_id, "taobao")
-    victim = _worker(tmp_path, "victim", redis_url, postgres_url, delay=1.5)
+    # exec'd: its pid is the one it leases requests under, and the SIGKILL lands on it at once
+    victim = _worker(tmp_path, "victim", redis_url, postgres_url, delay=1.5, scrapy=REAL_SCRAPY)
     survivor = None
 
     def victim_holds_a_request() -> bool:

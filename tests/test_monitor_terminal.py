@@ -20,20 +20,21 @@ from pathlib import Path
 
 import pyte
 
-from tests.conftest import CASSETTES, DEMO_REGISTRY, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, REAL_SCRAPY, scrapy_env
 from tests.monitor_runs import one_page_registry
 
 COLUMNS, ROWS = 120, 40
 
 
 def run_in_terminal(workdir: Path, *args: str, timeout: float = 240) -> tuple[int, list[str]]:
-    """Run `scrapy ARGS` in a new pty of COLUMNS x ROWS; its exit code and every line the screen showed
-    (the lines scrolled off the top included)."""
+    """Run `scrapy ARGS` in a new pty of COLUMNS x ROWS, exec'd as a user runs it (not forked: see
+    tests/forkserver.py); its exit code and every line the screen showed (the lines scrolled off the top
+    included)."""
     pid, master = pty.fork()
     if pid == 0:  # the child: its stdin, stdout and stderr are the pty's terminal side
         try:
             os.chdir(workdir)
-            os.execve(SCRAPY, [SCRAPY, *args], scrapy_env(TERM="xterm-256color", COLUMNS=str(COLUMNS),
+            os.execve(REAL_SCRAPY, [REAL_SCRAPY, *args], scrapy_env(TERM="xterm-256color", COLUMNS=str(COLUMNS),
                                                           LINES=str(ROWS)))
         finally:
             os._exit(127)

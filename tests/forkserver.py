@@ -1,0 +1,252 @@
+"""The suite's `scrapy` commands, forked from a process that has already imported the libraries they load.
+
+Nine in ten of the suite's CPU seconds are spent in the `scrapy` processes it starts (about 230 of them), and a
+good part of each is importing Scrapy, Twisted, numpy, scipy, OpenCV, pandas, SQLAlchemy and pypinyin again.
+Each test worker starts one server (``python -m tests.forkserver SOCKET``) that imports them once; ``SCRAPY``
+(tests/bin/scrapy) is a small client that hands its argument list, folder, environment, limits and its own
+stdin, stdout and stderr to the server, which forks a child that runs ``scrapy.cmdline.execute`` on them.
+
+The child is a real process of its own: its own pid, files, signals and exit status. The client stays in its
+place and passes on what the test does to it: the signals a test or terminal sends go to the child, the
+child's exit status (or the signal it died of) becomes the client's, and a client killed outright (SIGKILL,
+a timeout) takes the child with it. What differs from an exec'd `scrapy` is what was already imported: none
+of our own packages (``crawlers.settings`` reads the environment when imported), only third-party ones.
+
+Tests that need the pid of the process doing the work, or a SIGKILL that lands at once, use ``REAL_SCRAPY``;
+so does the interactive terminal test, and everything under ``make coverage`` (no server then).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import importlib
+import io
+import json
+import os
+import random
+import resource
+import selectors
+import signal
+import socket
+import struct
+import sys
+from typing import NoReturn
+
+# Imported once by the server: third-party only, and none that installs a Twisted reactor.
+PRELOAD = (
+    "scrapy.cmdline", "scrapy.crawler", "scrapy.core.engine", "scrapy.core.scraper", "scrapy.core.downloader",
+    "scrapy.core.downloader.handlers.http11", "scrapy.core.downloader.contextfactory", "scrapy.http",
+    "scrapy.pipelines.images", "scrapy.extensions.feedexport", "scrapy.spidermiddlewares.referer",
+    "scrapy.utils.test", "twisted.internet.asyncioreactor", "twisted.web.client", "parsel", "lxml.html",
+    "w3lib.html", "tldextract", "yaml", "jinja2", "rich.console", "rich.live", "rich.table", "numpy", "PIL.Image",
+    "PIL.ImageDraw", "PIL.ImageFont", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "scipy.ndimage",
+    "scipy.fftpack", "imagehash", "cv2", "pandas", "sqlalchemy", "sqlalchemy.dialects.sqlite",
+    "sqlalchemy.dialects.postgresql", "psycopg2", "redis", "pypinyin", "openpyxl", "english_words",
+)
+SIGNALS_PASSED_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+                     signal.SIGWINCH)
+NAMESPACES = ("mnt", "net", "user", "pid", "uts", "ipc")  # a client in others (unshare) gets an exec'd scrapy
+LIMITS = ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_CPU", "RLIMIT_CORE")
+_WORD = struct.Struct("!q")
+_MESSAGE_MAX = 1 << 20
+_kept: list = []  # the server's sockets and selector: never finalised in a child, which closes their numbers
+
+
+# --- the client (tests/bin/scrapy runs it with -S -E: the standard library only, no site-packages) ------------
+
+def client(argv: list[str]) -> None:
+    """Run ``scrapy ARGV`` through the server named by $IPWATCH_TEST_FORKSERVER, or exec the real one."""
+    path, real = os.environ.get("IPWATCH_TEST_FORKSERVER"), os.environ["IPWATCH_TEST_REAL_SCRAPY"]
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        if not path:
+            raise OSError("no server")
+        connection.connect(path)
+    except OSError:
+        connection.close()
+        os.execv(real, [real, *argv])
+    for fd in (0, 1, 2):  # a closed standard stream is /dev/null for the child, as for an exec'd process
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.dup2(os.open(os.devnull, os.O_RDWR), fd)
+    mask = os.umask(0)
+    os.umask(mask)
+    request = {"argv": [real, *argv], "cwd": os.getcwd(), "env": dict(os.environ), "umask": mask,
+               "limits": {name: resource.getrlimit(getattr(resource, name)) for name in LIMITS},
+               "namespaces": _namespaces()}
+    socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
+    reply = connection.recv(_WORD.size)
+    if len(reply) != _WORD.size:
+        sys.exit(f"tests/forkserver: the server did not start {argv[:1]}")
+    (pid,) = _WORD.unpack(reply)
+    if pid < 0:  # the server cannot make this process (another mount or network namespace)
+        connection.close()
+        os.execv(real, [real, *argv])
+    for number in SIGNALS_PASSED_ON:
+        signal.signal(number, lambda received, _frame: os.kill(pid, received))
+    reply = connection.recv(_WORD.size)
+    if len(reply) != _WORD.size:
+        sys.exit("tests/forkserver: the server went away")
+    (status,) = _WORD.unpack(reply)
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+    os._exit(os.waitstatus_to_exitcode(status))
+
+
+# --- the server --------------------------------------------------------------------------------------------
+
+def serve(path: str) -> None:
+    """Import PRELOAD, listen on ``path``, print "ready", and fork a child per request until stdin closes."""
+    for name in PRELOAD:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    if "twisted.internet.reactor" in sys.modules:
+        sys.exit("tests/forkserver: a preloaded module installed a Twisted reactor; the children need their own")
+    gc.freeze()  # the preloaded objects out of the collector's sight: a child's collections neither walk nor copy them
+    base_path = [p for p in sys.path if p not in _python_path(os.environ) and p != os.getcwd()]
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    listener.bind(path)
+    listener.listen(64)
+    selector = selectors.DefaultSelector()
+    _kept.extend([listener, selector])
+    selector.register(listener, selectors.EVENT_READ, ("accept", None))
+    selector.register(sys.stdin, selectors.EVENT_READ, ("parent", None))
+    children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (the client's connection, pidfd)
+    print("ready", flush=True)
+    while True:
+        for key, _ in selector.select():
+            kind, data = key.data
+            if kind == "parent":  # the test worker is gone
+                for pid in children:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                return
+            if kind == "accept":
+                connection, _ = listener.accept()
+                _kept.append(connection)
+                selector.register(connection, selectors.EVENT_READ, ("request", None))
+            elif kind == "request":
+                _start(key.fileobj, selector, children, base_path)
+            elif kind == "client":  # the client closed (died) while its child runs: the child goes too
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(data, signal.SIGKILL)
+                selector.unregister(key.fileobj)
+            elif kind == "exited":
+                _reap(data, selector, children)
+
+
+def _start(connection: socket.socket, selector, children: dict, base_path: list[str]) -> None:
+    selector.unregister(connection)
+    try:
+        message, fds, _, _ = socket.recv_fds(connection, _MESSAGE_MAX, 3)
+        request = json.loads(message)
+    except (OSError, ValueError):
+        connection.close()
+        return
+    if request.get("namespaces") != _namespaces():
+        for fd in fds:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            connection.send(_WORD.pack(-1))
+        connection.close()
+        return
+    pid = os.fork()
+    if pid == 0:
+        _child(request, fds, base_path)  # never returns
+    for fd in fds:
+        os.close(fd)
+    pidfd = os.pidfd_open(pid)
+    children[pid] = (connection, pidfd)
+    connection.send(_WORD.pack(pid))
+    selector.register(connection, selectors.EVENT_READ, ("client", pid))
+    selector.register(pidfd, selectors.EVENT_READ, ("exited", pid))
+
+
+def _reap(pid: int, selector, children: dict) -> None:
+    connection, pidfd = children.pop(pid)
+    _, status = os.waitpid(pid, 0)
+    selector.unregister(pidfd)
+    os.close(pidfd)
+    with contextlib.suppress(KeyError, ValueError):
+        selector.unregister(connection)
+    with contextlib.suppress(OSError):
+        connection.send(_WORD.pack(status))
+    connection.close()
+
+
+def _namespaces() -> dict[str, str]:
+    out = {}
+    for name in NAMESPACES:
+        with contextlib.suppress(OSError):
+            out[name] = os.readlink(f"/proc/self/ns/{name}")
+    return out
+
+
+def _python_path(env: dict) -> list[str]:
+    return [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+
+
+def _child(request: dict, fds: list[int], base_path: list[str]) -> NoReturn:
+    """In the forked child: become the process the client would have exec'd and run the command.
+
+    Whatever ends the command (Scrapy's ``sys.exit``, an exception, Ctrl-C) goes up through the server's frames,
+    which catch nothing, to the interpreter's own end, as in an exec'd process: threads waited for, atexit
+    functions, objects finalised (a store's SQLite connection closes and folds its write-ahead log back), the
+    traceback printed, the exit status (or death by SIGINT) set.
+    """
+    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD):
+        signal.signal(number, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+    for obj in _kept:  # the server's sockets and selector let go of their descriptors: nothing closes them later
+        if isinstance(obj, socket.socket):
+            fd = obj.detach()
+            if fd >= 0:
+                os.close(fd)
+        else:
+            obj.close()
+    # every other descriptor closed too: other clients' connections (a client's death must reach the server)
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+    env = request["env"]
+    os.chdir(request["cwd"])
+    os.environ.clear()
+    os.environ.update(env)
+    os.umask(request["umask"])
+    for name, limit in request["limits"].items():
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(getattr(resource, name), tuple(limit))
+    argv = request["argv"]
+    sys.argv = argv
+    sys.path[:] = [os.path.dirname(argv[0]), *_python_path(env), *base_path]
+    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
+    _standard_streams(env)
+    random.seed()
+    if "numpy" in sys.modules:
+        sys.modules["numpy"].random.seed()
+    from scrapy.cmdline import execute
+
+    execute(argv)
+    raise SystemExit(0)  # never back into the server's loop
+
+
+def _standard_streams(env: dict) -> None:
+    """New sys.stdin/stdout/stderr on the received descriptors, buffered as Python buffers them at start."""
+    encoding = env.get("PYTHONIOENCODING", "").split(":")[0] or "utf-8"
+    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+    sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding=encoding)
+    for fd, name, errors in ((1, "stdout", "strict"), (2, "stderr", "backslashreplace")):
+        raw = io.FileIO(fd, "w", closefd=False)
+        stream = io.TextIOWrapper(raw if unbuffered else io.BufferedWriter(raw), encoding=encoding, errors=errors,
+                                  line_buffering=fd == 2 or os.isatty(fd), write_through=unbuffered)
+        setattr(sys, name, stream)
+        setattr(sys, f"__{name}__", stream)
+    sys.__stdin__ = sys.stdin
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1])

@@ -103,6 +103,9 @@ class MonitorRun:
                 store.release_lock(lock["name"], lock["token"])
             except Exception as exc:  # a full disk: the lock goes stale, and this process is gone anyway
                 logger.error("monitor: could not release the run's lock in the store: %s", exc)
+            # closed, not left to the interpreter's exit: SQLite folds its write-ahead log back into the file, so
+            # a copy of the store file taken after the run has all of it
+            store.close()
         return self.exitcode
 
     def _crawl_and_report(self, registry, platforms, store, lock: dict, images_store) -> None:

@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -109,9 +110,13 @@ def scrapy_fork_server(tmp_path_factory):
     server = subprocess.Popen([sys.executable, "-m", "tests.forkserver", str(path)], cwd=ROOT, env=scrapy_env(),
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
     ready = server.stdout.readline()
-    if ready.strip() != "ready":
+    if ready.strip() != "ready":  # every SCRAPY execs the real one then: slower, the same tests
         server.kill()
-        pytest.fail(f"tests/forkserver.py did not start: {ready!r}; see {log.name}")
+        warnings.warn(f"tests/forkserver.py did not start ({ready.strip() or 'see ' + log.name}): "
+                      "the suite's scrapy commands are exec'd", stacklevel=1)
+        log.close()
+        yield None
+        return
     os.environ["IPWATCH_TEST_FORKSERVER"] = str(path)
     yield path
     os.environ.pop("IPWATCH_TEST_FORKSERVER", None)

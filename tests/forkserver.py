@@ -100,7 +100,13 @@ def client(argv: list[str]) -> None:
 # --- the server --------------------------------------------------------------------------------------------
 
 def serve(path: str) -> None:
-    """Import PRELOAD, listen on ``path``, print "ready", and fork a child per request until stdin closes."""
+    """Import PRELOAD, listen on ``path``, print "ready", and fork a child per request until stdin closes.
+    Prints why not instead of "ready" where it cannot (a kernel older than Linux 5.3 has no pidfd)."""
+    try:
+        os.close(os.pidfd_open(os.getpid()))
+    except (AttributeError, OSError) as exc:
+        print(f"no pidfd on this system ({exc})", flush=True)
+        return
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)

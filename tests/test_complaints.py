@@ -285,10 +285,11 @@ def _report_folder(tmp_path: Path, registry, decisions: dict[str, str]) -> Path:
 
 def _scrapy(*args: str) -> tuple[int, str]:
     import subprocess
-    import sys
+
+    from tests.conftest import SCRAPY
 
     completed = subprocess.run(  # no store: these tests are about the files (the store: test_complaints_safety.py)
-        [sys.executable, "-m", "scrapy", "complaints", *args, "--store", "", "--nolog"],
+        [SCRAPY, "complaints", *args, "--store", "", "--nolog"],
         cwd=REPO, capture_output=True, text=True, timeout=90, check=False,
     )
     return completed.returncode, completed.stdout + completed.stderr

@@ -19,7 +19,7 @@ from crawlers.store_option import absolute_store_url, redact_store_url, resolve_
 from exports.filing_run import InputError, run_complaints
 from exports.incremental import annotate
 from store import MIGRATIONS, Store, complaints
-from tests.conftest import CASSETTES
+from tests.conftest import CASSETTES, SCRAPY
 from tests.export_fixtures import REGISTRY_YAML, draw_image, listing
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from tests.test_complaints import _report_folder
@@ -78,7 +78,7 @@ def test_complaints_run_from_the_report_folder_uses_the_monitors_store_and_says_
     env = {k: v for k, v in os.environ.items() if k not in ("STORE_URL", "SCRAPY_SETTINGS_MODULE")}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     completed = subprocess.run(
-        [sys.executable, "-m", "scrapy", "complaints", "--registry", str(registry.path), "--review", "review.csv",
+        [SCRAPY, "complaints", "--registry", str(registry.path), "--review", "review.csv",
          "--out", str(tmp_path / "out"), "--no-evidence", "--nolog"],
         cwd=report, env=env, capture_output=True, text=True, timeout=90, check=False)
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -345,7 +345,7 @@ def test_a_worker_says_which_store_it_writes_to_with_a_relative_path_made_the_pr
     env = {k: v for k, v in os.environ.items() if k not in ("STORE_URL", "SCRAPY_SETTINGS_MODULE")}
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
     completed = subprocess.run(  # nothing listens on port 1: the worker stops right after naming its store
-        [sys.executable, "-m", "scrapy", "worker", "--redis-url", "redis://127.0.0.1:1/0", "--store",
+        [SCRAPY, "worker", "--redis-url", "redis://127.0.0.1:1/0", "--store",
          "sqlite:///data/shared.db", "--wait", "0"],
         cwd=project / "logs", env=env, capture_output=True, text=True, timeout=60, check=False)
     assert completed.returncode == 2, completed.stdout + completed.stderr

@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import yaml
@@ -13,13 +12,14 @@ import yaml
 from enforcement.casebook import CaseBook, ListingRef
 from registry import load_registry
 from store import Store, rights_holder_key
+from tests.conftest import SCRAPY
 from tests.export_fixtures import listing
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 def _complaints(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "scrapy", "complaints", *args, "--no-evidence", "--nolog"],
+    return subprocess.run([SCRAPY, "complaints", *args, "--no-evidence", "--nolog"],
                           cwd=REPO, capture_output=True, text=True, timeout=120)
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from exports.review_csv import write_review_csv
+from tests.conftest import SCRAPY
 from tests.export_fixtures import draw_image, listing, write_cassette
 
 REPO = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def test_scrapy_complaints_plans_once_and_draws_each_comparison_picture_once(tmp
     mtime = (report / "comparisons" / "taobao-600000000001.png").stat().st_mtime_ns
     out = tmp_path / "complaints"
     run = subprocess.run(
-        [sys.executable, "-m", "scrapy", "complaints", "--registry", str(registry.path), "--review",
+        [SCRAPY, "complaints", "--registry", str(registry.path), "--review",
          str(report / "review.csv"), "--out", str(out), "--auto-approve-above", "90", "--replay",
          str(tmp_path / "cassettes"), "--store", "", "--nolog"],
         cwd=REPO, capture_output=True, text=True, timeout=120, check=False,

@@ -7,14 +7,13 @@ import io
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 from crawlers.commands.match import Command, run_match
+from tests.conftest import SCRAPY
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "fixtures" / "registry" / "demo.yaml"
-SCRAPY = str(Path(sys.executable).with_name("scrapy"))
 
 
 def row(listing_id, title, price, **extra):

@@ -33,6 +33,7 @@ WEEK2 = ROOT / "fixtures" / "cassettes-week2"
 # the libraries imported already (tests/forkserver.py: what that changes, and which tests use REAL_SCRAPY).
 REAL_SCRAPY = str(Path(sys.executable).with_name("scrapy"))
 SCRAPY = str(ROOT / "tests" / "bin" / "scrapy")
+PYTHON = str(ROOT / "tests" / "bin" / "python")  # the same for `python SCRIPT | -c CODE | -m MODULE` crawl scripts
 os.environ.setdefault("IPWATCH_TEST_PYTHON", sys.executable)
 os.environ.setdefault("IPWATCH_TEST_REAL_SCRAPY", REAL_SCRAPY)
 

@@ -1,7 +1,8 @@
 """The suite's `scrapy` commands, forked from a process that has already imported the libraries they load.
 
-Nine in ten of the suite's CPU seconds are spent in the `scrapy` processes it starts (about 230 of them), and a
-good part of each is importing Scrapy, Twisted, numpy, scipy, OpenCV, pandas, SQLAlchemy and pypinyin again.
+Nine in ten of the suite's CPU seconds were spent in the processes it starts, most of them `scrapy` commands,
+and each of those spent 0.5-2 s importing Scrapy, Twisted, numpy, scipy, OpenCV, pandas, SQLAlchemy and pypinyin
+again, then building the same word and character tables.
 Each test worker starts one server (``python -m tests.forkserver SOCKET``) that imports them once; ``SCRAPY``
 (tests/bin/scrapy) is a small client that hands its argument list, folder, environment, limits and its own
 stdin, stdout and stderr to the server, which forks a child that runs ``scrapy.cmdline.execute`` on them.
@@ -9,8 +10,10 @@ stdin, stdout and stderr to the server, which forks a child that runs ``scrapy.c
 The child is a real process of its own: its own pid, files, signals and exit status. The client stays in its
 place and passes on what the test does to it: the signals a test or terminal sends go to the child, the
 child's exit status (or the signal it died of) becomes the client's, and a client killed outright (SIGKILL,
-a timeout) takes the child with it. What differs from an exec'd `scrapy` is what was already imported: none
-of our own packages (``crawlers.settings`` reads the environment when imported), only third-party ones.
+a timeout) takes the child with it. What differs from an exec'd `scrapy` is what was already imported: the
+third-party libraries, and of ours only the modules of WARM (never ``crawlers.settings``, which reads the
+environment when imported). A module that uses a submodule it never imports would work here and fail exec'd;
+`make coverage` runs every command exec'd.
 
 Tests that need the pid of the process doing the work, or a SIGKILL that lands at once, use ``REAL_SCRAPY``;
 so does the interactive terminal test, and everything under ``make coverage`` (no server then).
@@ -26,14 +29,17 @@ import json
 import os
 import random
 import resource
+import runpy
 import selectors
 import signal
 import socket
 import struct
+import subprocess
 import sys
+import types
 from typing import NoReturn
 
-# Imported once by the server: third-party only, and none that installs a Twisted reactor.
+# Imported once by the server: third-party modules, none that installs a Twisted reactor.
 PRELOAD = (
     "scrapy.cmdline", "scrapy.crawler", "scrapy.core.engine", "scrapy.core.scraper", "scrapy.core.downloader",
     "scrapy.core.downloader.handlers.http11", "scrapy.core.downloader.contextfactory", "scrapy.http",
@@ -44,6 +50,10 @@ PRELOAD = (
     "scipy.fftpack", "imagehash", "cv2", "pandas", "sqlalchemy", "sqlalchemy.dialects.sqlite",
     "sqlalchemy.dialects.postgresql", "psycopg2", "redis", "pypinyin", "openpyxl", "english_words",
 )
+# And built once: our tables that are a pure function of installed data (the English word list, every character's
+# reading, the folding table), which every scoring process builds first (about 0.3 s). Nothing that reads the
+# environment or a setting: those modules (crawlers.settings first) are imported by each child itself.
+WARM = (("matchers.forms", "_english_words"), ("matchers.forms", "_sound_table"), ("matchers.text_fold", "fold_table"))
 SIGNALS_PASSED_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
                      signal.SIGWINCH)
 NAMESPACES = ("mnt", "net", "user", "pid", "uts", "ipc")  # a client in others (unshare) gets an exec'd scrapy
@@ -55,13 +65,17 @@ _kept: list = []  # the server's sockets and selector: never finalised in a chil
 
 # --- the client (tests/bin/scrapy runs it with -S -E: the standard library only, no site-packages) ------------
 
-def client(argv: list[str]) -> None:
-    """Run ``scrapy ARGV`` through the server named by $IPWATCH_TEST_FORKSERVER, or exec the real one."""
-    path, real = os.environ.get("IPWATCH_TEST_FORKSERVER"), os.environ["IPWATCH_TEST_REAL_SCRAPY"]
+def client(argv: list[str], kind: str = "scrapy") -> None:
+    """Run ``scrapy ARGV`` (or ``python ARGV``: ``kind`` "python") through the server named by
+    $IPWATCH_TEST_FORKSERVER, or exec the real one."""
+    path = os.environ.get("IPWATCH_TEST_FORKSERVER")
+    real = os.environ["IPWATCH_TEST_REAL_SCRAPY" if kind == "scrapy" else "IPWATCH_TEST_PYTHON"]
     connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
         if not path:
             raise OSError("no server")
+        if kind == "python" and (not argv or (argv[0].startswith("-") and argv[0] not in ("-c", "-m"))):
+            raise OSError("an interpreter option the server does not take")
         connection.connect(path)
     except OSError:
         connection.close()
@@ -73,7 +87,7 @@ def client(argv: list[str]) -> None:
             os.dup2(os.open(os.devnull, os.O_RDWR), fd)
     mask = os.umask(0)
     os.umask(mask)
-    request = {"argv": [real, *argv], "cwd": os.getcwd(), "env": dict(os.environ), "umask": mask,
+    request = {"kind": kind, "argv": [real, *argv], "cwd": os.getcwd(), "env": dict(os.environ), "umask": mask,
                "limits": {name: resource.getrlimit(getattr(resource, name)) for name in LIMITS},
                "namespaces": _namespaces()}
     socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
@@ -110,10 +124,17 @@ def serve(path: str) -> None:
     for name in PRELOAD:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
-    if "twisted.internet.reactor" in sys.modules:
-        sys.exit("tests/forkserver: a preloaded module installed a Twisted reactor; the children need their own")
+    for module, function in WARM:
+        getattr(importlib.import_module(module), function)()
+    if "twisted.internet.reactor" in sys.modules or "crawlers.settings" in sys.modules:
+        sys.exit("tests/forkserver: a preloaded module installed a Twisted reactor or read the settings; the "
+                 "children need their own")
     gc.freeze()  # the preloaded objects out of the collector's sight: a child's collections neither walk nor copy them
-    base_path = [p for p in sys.path if p not in _python_path(os.environ) and p != os.getcwd()]
+    # the interpreter's own path (the standard library, site-packages and what their .pth files add), as a
+    # process without PYTHONPATH has it; a child puts its script's folder and its own PYTHONPATH before it
+    own_path = "import json, sys; print(json.dumps(sys.path[1:]))"
+    base_path = json.loads(subprocess.run([sys.executable, "-E", "-c", own_path], capture_output=True, text=True,
+                                          check=True).stdout)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)
     listener.listen(64)
@@ -229,15 +250,35 @@ def _child(request: dict, fds: list[int], base_path: list[str]) -> NoReturn:
     argv = request["argv"]
     sys.argv = argv
     sys.path[:] = [os.path.dirname(argv[0]), *_python_path(env), *base_path]
+    if request.get("kind") == "python":
+        sys.path.pop(0)  # _python() puts the script's folder, or the current one, first
     sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
     _standard_streams(env)
     random.seed()
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
-    from scrapy.cmdline import execute
+    if request.get("kind") == "python":
+        _python(argv[1:])
+    else:
+        from scrapy.cmdline import execute
 
-    execute(argv)
+        execute(argv)
     raise SystemExit(0)  # never back into the server's loop
+
+
+def _python(args: list[str]) -> None:
+    """``python -c CODE ARGS``, ``python -m MODULE ARGS`` or ``python SCRIPT ARGS``, as the interpreter runs them."""
+    if args[:1] == ["-c"]:
+        sys.argv, sys.path[:0] = ["-c", *args[2:]], [""]
+        main = types.ModuleType("__main__")
+        sys.modules["__main__"] = main
+        exec(compile(args[1], "<string>", "exec"), main.__dict__)  # what `python -c` does
+    elif args[:1] == ["-m"]:
+        sys.argv, sys.path[:0] = [args[1], *args[2:]], [os.getcwd()]
+        runpy.run_module(args[1], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv, sys.path[:0] = list(args), [os.path.dirname(os.path.abspath(args[0]))]
+        runpy.run_path(args[0], run_name="__main__")
 
 
 def _standard_streams(env: dict) -> None:

@@ -8,7 +8,6 @@ import contextlib
 import io
 import json
 import subprocess
-import sys
 import textwrap
 import threading
 from collections.abc import Callable
@@ -21,6 +20,7 @@ import numpy as np
 from PIL import Image
 
 from bench.image_corpus import t_pad_white
+from tests.conftest import PYTHON
 from tests.image_support import shared_corpus
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -187,7 +187,7 @@ def run_crawls(crawls: list[ImageCrawl], preexec_fn=None) -> None:
     runner.write_text(RUNNER)
     (crawls[0].folder / "crawls.json").write_text(json.dumps([crawl.config() for crawl in crawls]))
     proc = subprocess.run(
-        [sys.executable, str(runner), str(crawls[0].folder / "crawls.json")],
+        [PYTHON, str(runner), str(crawls[0].folder / "crawls.json")],
         cwd=ROOT, capture_output=True, text=True, timeout=120, preexec_fn=preexec_fn,
     )  # fmt: skip
     for crawl in crawls:

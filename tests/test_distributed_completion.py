@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import ROOT, scrapy_env
+from tests.conftest import PYTHON, ROOT, scrapy_env
 from tests.services import redis_server, redis_url  # noqa: F401  (fixtures)
 
 # page -> (items that must have left the pipelines at its ack, the request it yields)
@@ -34,7 +33,7 @@ EXPECTED = {
 
 def _probe(tmp_path, redis_url: str, *flags: str) -> dict:  # noqa: F811
     out = tmp_path / "probe.json"
-    done = subprocess.run([sys.executable, "-m", "tests.completion_probe", redis_url, str(out), *flags], cwd=ROOT,
+    done = subprocess.run([PYTHON, "-m", "tests.completion_probe", redis_url, str(out), *flags], cwd=ROOT,
                           env=scrapy_env(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0 and out.is_file(), done.stderr[-3000:]
     result = json.loads(out.read_text())

@@ -249,7 +249,9 @@ def test_requests_per_minute_per_session_are_kept_as_counted_at_the_double(doubl
     times = sorted(call.time for call in double.requests(host="h5api.m.taobao.com"))
     assert len(times) >= 6  # the token dance and the pages of two queries, sent concurrently by Scrapy
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.25  # 120 a minute: 0.5 s apart, less 30 % jitter at most, less a loaded machine's delay
+    # 120 a minute: sent 0.5 s apart, less 30 % jitter at most (0.35 s); counted as they arrive, where one request
+    # held up on a loaded machine (0.14 s seen) brings it nearer the next. Unpaced, Scrapy sends them together.
+    assert min(gaps) >= 0.2
     per_minute = 60 * (len(times) - 1) / (times[-1] - times[0])
     assert 120 / 1.4 <= per_minute <= 120 / 0.7
 

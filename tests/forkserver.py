@@ -15,8 +15,12 @@ third-party libraries, and of ours only the modules of WARM (never ``crawlers.se
 environment when imported). A module that uses a submodule it never imports would work here and fail exec'd;
 `make coverage` runs every command exec'd.
 
+``PYTHON`` (tests/bin/python) does the same for ``python SCRIPT``, ``python -c CODE`` and ``python -m MODULE``,
+the crawl scripts a few tests run.
+
 Tests that need the pid of the process doing the work, or a SIGKILL that lands at once, use ``REAL_SCRAPY``;
-so does the interactive terminal test, and everything under ``make coverage`` (no server then).
+so does the interactive terminal test. A client in another mount, network or user namespace (``unshare``) is
+told so and execs the real command, as is everything under ``make coverage`` (no server then).
 """
 
 from __future__ import annotations

@@ -57,6 +57,12 @@ def scrapy_env(**extra: str) -> dict:
     return env
 
 
+def shared_temp(tmp_path_factory) -> Path:
+    """The temporary folder every xdist worker of this session sees: the parent of the workers' own."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+
 def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
     """The folder ``name`` that ``build(folder)`` fills, built once per suite and shared read-only.
 
@@ -64,8 +70,7 @@ def built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Pa
     ask builds there under a file lock, the others wait for it and read the same folder. A build that fails
     leaves no mark, so the next test to ask builds again (and fails with its own message).
     """
-    base = tmp_path_factory.getbasetemp()
-    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    shared = shared_temp(tmp_path_factory)
     folder, done = shared / name, shared / f"{name}.done"
     with FileLock(str(shared / f"{name}.lock")):
         if not done.exists():
@@ -136,8 +141,7 @@ def shared_ocr_cache(tmp_path_factory):
     one: each fixture picture is read once per suite, not once per run (about 2 s of each replayed Taobao or
     Tmall monitor). The reading itself, and the cache, are tested in-process (test_scoring_pipeline.py,
     test_ocr.py) with caches of their own."""
-    base = tmp_path_factory.getbasetemp()
-    folder = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "ocr-cache"
+    folder = shared_temp(tmp_path_factory) / "ocr-cache"
     os.environ["OCR_CACHE_DIR"] = str(folder)
     yield folder
     os.environ.pop("OCR_CACHE_DIR", None)

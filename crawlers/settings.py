@@ -2,6 +2,8 @@
 
 import os
 
+from scrapy.settings.default_settings import EXTENSIONS_BASE as _SCRAPY_EXTENSIONS
+
 from crawlers.browser import BROWSER_ARGS
 
 BOT_NAME = "ipwatch"
@@ -102,10 +104,11 @@ FORMAT_DIAG_DIR = os.environ.get("FORMAT_DIAG_DIR", "data/unrecognized")
 # The registry whose watch list and marks drive queries and scoring (monitor sets it).
 REGISTRY_PATH = os.environ.get("REGISTRY_PATH") or None
 
-# Scrapy's remote control (an HTTP server that runs code sent to it) is off below; leaving it out of the
-# extensions too spares every process importing it, and aiohttp with it (about 0.15 s).
-EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsFile": 500,
-              "scrapy.extensions.remote_control.RemoteControl": None}
+# Scrapy's remote control (an HTTP server that runs Python sent to it) is left out of Scrapy's own extensions,
+# and is switched off below as well. Disabling it in EXTENSIONS (the key set to None) is not enough: Scrapy
+# imports every key given there to compare it with the base list, and with it aiohttp (about 0.1 s a process).
+EXTENSIONS_BASE = {path: order for path, order in _SCRAPY_EXTENSIONS.items() if not path.endswith(".RemoteControl")}
+EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsFile": 500}
 STATS_FILE = None  # write the final stats here as JSON
 
 # `scrapy monitor` resumes a killed or stopped run of the same registry and platforms only if it started less

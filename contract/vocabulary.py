@@ -48,7 +48,7 @@ class ComplaintStatus(StrEnum):
 class RunStatus(StrEnum):
     """How a monitor run ended, as the store's ``runs`` table keeps it."""
 
-    RUNNING = "running"  # started, not ended (or killed: the next start decides, see ``store.runs``)
+    RUNNING = "running"  # started, not ended (or killed: the next start decides, see ``store.resume``)
     FINISHED = "finished"
     FINISHED_WITH_ERRORS = "finished_with_errors"  # ended, with data missing that the summary names
     BLOCKED = "blocked"  # no platform could be crawled

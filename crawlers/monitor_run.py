@@ -3,7 +3,7 @@
 1. checks the registry (errors: exit 2, nothing crawled);
 2. takes the registry's lock in the store and decides the run: a recent run of the same registry and
    platforms that was killed or stopped is resumed, any other unfinished one is closed as interrupted
-   (``store/runs.py``, ``store/locks.py``);
+   (``store/resume.py``, ``store/locks.py``);
 3. runs every platform's spider in this process (or seeds Redis and waits for the workers), plus a check of
    every listing complained about (``check_removed``), with the progress display (``crawlers/progress.py``);
 4. reads the run back from the store, writes ``reports/<run_id>/`` (``exports/run_report.py``) and decides
@@ -111,7 +111,7 @@ class MonitorRun:
     def _crawl_and_report(self, registry, platforms, store, lock: dict, images_store) -> None:
         from crawlers.sessions.report import add_to_summary
         from exports.run_report import ReportFailures, write_run_reports
-        from store.runs import choose_run
+        from store.resume import choose_run
 
         max_age = self.settings.getfloat("RESUME_MAX_AGE", 6 * 3600)
         run_id, notes = choose_run(store, str(registry.path), platforms, requested=self.opts.run_id,

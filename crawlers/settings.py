@@ -112,7 +112,7 @@ EXTENSIONS = {"crawlers.extensions.LogRedaction": 0, "crawlers.extensions.StatsF
 STATS_FILE = None  # write the final stats here as JSON
 
 # `scrapy monitor` resumes a killed or stopped run of the same registry and platforms only if it started less
-# than this many seconds ago; an older one is closed as interrupted and a new run starts (store/runs.py).
+# than this many seconds ago; an older one is closed as interrupted and a new run starts (store/resume.py).
 RESUME_MAX_AGE = 6 * 3600
 # Off a terminal (cron, --no-progress) `scrapy monitor` logs one progress line per platform every this many seconds.
 PROGRESS_INTERVAL = 30.0

@@ -2,8 +2,9 @@
 decisions and complaints; SQLite (the embedded default) or PostgreSQL (many workers).
 
 Split as scrapy-redis splits its parts: ``schema`` (the tables), ``migrations`` (``MIGRATIONS`` and the
-runner), ``access`` (``Store`` and its queries), ``locks`` (run locks and their heartbeat), ``runs`` (which
-open run a monitor start continues). The Scrapy pipeline writing to it is ``pipelines.store``.
+runner), ``access`` (``Store`` and its queries), ``locks`` (run locks and their heartbeat), ``resume`` (which
+open run a monitor start continues; not ``runs``, the table this package exports: importing a submodule
+of that name would put the module in the table's place). The Scrapy pipeline writing to it is ``pipelines.store``.
 """
 
 from store.access import Store

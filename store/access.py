@@ -84,7 +84,7 @@ class Store(RunLocks):
 
     def finish_run(self, run_id: str, status: str, stats: dict | None = None, *, resumable: bool = False) -> None:
         """Record how ``run_id`` ended. A ``resumable`` run (stopped by SIGTERM) keeps no ``finished_at``:
-        it stays open for the next start to continue (store/runs.py)."""
+        it stays open for the next start to continue (store/resume.py)."""
         with self.engine.begin() as connection:
             connection.execute(runs.update().where(runs.c.run_id == run_id).values(
                 finished_at=None if resumable else utc_now(), status=status, stats=to_json(stats or {})))
@@ -114,7 +114,7 @@ class Store(RunLocks):
 
     def unfinished_run(self, registry: str) -> str | None:
         """The latest open run on ``registry`` (see :meth:`open_runs`); whether it may be resumed is
-        decided by ``store.runs.choose_run``."""
+        decided by ``store.resume.choose_run``."""
         open_runs = self.open_runs(registry)
         return open_runs[0]["run_id"] if open_runs else None
 

@@ -195,6 +195,35 @@ def test_the_contract_imports_nothing_from_the_rest_of_ipwatch():
                 assert node.module.split(".")[0] not in SHIPPED[1:], f"{path.name} imports {node.module}"
 
 
+
+def _bound_names(init: Path) -> set[str]:
+    """The names a package's ``__init__`` binds, but a submodule it imports as itself (``from . import x``)."""
+    package = ".".join(init.parent.relative_to(ROOT).parts)
+    names = set()
+    for node in ast.parse(init.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ImportFrom):
+            itself = (node.level == 1 and not node.module) or node.module == package
+            names |= {a.asname or a.name for a in node.names if not (itself and a.asname in (None, a.name))}
+        elif isinstance(node, ast.Import):
+            names |= {a.asname or a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.FunctionDef | ast.ClassDef):
+            names.add(node.name)
+    return names | _assigned_names(init)
+
+
+def test_no_package_exports_a_name_one_of_its_submodules_has():
+    """``store`` exported the ``runs`` table and had a ``store/runs.py``: once anything imported that module, Python
+    put it in the table's place, and ``from store import runs`` handed a module to SQLAlchemy."""
+    offenders = []
+    for package in (*SHIPPED, "registry"):
+        for init in (ROOT / package).rglob("__init__.py"):
+            submodules = {p.stem for p in init.parent.glob("*.py") if p.name != "__init__.py"}
+            submodules |= {p.parent.name for p in init.parent.glob("*/__init__.py")}
+            if clash := _bound_names(init) & submodules:
+                offenders.append(f"{init.relative_to(ROOT)}: {sorted(clash)}")
+    assert offenders == []
+
+
 # --- the complaint status "relisted" is set -----------------------------------------------------------
 
 

@@ -1,5 +1,5 @@
 """Which run a monitor start continues: only a recent one, of the same registry and platforms; SIGTERM
-leaves the run resumable (``store.runs``; README, "Resuming a stopped run"). The run locks: test_store_locks.py."""
+leaves the run resumable (``store.resume``; README, "Resuming a stopped run"). The run locks: test_store_locks.py."""
 
 from __future__ import annotations
 

@@ -11,9 +11,10 @@ The child is a real process of its own: its own pid, files, signals and exit sta
 place and passes on what the test does to it: the signals a test or terminal sends go to the child, the
 child's exit status (or the signal it died of) becomes the client's, and a client killed outright (SIGKILL,
 a timeout) takes the child with it. What differs from an exec'd `scrapy` is what was already imported: the
-third-party libraries, and of ours only the modules of WARM (never ``crawlers.settings``, which reads the
-environment when imported). A module that uses a submodule it never imports would work here and fail exec'd;
-`make coverage` runs every command exec'd.
+third-party libraries, Scrapy's default components and our modules, never ``crawlers.settings`` (it reads the
+environment when imported), and the tables of WARM. A module that uses a submodule it never imports would work
+here and fail exec'd; `make coverage` runs every command exec'd. A test that must replace one of our functions
+before anything imports it (tests/test_registry_load.py) runs its own interpreter.
 
 ``PYTHON`` (tests/bin/python) does the same for ``python SCRIPT``, ``python -c CODE`` and ``python -m MODULE``,
 the crawl scripts a few tests run.
@@ -31,6 +32,7 @@ import importlib
 import io
 import json
 import os
+import pkgutil
 import random
 import resource
 import runpy
@@ -43,20 +45,27 @@ import sys
 import types
 from typing import NoReturn
 
-# Imported once by the server: third-party modules, none that installs a Twisted reactor.
+# Imported once by the server, in this order: third-party modules (none installs a Twisted reactor),
 PRELOAD = (
     "scrapy.cmdline", "scrapy.crawler", "scrapy.core.engine", "scrapy.core.scraper", "scrapy.core.downloader",
     "scrapy.core.downloader.handlers.http11", "scrapy.core.downloader.contextfactory", "scrapy.http",
     "scrapy.pipelines.images", "scrapy.extensions.feedexport", "scrapy.spidermiddlewares.referer",
     "scrapy.utils.test", "twisted.internet.asyncioreactor", "twisted.web.client", "parsel", "lxml.html",
     "w3lib.html", "tldextract", "yaml", "jinja2", "rich.console", "rich.live", "rich.table", "numpy", "PIL.Image",
-    "PIL.ImageDraw", "PIL.ImageFont", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "scipy.ndimage",
+    "PIL.ImageDraw", "PIL.ImageFont", "PIL.ImageOps", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "scipy.ndimage",
     "scipy.fftpack", "imagehash", "cv2", "pandas", "sqlalchemy", "sqlalchemy.dialects.sqlite",
     "sqlalchemy.dialects.postgresql", "psycopg2", "redis", "pypinyin", "openpyxl", "english_words",
+    "rapidfuzz.distance", "shapely", "pyclipper", "python_socks.async_.asyncio", "queuelib", "platformdirs",
+    "threadpoolctl", "netrc", "email.policy", "xml.sax.saxutils", "code",
 )
+# Scrapy's own components, which every crawl loads by name from its settings (SCRAPY_DEFAULTS), then ours (OURS):
+# every module but the settings (they read the environment when imported) and the demo. Not onnxruntime: a child
+# forked with it loaded aborts at exit (C++ threads of the parent's).
+SCRAPY_DEFAULTS = "scrapy.settings.default_settings"
+OURS = ("contract", "registry", "matchers", "store", "pipelines", "exports", "enforcement", "workbench", "crawlers")
+OURS_NOT = ("crawlers.settings", "crawlers.demo")
 # And built once: our tables that are a pure function of installed data (the English word list, every character's
-# reading, the folding table), which every scoring process builds first (about 0.3 s). Nothing that reads the
-# environment or a setting: those modules (crawlers.settings first) are imported by each child itself.
+# reading, the folding table), which every scoring process builds first (about 0.3 s).
 WARM = (("matchers.forms", "_english_words"), ("matchers.forms", "_sound_table"), ("matchers.text_fold", "fold_table"))
 SIGNALS_PASSED_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
                      signal.SIGWINCH)
@@ -125,14 +134,15 @@ def serve(path: str) -> None:
     except (AttributeError, OSError) as exc:
         print(f"no pidfd on this system ({exc})", flush=True)
         return
-    for name in PRELOAD:
+    importlib.import_module("crawlers")  # first: it points tldextract at its own suffix list (no download)
+    for name in [*PRELOAD, *_scrapy_components(), *_ours()]:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+        if {"twisted.internet.reactor", "crawlers.settings", "onnxruntime"} & sys.modules.keys():
+            sys.exit(f"tests/forkserver: importing {name} installed a Twisted reactor, read the settings or "
+                     "loaded onnxruntime; the children need their own")
     for module, function in WARM:
         getattr(importlib.import_module(module), function)()
-    if "twisted.internet.reactor" in sys.modules or "crawlers.settings" in sys.modules:
-        sys.exit("tests/forkserver: a preloaded module installed a Twisted reactor or read the settings; the "
-                 "children need their own")
     gc.freeze()  # the preloaded objects out of the collector's sight: a child's collections neither walk nor copy them
     # the interpreter's own path (the standard library, site-packages and what their .pth files add), as a
     # process without PYTHONPATH has it; a child puts its script's folder and its own PYTHONPATH before it
@@ -168,6 +178,29 @@ def serve(path: str) -> None:
                 selector.unregister(key.fileobj)
             elif kind == "exited":
                 _reap(data, selector, children)
+
+
+def _scrapy_components() -> list[str]:
+    """The modules of every class Scrapy's default settings name (middlewares, extensions, download handlers,
+    the scheduler and its queues, the stats), but the remote control our settings leave out, and of its
+    commands, which ``scrapy`` imports to list them."""
+    defaults = importlib.import_module(SCRAPY_DEFAULTS)
+    paths = set()
+    for value in vars(defaults).values():
+        for pair in (value.items() if isinstance(value, dict) else [(value, None)]):
+            paths.update(p for p in pair if isinstance(p, str) and p.startswith("scrapy.") and "." in p[7:])
+    modules = {path.rpartition(".")[0] for path in paths if "remote_control" not in path}
+    commands = importlib.import_module("scrapy.commands")
+    modules.update(info.name for info in pkgutil.iter_modules(commands.__path__, "scrapy.commands."))
+    return sorted(modules)
+
+
+def _ours() -> list[str]:
+    found = []
+    for package in OURS:
+        path = importlib.import_module(package).__path__
+        found += [info.name for info in pkgutil.walk_packages(path, package + ".") if info.name not in OURS_NOT]
+    return found
 
 
 def _start(connection: socket.socket, selector, children: dict, base_path: list[str]) -> None:

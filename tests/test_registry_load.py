@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from registry import (
     parse_count,
     path_from_settings,
 )
-from tests.conftest import CASSETTES, DEMO_REGISTRY, PYTHON, ROOT, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, scrapy_env
 
 REGISTRY_TEXT = """\
 rights_holder: {{name: Acme Outdoor, contact_email: ip@acme.example}}
@@ -209,8 +210,8 @@ def test_a_four_platform_monitor_run_reads_the_registry_once(tmp_path):
     shutil.copytree(DEMO_REGISTRY.parent, folder)
     _one_page_of_one_query(folder / DEMO_REGISTRY.name)
     result_file = tmp_path / "counts.json"
-    run = subprocess.run(
-        [PYTHON, "-c", MONITOR_RUN, str(folder / DEMO_REGISTRY.name), str(result_file),
+    run = subprocess.run(  # a fresh interpreter: the count replaces load_registry before anything imports it
+        [sys.executable, "-c", MONITOR_RUN, str(folder / DEMO_REGISTRY.name), str(result_file),
          "--replay", str(CASSETTES), "--platforms", "taobao,tmall,1688,alibaba", "--out", str(tmp_path / "reports"),
          "--store", f"sqlite:///{tmp_path / 'store.db'}", "--images-store", str(tmp_path / "images"),
          "--no-progress"],

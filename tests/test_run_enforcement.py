@@ -14,13 +14,14 @@ from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, built_once, s
 
 
 def _seeded_run(folder: Path) -> None:
-    """The seeded enforcement history, then one monitor run of the demo on it; its stdout kept beside."""
+    """The seeded enforcement history, then one monitor run of the demo on it, on the two platforms the history
+    is on (Taobao and 1688); its stdout kept beside."""
     store = f"sqlite:///{folder / 'store.db'}"
     assert seed(store, DEMO_REGISTRY) == 7
     assert seed(store, DEMO_REGISTRY) == 0  # once only
     done = subprocess.run([SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--replay", str(CASSETTES),
                            "--out", str(folder / "reports"), "--store", store, "--images-store",
-                           str(folder / "images"), "--no-progress"], cwd=ROOT, env=scrapy_env(), capture_output=True,
+                           str(folder / "images"), "--no-progress", "--platforms", "taobao,1688"], cwd=ROOT, env=scrapy_env(), capture_output=True,
                           text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     (folder / "stdout.txt").write_text(done.stdout, encoding="utf-8")

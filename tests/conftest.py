@@ -97,6 +97,16 @@ def run_crawl(workdir: Path, spider: str, *args: str, settings: dict | None = No
     return CrawlResult(process.returncode, items, stats, process.stdout + process.stderr)
 
 
+# Test files that share a costly build run first (xdist hands each worker a run of consecutive tests): one
+# worker builds and runs them while the others go on with the rest. Sorted last by name, every worker reached
+# the workbench's two-run store at the end and two of them waited for the third to build it.
+FIRST = ("tests/test_workbench.py", "tests/test_workbench_browser.py")
+
+
+def pytest_collection_modifyitems(items) -> None:
+    items.sort(key=lambda item: item.nodeid.split("::")[0] not in FIRST)  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session", autouse=True)
 def scrapy_fork_server(tmp_path_factory):
     """This worker's fork server for SCRAPY (tests/forkserver.py); none under coverage, whose measuring of

@@ -20,9 +20,9 @@ def _seeded_run(folder: Path) -> None:
     assert seed(store, DEMO_REGISTRY) == 7
     assert seed(store, DEMO_REGISTRY) == 0  # once only
     done = subprocess.run([SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--replay", str(CASSETTES),
-                           "--out", str(folder / "reports"), "--store", store, "--images-store",
-                           str(folder / "images"), "--no-progress", "--platforms", "taobao,1688"], cwd=ROOT, env=scrapy_env(), capture_output=True,
-                          text=True, timeout=300)
+                           "--platforms", "taobao,1688", "--out", str(folder / "reports"), "--store", store,
+                           "--images-store", str(folder / "images"), "--no-progress"], cwd=ROOT, env=scrapy_env(),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     (folder / "stdout.txt").write_text(done.stdout, encoding="utf-8")
 

@@ -47,10 +47,9 @@ from typing import NoReturn
 
 # Imported once by the server, in this order: third-party modules (none installs a Twisted reactor),
 PRELOAD = (
-    "scrapy.cmdline", "scrapy.crawler", "scrapy.core.engine", "scrapy.core.scraper", "scrapy.core.downloader",
-    "scrapy.core.downloader.handlers.http11", "scrapy.core.downloader.contextfactory", "scrapy.http",
-    "scrapy.pipelines.images", "scrapy.extensions.feedexport", "scrapy.spidermiddlewares.referer",
-    "scrapy.utils.test", "twisted.internet.asyncioreactor", "twisted.web.client", "parsel", "lxml.html",
+    "scrapy.cmdline", "scrapy.crawler", "scrapy.core.engine", "scrapy.core.scraper",
+    "scrapy.core.downloader.contextfactory", "scrapy.http", "scrapy.pipelines.images", "scrapy.utils.test",
+    "twisted.internet.asyncioreactor", "twisted.web.client", "parsel", "lxml.html",
     "w3lib.html", "tldextract", "yaml", "jinja2", "rich.console", "rich.live", "rich.table", "numpy", "PIL.Image",
     "PIL.ImageDraw", "PIL.ImageFont", "PIL.ImageOps", "PIL.PngImagePlugin", "PIL.JpegImagePlugin", "scipy.ndimage",
     "scipy.fftpack", "imagehash", "cv2", "pandas", "sqlalchemy", "sqlalchemy.dialects.sqlite",
@@ -262,7 +261,7 @@ def _child(request: dict, fds: list[int], base_path: list[str]) -> NoReturn:
     functions, objects finalised (a store's SQLite connection closes and folds its write-ahead log back), the
     traceback printed, the exit status (or death by SIGINT) set.
     """
-    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2, signal.SIGCHLD):
+    for number in (*SIGNALS_PASSED_ON, signal.SIGCHLD):
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     for target, fd in enumerate(fds):

@@ -129,7 +129,7 @@ class MonitorRun:
         stats, removed = self._crawl(platforms, registry, run_id, store, complained)
         failures = ReportFailures()
         summary = write_run_reports(store, registry, run_id, out_dir, images_store, stats, complained, removed,
-                                    failures)
+                                    failures, memo_dir=self.settings.get("IMAGE_MEMO_DIR"))
         summary.update(replay=self.settings.get("REPLAY_DIR"), store=redact_store_url(self.settings.get("STORE_URL")))
         add_to_summary(summary["platforms"], stats, self.session_skipped)  # skipped platforms, and each session
         self._finish(store, summary, stats, failures, out_dir, log_file)

@@ -92,6 +92,9 @@ IMAGES_PER_LISTING = 1
 # The text read from pictures, by picture checksum (pipelines/scoring.py); unset: <IMAGES_STORE>/.ocr. Brands or
 # workers whose images stores differ can share one.
 OCR_CACHE_DIR = os.environ.get("OCR_CACHE_DIR") or None
+# What the image stages decided about each picture, kept for the next run (matchers/images/memo.py); unset:
+# <IMAGES_STORE>/.memo. Keyed by the registered pictures and the matcher's code, so brands and workers can share one.
+IMAGE_MEMO_DIR = os.environ.get("IMAGE_MEMO_DIR") or None
 
 # The store (store/, written by pipelines/store.py). Empty string: do not store.
 STORE_URL = os.environ.get("STORE_URL", "sqlite:///data/monitor.db")

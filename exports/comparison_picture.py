@@ -111,9 +111,10 @@ def _report_picture(listing: dict[str, Any], report_dir: Path | None) -> Path | 
     return found if found is not None and found.is_relative_to((report_dir / REPORT_FOLDER).resolve()) else None
 
 
-def draw_comparison(source: ComparisonSource, out_path: Path) -> Path:
+def draw_comparison(source: ComparisonSource, out_path: Path, memo=None) -> Path:
     """Write the picture of ``source`` to ``out_path`` (the report's own picture of the pair, when it has
-    one, is copied rather than drawn again); raises :class:`PictureError` saying why there is none."""
+    one, or the one in ``memo``, is copied rather than drawn again); raises :class:`PictureError` saying why
+    there is none."""
     from matchers.comparison import make_comparison
     from matchers.images import ImageError
 
@@ -128,6 +129,6 @@ def draw_comparison(source: ComparisonSource, out_path: Path) -> Path:
     try:
         return make_comparison(source.listing_image, source.registered_image, out_path, distance=source.distance,
                                stage=source.stage, listing_label=source.listing_label,
-                               registered_label=source.registered_label, title=source.title)
+                               registered_label=source.registered_label, title=source.title, memo=memo)
     except ImageError as error:
         raise PictureError(str(error)) from None

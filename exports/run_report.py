@@ -34,15 +34,17 @@ class ReportFailures:
 
 
 def write_run_reports(store, registry, run_id: str, out_dir: Path, images_store: str, stats: dict,
-                      complained: list[dict], removed: set, failures: ReportFailures) -> dict:
-    """Write listings.jsonl, review.csv and report.html for ``run_id``; the summary without its verdict."""
+                      complained: list[dict], removed: set, failures: ReportFailures, *,
+                      memo_dir: str | None = None) -> dict:
+    """Write listings.jsonl, review.csv and report.html for ``run_id``; the summary without its verdict.
+    ``memo_dir``: ``IMAGE_MEMO_DIR``, where comparison pictures drawn by earlier runs are kept."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, Counter] = {p: Counter() for p in stats}
     statuses: Counter = Counter()
     listings_path = out_dir / "listings.jsonl"
     try:
-        _write_listings(store, registry, run_id, listings_path, images_store, complained, removed, counts,
-                        statuses, failures)
+        pictures = Comparisons(registry, images_store, out_dir, failures, memo_dir)
+        _write_listings(store, registry, run_id, listings_path, pictures, complained, removed, counts, statuses)
     except OSError as exc:
         failures.files["listings.jsonl"] = str(exc)
         logger.error("report: could not write %s: %s", listings_path, exc)
@@ -94,8 +96,8 @@ def _enforcement(store, registry, run_id: str, out_dir: Path, removed: set, fail
         return "", {}
 
 
-def _write_listings(store, registry, run_id, path: Path, images_store, complained, removed, counts, statuses,
-                    failures: ReportFailures) -> None:
+def _write_listings(store, registry, run_id, path: Path, pictures: Comparisons, complained, removed, counts,
+                    statuses) -> None:
     from exports.incremental import annotate
 
     decisions = store.review_decisions(registry=registry)
@@ -114,7 +116,7 @@ def _write_listings(store, registry, run_id, path: Path, images_store, complaine
                 counts[platform]["new"] += 1
             if listing.get("verdict") in FLAGGED:
                 counts[platform]["flagged"] += 1
-                listing["image_evidence"] = _comparison(listing, registry, images_store, path.parent, failures)
+                listing["image_evidence"] = pictures.draw(listing)
             out.write(json.dumps(listing, ensure_ascii=False, default=str) + "\n")
         for platform, listing_id in sorted(removed):
             row = store.listing(platform, listing_id) or {}
@@ -226,24 +228,38 @@ def _to_review(listings_path: Path):
                 yield item
 
 
-def _comparison(listing: dict, registry, images_store: str, out_dir: Path, failures: ReportFailures) -> str:
-    """The side-by-side picture for a listing with an image hit; its path relative to the report folder."""
-    from exports.comparison_picture import REPORT_FOLDER, comparison_source, draw_comparison
-    from exports.evidence import safe_component
+class Comparisons:
+    """The run report's side-by-side pictures, under ``<report>/comparisons/``; drawn ones are kept in the image
+    memo (``IMAGE_MEMO_DIR``, else ``<IMAGES_STORE>/.memo``) and copied from it on the next run."""
 
-    if not isinstance(listing.get("image_hit"), dict) or not has_picture(listing):
-        return ""
-    name = f"{safe_component(listing['platform'])}-{safe_component(listing['listing_id'])}.png"
-    target = out_dir / REPORT_FOLDER / name
-    try:
-        source = comparison_source(listing, registry_dir=Path(registry.path).parent, images_store=images_store)
-        draw_comparison(replace(source, distance=source.distance or 0), target)
-        return str(target.relative_to(out_dir))
-    except Exception as exc:  # PictureError, a full disk…: the listing is still reported, without its picture; the run says so
-        failures.comparisons += 1
-        logger.error("comparison picture for %s %s failed: %s", listing.get("platform"),
-                     listing.get("listing_id"), exc)
-        return ""
+    def __init__(self, registry, images_store: str, out_dir: Path, failures: ReportFailures, memo_dir: str | None):
+        from matchers.images.memo import Memo, memo_folder
+
+        self.registry_dir = Path(registry.path).parent
+        self.images_store = images_store
+        self.out_dir = out_dir
+        self.failures = failures
+        local = Path(images_store) if images_store and "://" not in str(images_store) else None
+        self.memo = Memo(memo_folder(memo_dir, local), "comparison")
+
+    def draw(self, listing: dict) -> str:
+        """The picture for a listing with an image hit; its path relative to the report folder ("" for none)."""
+        from exports.comparison_picture import REPORT_FOLDER, comparison_source, draw_comparison
+        from exports.evidence import safe_component
+
+        if not isinstance(listing.get("image_hit"), dict) or not has_picture(listing):
+            return ""
+        name = f"{safe_component(listing['platform'])}-{safe_component(listing['listing_id'])}.png"
+        target = self.out_dir / REPORT_FOLDER / name
+        try:
+            source = comparison_source(listing, registry_dir=self.registry_dir, images_store=self.images_store)
+            draw_comparison(replace(source, distance=source.distance or 0), target, self.memo)
+            return str(target.relative_to(self.out_dir))
+        except Exception as exc:  # PictureError, a full disk…: the listing is still reported, without its picture; the run says so
+            self.failures.comparisons += 1
+            logger.error("comparison picture for %s %s failed: %s", listing.get("platform"),
+                         listing.get("listing_id"), exc)
+            return ""
 
 
 def enforcement_lines(summary: dict) -> list[str]:

@@ -8,6 +8,7 @@ evidence (``comparison.png``). Captions are drawn with a Noto CJK font when one 
 from __future__ import annotations
 
 import io
+import shutil
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -18,6 +19,7 @@ from matchers.image_grid import GRID_STAGE, locate_cell
 from matchers.image_local import STAGE as LOCAL_STAGE
 from matchers.image_local import locate
 from matchers.images import ImageError, decode_image
+from matchers.images.memo import Memo, content_digest
 from matchers.signals import describe_image_stage
 
 CJK_FONT_DIRS = (
@@ -35,14 +37,28 @@ ImageSource = str | Path | bytes | Image.Image
 
 
 @cache
-def caption_font(size: int = CAPTION_SIZE) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
-    """A font that renders CJK: Noto Sans CJK if installed, else Pillow's default font."""
+def _cjk_font_file() -> Path | None:
     for folder in CJK_FONT_DIRS:
         for name in CJK_FONT_NAMES:
-            path = folder / name
-            if path.exists():
-                return ImageFont.truetype(str(path), size)
-    return ImageFont.load_default(size)
+            if (folder / name).exists():
+                return folder / name
+    return None
+
+
+@cache
+def caption_font(size: int = CAPTION_SIZE) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    """A font that renders CJK: Noto Sans CJK if installed, else Pillow's default font."""
+    path = _cjk_font_file()
+    return ImageFont.truetype(str(path), size) if path is not None else ImageFont.load_default(size)
+
+
+def _font_identity() -> list:
+    """Which font the captions are drawn with (a picture kept in the memo was drawn with the same one)."""
+    path = _cjk_font_file()
+    if path is None:
+        return ["pillow default"]
+    st = path.stat()
+    return [str(path), st.st_size, st.st_mtime_ns]
 
 
 def _open(source: ImageSource, what: str) -> Image.Image:
@@ -199,6 +215,7 @@ def make_comparison(
     listing_label: str = "",
     registered_label: str = "",
     title: str = "",
+    memo: Memo | None = None,
 ) -> Path:
     """Write a PNG: listing image (left) | registered image (right), captioned.
 
@@ -207,14 +224,37 @@ def make_comparison(
     footer says how they matched: Hamming ``distance`` and the ``stage`` that decided. When the local-feature
     stage decided (the photo is one part of the listing's picture), the photo's outline is drawn on the listing
     picture. Raises :class:`ImageError` when either picture cannot be read. Returns the path written.
+    ``memo`` (kind "comparison"): a picture drawn before from the same two pictures, captions, font and code
+    is copied instead of drawn again.
     """
+    out = Path(out_path)
+    key = _memo_key(memo, listing_image, registered_image, [distance, stage, listing_label, registered_label, title])
+    kept = memo.get_file(key, ".png") if memo is not None else None
+    if kept is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(kept, out)
+        return out
     listing_img = _open(listing_image, "listing image")
     left = _fit(listing_img)
     if stage.startswith((LOCAL_STAGE, GRID_STAGE)):
         _outline_photo(left, listing_img, listing_image, registered_image, grid=stage.startswith(GRID_STAGE))
     right = _registered_panel(registered_image)
     canvas = _compose(left, right, _captions(distance, stage, listing_label, registered_label, title))
-    out = Path(out_path)
     out.parent.mkdir(parents=True, exist_ok=True)
     canvas.save(out, "PNG", compress_level=3)  # optimize=True cost ~130 ms a picture for a few % of size
+    if memo is not None:
+        memo.put_file(key, ".png", out)
     return out
+
+
+def _memo_key(memo: Memo | None, listing: ImageSource, registered: ImageSource, captions: list) -> str | None:
+    """The memo key of a picture: both pictures' bytes, the captions and the font; None when a picture is
+    given as an image object or cannot be read (drawing it then says why)."""
+    if memo is None or isinstance(listing, Image.Image) or isinstance(registered, Image.Image):
+        return None
+    try:
+        contents = [content_digest(s if isinstance(s, bytes | bytearray) else Path(s).read_bytes())
+                    for s in (listing, registered)]
+    except OSError:
+        return None
+    return memo.key(contents, captions, _font_identity())

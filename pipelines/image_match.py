@@ -17,9 +17,13 @@ Settings:
 ``IMAGES_STORE``, ``IMAGE_MAX_PIXELS``
     Where a picture whose hashes are no longer in memory is read back from, and the pixel cap it is
     decoded under (as in the download stage).
+``IMAGE_MEMO_DIR`` (default ``<IMAGES_STORE>/.memo`` for a local store)
+    Where the match of a listing's pictures is kept for the next run (``matchers.images.memo``): keyed by
+    the pictures' hashes and thumbnails, their URLs, the registered pictures and the matcher's own code.
 
-Stats (``images/...``): ``matched`` (a confident hit), ``near`` (a weaker one), ``registry_errors`` (the
-registry, or one of its pictures, could not be used: logged; the crawl goes on without it).
+Stats (``images/...``): ``matched`` (a confident hit), ``near`` (a weaker one), ``match/reused`` (the
+match kept from an earlier run), ``registry_errors`` (the registry, or one of its pictures, could not be
+used: logged; the crawl goes on without it).
 """
 
 from __future__ import annotations
@@ -31,8 +35,10 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
+from contract import ImageHit
 from contract import stats as keys
 from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
+from matchers.images.memo import MISSING, Memo, content_digest, memo_folder
 from pipelines.image_hashes import HASH_MEMORY_CACHE, hash_cache_for
 from pipelines.images import DEFAULT_MAX_PIXELS
 from pipelines.item_fields import set_if_declared
@@ -65,6 +71,7 @@ class ImageMatchPipeline:
         self.hash_cache_dir = Path(cache) if cache else None
         self._hashes = hash_cache_for(crawler)
         self._matches: OrderedDict[tuple, Any] = OrderedDict()  # the listing's images -> their ImageHit
+        self._memo = Memo(memo_folder(settings.get("IMAGE_MEMO_DIR"), self.images_folder), "match")
         self._index: RegistryImageIndex | None = None
         self._index_loaded = False
 
@@ -96,9 +103,21 @@ class ImageMatchPipeline:
         if key in self._matches:
             self._matches.move_to_end(key)
             return self._matches[key]
-        hit = self._matches[key] = index.match(listing_images)
+        hit = self._matches[key] = self._kept_or_matched(index, listing_images)
         while len(self._matches) > HASH_MEMORY_CACHE:
             self._matches.popitem(last=False)
+        return hit
+
+    def _kept_or_matched(self, index: RegistryImageIndex, listing_images: list[ListingImage]) -> ImageHit | None:
+        """The hit an earlier run found for the same pictures against the same registered ones, else matched now."""
+        known = index.fingerprint and all(image.source is None for image in listing_images)
+        memo_key = self._memo.key(index.fingerprint, [_decides(image) for image in listing_images]) if known else None
+        kept = self._memo.get(memo_key)
+        if kept is not MISSING:
+            self.stats.inc_value(keys.IMAGES_MATCH_REUSED)
+            return ImageHit.from_dict(kept)
+        hit = index.match(listing_images)
+        self._memo.put(memo_key, hit.as_dict() if hit is not None else None)
         return hit
 
     def _hashes_of(self, entry: dict) -> ImageHashes | None:
@@ -136,3 +155,11 @@ class ImageMatchPipeline:
             logger.error("Registry %s not loaded for image matching: %s", path, exc)
             self._index = None
         return self._index
+
+
+def _decides(image: ListingImage) -> list:
+    """What the match of one listing picture depends on (with the registered pictures): its URL and stored path
+    (a hit names them), its hashes and its thumbnail (the second stage compares it; without one it is skipped)."""
+    thumb = image.hashes.thumb
+    pixels = content_digest(f"{thumb.dtype}{thumb.shape}".encode(), thumb.tobytes()) if thumb is not None else None
+    return [image.url, image.path, image.hashes.as_dict(), pixels]

@@ -11,8 +11,11 @@ where it can still change the verdict:
 - **the photo inside the picture** (``matchers.image_local``): when the image stage found no confident
   hit, the registered photos are looked for as one part of the picture (a cell of a 3x3 grid by its
   hashes, then anywhere by local features: a grid tile, inside a frame or an app screenshot, under a
-  sticker). A hit replaces ``image_hit``. ``IMAGE_LOCAL_STAGE`` (default on).
-  Stats: ``images/local/checked``, ``images/local/matched``, ``images/local/seconds``.
+  sticker). A hit replaces ``image_hit``. ``IMAGE_LOCAL_STAGE`` (default on). What was found (or not) is
+  kept for the next run under ``IMAGE_MEMO_DIR`` (``matchers.images.memo``), keyed by the picture's bytes,
+  URL and path, the registered pictures and the matcher's code.
+  Stats: ``images/local/checked``, ``images/local/matched`` (found now or kept), ``images/local/seconds``,
+  ``images/local/reused`` (kept from an earlier run: not checked again).
 - **the text inside the picture** (``matchers.ocr``): when the scorer says image text could change the
   verdict (no decisive text hit yet), the picture is read (cached by its checksum under
   ``OCR_CACHE_DIR``, default ``<IMAGES_STORE>/.ocr``), put on the listing as ``image_text`` and the
@@ -33,11 +36,12 @@ from typing import Any
 
 from itemadapter import ItemAdapter
 
-from contract import SCORE_FIELDS, Verdict
+from contract import SCORE_FIELDS, ImageHit, Verdict
 from contract import stats as stat_keys
 from contract.image_hit import is_confident
 from crawlers.items import plain
 from matchers.contacts import contacts_of
+from matchers.images.memo import MISSING, Memo, content_digest, memo_folder
 from matchers.score import Scorer
 from pipelines.item_fields import set_if_declared
 from registry import load_registry, path_from_settings
@@ -51,7 +55,7 @@ class ScoringPipeline:
     def __init__(self, registry_path: str | None, stats=None, thresholds: dict | None = None, *,
                  images_store: str | Path | None = None, ocr_enabled: bool = True,
                  ocr_budget: int = DEFAULT_OCR_BUDGET, ocr_cache_dir: str | Path | None = None,
-                 local_stage: bool = True):  # fmt: skip
+                 local_stage: bool = True, memo_dir: str | Path | None = None):  # fmt: skip
         self.registry_path = registry_path
         self.stats = stats
         self.thresholds = thresholds
@@ -66,6 +70,7 @@ class ScoringPipeline:
         self._ocr_cache = None
         self.local_stage = local_stage
         self._local_index = None
+        self._memo = Memo(memo_folder(memo_dir, self.images_store), "inside")
         if registry_path:
             self._load(registry_path)
 
@@ -82,6 +87,7 @@ class ScoringPipeline:
             ocr_budget=settings.getint("OCR_BUDGET", DEFAULT_OCR_BUDGET),
             ocr_cache_dir=settings.get("OCR_CACHE_DIR"),
             local_stage=settings.getbool("IMAGE_LOCAL_STAGE", True),
+            memo_dir=settings.get("IMAGE_MEMO_DIR"),
         )
 
     def _load(self, path: str) -> None:
@@ -158,15 +164,32 @@ class ScoringPipeline:
             self._local_index = RegistryImageIndex.from_registry(self.scorer.registry, cache_dir=cache)
         if not len(self._local_index):
             return None  # no registered photos or logos
-        self._inc(stat_keys.IMAGES_LOCAL_CHECKED)
-        start = time.perf_counter()
-        try:
-            hit = find_inside(self._local_index, main["file"], main["url"], main["path"])
-        finally:
-            self._inc(stat_keys.IMAGES_LOCAL_SECONDS, time.perf_counter() - start)
+        memo_key = self._inside_key(main)
+        kept = self._memo.get(memo_key)
+        if kept is not MISSING:
+            self._inc(stat_keys.IMAGES_LOCAL_REUSED)
+            hit = ImageHit.from_dict(kept)
+        else:
+            self._inc(stat_keys.IMAGES_LOCAL_CHECKED)
+            start = time.perf_counter()
+            try:
+                hit = find_inside(self._local_index, main["file"], main["url"], main["path"])
+            finally:
+                self._inc(stat_keys.IMAGES_LOCAL_SECONDS, time.perf_counter() - start)
+            self._memo.put(memo_key, hit.as_dict() if hit is not None else None)
         if hit is not None:
             self._inc(stat_keys.IMAGES_LOCAL_MATCHED)
         return hit
+
+    def _inside_key(self, main: dict) -> str | None:
+        """The memo key of looking inside this picture: its bytes, URL and path, and the registered pictures."""
+        if not self._local_index.fingerprint:
+            return None
+        try:
+            data = Path(main["file"]).read_bytes()
+        except OSError:
+            return None  # find_inside says why it cannot read the picture
+        return self._memo.key(self._local_index.fingerprint, content_digest(data), main["url"], main["path"])
 
     # ---- the text inside the picture
 

@@ -146,15 +146,18 @@ def scrapy_fork_server(tmp_path_factory):
 
 
 @pytest.fixture(scope="session", autouse=True)
-def shared_ocr_cache(tmp_path_factory):
-    """One OCR cache (``OCR_CACHE_DIR``) for every process the suite starts, as workers and brands can share
-    one: each fixture picture is read once per suite, not once per run (about 2 s of each replayed Taobao or
-    Tmall monitor). The reading itself, and the cache, are tested in-process (test_scoring_pipeline.py,
-    test_ocr.py) with caches of their own."""
-    folder = shared_temp(tmp_path_factory) / "ocr-cache"
-    os.environ["OCR_CACHE_DIR"] = str(folder)
+def shared_image_caches(tmp_path_factory):
+    """One OCR cache (``OCR_CACHE_DIR``) and one image memo (``IMAGE_MEMO_DIR``) for every process the suite
+    starts, as workers and brands can share them: each fixture picture is read, matched, looked inside and
+    drawn beside its registered photo once per suite, not once per run. The reading, matching and drawing
+    themselves are tested in-process with caches and memos of their own (test_scoring_pipeline.py, test_ocr.py,
+    test_image_memo.py), and a replayed run with a memo is checked to report what one without it does."""
+    folder = shared_temp(tmp_path_factory)
+    os.environ["OCR_CACHE_DIR"] = str(folder / "ocr-cache")
+    os.environ["IMAGE_MEMO_DIR"] = str(folder / "image-memo")
     yield folder
     os.environ.pop("OCR_CACHE_DIR", None)
+    os.environ.pop("IMAGE_MEMO_DIR", None)
 
 
 @pytest.fixture

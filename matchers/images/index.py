@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,7 @@ from matchers.images.dct import _whole_hashes, int64
 from matchers.images.decode import ImageError
 from matchers.images.files import sha256_file
 from matchers.images.hashes import ImageHashes, hash_image_bytes, hash_image_file
+from matchers.images.memo import content_digest
 from matchers.images.recipe import Thresholds, default_thresholds
 from matchers.images.stage2 import PreparedListing, reference_crop_grid, second_stage, unmarked_views
 
@@ -58,6 +61,8 @@ class RegistryImageIndex:
         self.cache_hits = 0
         self.cache_misses = 0
         self.sources: list[tuple[str, str, Path, bool]] = []  # (product, image, file, is_logo): local stage
+        # what the registered pictures and the thresholds are (matchers.images.memo); None: not known
+        self.fingerprint: str | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -85,6 +90,7 @@ class RegistryImageIndex:
         items = [(e[0], Path(e[1]), False) for e in entries] + [("", Path(p), True) for p in logos]
         phashes: list[int] = []
         dhashes: list[int] = []
+        indexed: list[tuple[str, str, bool, str]] = []
         for product_id, path, is_logo in items:
             try:
                 sha = sha256_file(path)
@@ -100,6 +106,7 @@ class RegistryImageIndex:
                     continue
                 cache.put(sha, hashes)
             rel = relative_path(path, base_dir)
+            indexed.append((product_id, rel, is_logo, sha))
             index.sources.append((product_id, rel, path, is_logo))
             index._thumbs.append(hashes.thumb)
             key = len(index._thumbs) - 1
@@ -114,6 +121,7 @@ class RegistryImageIndex:
         index._phash = np.array(phashes, dtype=np.uint64)
         index._dhash = np.array(dhashes, dtype=np.uint64)
         index.cache_hits, index.cache_misses = cache.hits, cache.misses
+        index.fingerprint = content_digest(json.dumps([indexed, dataclasses.asdict(index.thresholds)]).encode())
         return index
 
     @classmethod

@@ -11,7 +11,6 @@ from __future__ import annotations
 import sys
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,18 +30,29 @@ def store(tmp_path_factory, tmp_path) -> DemoStore:
     return demo_store(tmp_path_factory, tmp_path)
 
 
-@contextmanager
-def chromium() -> Iterator:
+@pytest.fixture(scope="module")
+def browser() -> Iterator:
+    """One chromium for this file's tests (a start costs about a second of CPU); each page a test opens has a
+    browser context of its own, so no cookie, storage or cache passes from one test to the next."""
     from playwright.sync_api import sync_playwright
 
     from crawlers.browser import BROWSER_ARGS
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=list(BROWSER_ARGS))
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=list(BROWSER_ARGS))
         try:
-            yield browser
+            yield launched
         finally:
-            browser.close()
+            launched.close()
+
+
+@pytest.fixture(autouse=True)
+def _close_pages(request) -> Iterator[None]:
+    """Each test's pages (and their contexts) closed after it, so the next test's renderers start fresh."""
+    yield
+    if "browser" in request.fixturenames:
+        for context in request.getfixturevalue("browser").contexts:
+            context.close()
 
 
 def _decisions(store: DemoStore) -> dict:
@@ -74,8 +84,8 @@ def _busiest_seller(store: DemoStore) -> tuple[str, str, int]:
     return platform, seller, count
 
 
-def test_queue_filter_keys_reload_undo_and_a_sellers_bulk_rejection(store):
-    with workbench(store) as running, chromium() as browser:
+def test_queue_filter_keys_reload_undo_and_a_sellers_bulk_rejection(store, browser):
+    with workbench(store) as running:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(running.base + "/queue")
         shown = page.locator('select[name="platform"] option[value="taobao"]').inner_text()
@@ -126,8 +136,8 @@ def test_queue_filter_keys_reload_undo_and_a_sellers_bulk_rejection(store):
         assert len(of_seller) == count and all(decided[key] == "reject" for key in of_seller)
 
 
-def test_prepare_complaints_builds_the_batches_and_links_them(store):
-    with workbench(store) as running, chromium() as browser:
+def test_prepare_complaints_builds_the_batches_and_links_them(store, browser):
+    with workbench(store) as running:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(running.base + "/queue?platform=1688")
         keys = _keys(page)[:2]
@@ -173,8 +183,8 @@ def _fonts_rendering(page, selector: str) -> set[str]:
     return {font["familyName"] for font in devtools.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]}
 
 
-def test_the_printed_token_url_opens_the_workbench_and_decides_in_chromium(store):
-    with workbench(store, host="0.0.0.0") as running, chromium() as browser:
+def test_the_printed_token_url_opens_the_workbench_and_decides_in_chromium(store, browser):
+    with workbench(store, host="0.0.0.0") as running:
         page = browser.new_page()
         refused = page.goto(running.base + "/queue")
         assert refused.status == 403
@@ -186,9 +196,9 @@ def test_the_printed_token_url_opens_the_workbench_and_decides_in_chromium(store
         assert _decisions(store) == {tuple(key.split(":", 1)): "reject"}
 
 
-def test_dashboard_counts_two_runs_fits_the_screen_and_renders_chinese(store, tmp_path):
+def test_dashboard_counts_two_runs_fits_the_screen_and_renders_chinese(store, browser, tmp_path):
     summaries = store.summaries()
-    with workbench(store) as running, chromium() as browser:
+    with workbench(store) as running:
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(running.base + "/dashboard")
         for summary in summaries:

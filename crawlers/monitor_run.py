@@ -111,6 +111,7 @@ class MonitorRun:
     def _crawl_and_report(self, registry, platforms, store, lock: dict, images_store) -> None:
         from crawlers.sessions.report import add_to_summary
         from exports.run_report import ReportFailures, write_run_reports
+        from matchers.images.memo import memo_folder
         from store.resume import choose_run
 
         max_age = self.settings.getfloat("RESUME_MAX_AGE", 6 * 3600)
@@ -129,7 +130,7 @@ class MonitorRun:
         stats, removed = self._crawl(platforms, registry, run_id, store, complained)
         failures = ReportFailures()
         summary = write_run_reports(store, registry, run_id, out_dir, images_store, stats, complained, removed,
-                                    failures, memo_dir=self.settings.get("IMAGE_MEMO_DIR"))
+                                    failures, memo_dir=memo_folder(self.settings, images_store))
         summary.update(replay=self.settings.get("REPLAY_DIR"), store=redact_store_url(self.settings.get("STORE_URL")))
         add_to_summary(summary["platforms"], stats, self.session_skipped)  # skipped platforms, and each session
         self._finish(store, summary, stats, failures, out_dir, log_file)

@@ -35,9 +35,10 @@ class ReportFailures:
 
 def write_run_reports(store, registry, run_id: str, out_dir: Path, images_store: str, stats: dict,
                       complained: list[dict], removed: set, failures: ReportFailures, *,
-                      memo_dir: str | None = None) -> dict:
+                      memo_dir: Path | None = None) -> dict:
     """Write listings.jsonl, review.csv and report.html for ``run_id``; the summary without its verdict.
-    ``memo_dir``: ``IMAGE_MEMO_DIR``, where comparison pictures drawn by earlier runs are kept."""
+    ``memo_dir``: the image memo's folder (``matchers.images.memo.memo_folder``), where comparison pictures
+    drawn by earlier runs are kept; None: every picture is drawn."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, Counter] = {p: Counter() for p in stats}
     statuses: Counter = Counter()
@@ -230,17 +231,16 @@ def _to_review(listings_path: Path):
 
 class Comparisons:
     """The run report's side-by-side pictures, under ``<report>/comparisons/``; drawn ones are kept in the image
-    memo (``IMAGE_MEMO_DIR``, else ``<IMAGES_STORE>/.memo``) and copied from it on the next run."""
+    memo (``memo_dir``) and copied from it on the next run."""
 
-    def __init__(self, registry, images_store: str, out_dir: Path, failures: ReportFailures, memo_dir: str | None):
-        from matchers.images.memo import Memo, memo_folder
+    def __init__(self, registry, images_store: str, out_dir: Path, failures: ReportFailures, memo_dir: Path | None):
+        from matchers.images.memo import Memo
 
         self.registry_dir = Path(registry.path).parent
         self.images_store = images_store
         self.out_dir = out_dir
         self.failures = failures
-        local = Path(images_store) if images_store and "://" not in str(images_store) else None
-        self.memo = Memo(memo_folder(memo_dir, local), "comparison")
+        self.memo = Memo(memo_dir, "comparison")
 
     def draw(self, listing: dict) -> str:
         """The picture for a listing with an image hit; its path relative to the report folder ("" for none)."""

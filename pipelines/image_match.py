@@ -17,7 +17,7 @@ Settings:
 ``IMAGES_STORE``, ``IMAGE_MAX_PIXELS``
     Where a picture whose hashes are no longer in memory is read back from, and the pixel cap it is
     decoded under (as in the download stage).
-``IMAGE_MEMO_DIR`` (default ``<IMAGES_STORE>/.memo`` for a local store)
+``IMAGE_MEMO_DIR`` (default ``<IMAGES_STORE>/.memo`` for a local store), ``IMAGE_MEMO`` (default on)
     Where the match of a listing's pictures is kept for the next run (``matchers.images.memo``): keyed by
     the pictures' hashes and thumbnails, their URLs, the registered pictures and the matcher's own code.
 
@@ -71,7 +71,7 @@ class ImageMatchPipeline:
         self.hash_cache_dir = Path(cache) if cache else None
         self._hashes = hash_cache_for(crawler)
         self._matches: OrderedDict[tuple, Any] = OrderedDict()  # the listing's images -> their ImageHit
-        self._memo = Memo(memo_folder(settings.get("IMAGE_MEMO_DIR"), self.images_folder), "match")
+        self._memo = Memo(memo_folder(settings, self.images_folder), "match")
         self._index: RegistryImageIndex | None = None
         self._index_loaded = False
 

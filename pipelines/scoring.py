@@ -12,7 +12,7 @@ where it can still change the verdict:
   hit, the registered photos are looked for as one part of the picture (a cell of a 3x3 grid by its
   hashes, then anywhere by local features: a grid tile, inside a frame or an app screenshot, under a
   sticker). A hit replaces ``image_hit``. ``IMAGE_LOCAL_STAGE`` (default on). What was found (or not) is
-  kept for the next run under ``IMAGE_MEMO_DIR`` (``matchers.images.memo``), keyed by the picture's bytes,
+  kept for the next run under ``IMAGE_MEMO_DIR`` (``matchers.images.memo``; ``IMAGE_MEMO`` off: not kept), keyed by the picture's bytes,
   URL and path, the registered pictures and the matcher's code.
   Stats: ``images/local/checked``, ``images/local/matched`` (found now or kept), ``images/local/seconds``,
   ``images/local/reused`` (kept from an earlier run: not checked again).
@@ -55,7 +55,7 @@ class ScoringPipeline:
     def __init__(self, registry_path: str | None, stats=None, thresholds: dict | None = None, *,
                  images_store: str | Path | None = None, ocr_enabled: bool = True,
                  ocr_budget: int = DEFAULT_OCR_BUDGET, ocr_cache_dir: str | Path | None = None,
-                 local_stage: bool = True, memo_dir: str | Path | None = None):  # fmt: skip
+                 local_stage: bool = True, memo_dir: Path | None = None):  # fmt: skip
         self.registry_path = registry_path
         self.stats = stats
         self.thresholds = thresholds
@@ -70,7 +70,7 @@ class ScoringPipeline:
         self._ocr_cache = None
         self.local_stage = local_stage
         self._local_index = None
-        self._memo = Memo(memo_folder(memo_dir, self.images_store), "inside")
+        self._memo = Memo(memo_dir, "inside")  # memo_dir: matchers.images.memo.memo_folder
         if registry_path:
             self._load(registry_path)
 
@@ -80,14 +80,15 @@ class ScoringPipeline:
         settings = crawler.settings
         path = path_from_settings(settings, spider)
         store = settings.get("IMAGES_STORE")
+        local = store if isinstance(store, str | Path) and "://" not in str(store) else None
         return cls(
             str(path) if path else None, crawler.stats, settings.getdict("SCORING_THRESHOLDS") or None,
-            images_store=store if isinstance(store, str | Path) and "://" not in str(store) else None,
+            images_store=local,
             ocr_enabled=settings.getbool("OCR_ENABLED", True),
             ocr_budget=settings.getint("OCR_BUDGET", DEFAULT_OCR_BUDGET),
             ocr_cache_dir=settings.get("OCR_CACHE_DIR"),
             local_stage=settings.getbool("IMAGE_LOCAL_STAGE", True),
-            memo_dir=settings.get("IMAGE_MEMO_DIR"),
+            memo_dir=memo_folder(settings, local),
         )
 
     def _load(self, path: str) -> None:

@@ -138,10 +138,10 @@ def _grid_with(photo: Path) -> bytes:
     return out.getvalue()
 
 
-def _match(store: Path, entry: dict, registry: Path = DEMO_REGISTRY):
+def _match(store: Path, entry: dict, registry: Path = DEMO_REGISTRY, **settings):
     from pipelines.image_match import ImageMatchPipeline
 
-    crawler = get_crawler(settings_dict={"IMAGES_STORE": str(store), "REGISTRY_PATH": str(registry)})
+    crawler = get_crawler(settings_dict={"IMAGES_STORE": str(store), "REGISTRY_PATH": str(registry), **settings})
     item = ImageMatchPipeline.from_crawler(crawler).process_item(
         {"platform": "taobao", "listing_id": "1", "images": [dict(entry)]})
     return item["image_hit"], crawler.stats
@@ -159,6 +159,23 @@ def test_the_next_run_reuses_the_match_of_the_same_pictures_and_not_of_others(tm
     elsewhere, stats = _match(store, moved)
     assert stats.get_value("images/match/reused") is None
     assert elsewhere.listing_image_url == moved["url"] and elsewhere.registered_image == computed.registered_image
+
+
+def test_where_the_memo_is_and_that_it_can_be_switched_off(tmp_path):
+    from scrapy.settings import Settings
+
+    from matchers.images.memo import memo_folder
+
+    assert memo_folder(Settings(), tmp_path) == tmp_path / ".memo"
+    assert memo_folder(Settings({"IMAGE_MEMO_DIR": str(tmp_path / "shared")}), "s3://bucket/x") == tmp_path / "shared"
+    assert memo_folder(Settings(), "s3://bucket/images") is None  # no local folder to keep it in
+    assert memo_folder(Settings({"IMAGE_MEMO": False, "IMAGE_MEMO_DIR": str(tmp_path)}), tmp_path) is None
+    store = tmp_path / "images"
+    crop = _stored(store, _cropped(PHOTOS / "trail_jacket_1.jpg"), "crop")
+    for _ in range(2):
+        hit, stats = _match(store, crop, IMAGE_MEMO=False)
+        assert hit is not None and stats.get_value("images/match/reused") is None
+    assert not (store / ".memo").exists()
 
 
 def test_a_changed_registered_photo_is_matched_again(tmp_path):

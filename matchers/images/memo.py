@@ -11,8 +11,8 @@ answer is kept, one small file per answer, under a key built from:
   versions of numpy, OpenCV, Pillow and imagehash. An upgrade or a retuned threshold never reads an answer
   made by other code; it makes new ones.
 
-The folder is ``IMAGE_MEMO_DIR`` (default ``<IMAGES_STORE>/.memo``); brands and workers can share one, as
-the key holds the registry's pictures. A damaged or unreadable entry is computed again. A folder that
+The folder is ``IMAGE_MEMO_DIR`` (default ``<IMAGES_STORE>/.memo``; ``IMAGE_MEMO = False`` keeps and reads
+nothing); brands and workers can share one, as the key holds the registry's pictures. A damaged or unreadable entry is computed again. A folder that
 cannot be written (read-only, full) is said once and the run goes on computing; nothing is lost but time.
 """
 
@@ -65,11 +65,17 @@ def content_digest(*chunks: bytes) -> str:
     return digest.hexdigest()
 
 
-def memo_folder(setting: Any, images_store: Path | None) -> Path | None:
-    """``IMAGE_MEMO_DIR`` when set, else ``<IMAGES_STORE>/.memo`` for a local images store, else None."""
-    if setting:
-        return Path(str(setting))
-    return images_store / FOLDER if images_store is not None else None
+def memo_folder(settings: Any, images_store: str | Path | None) -> Path | None:
+    """Where the memo is: ``IMAGE_MEMO_DIR`` when set, else ``<IMAGES_STORE>/.memo`` for a local images store;
+    None (nothing kept, nothing read) when ``IMAGE_MEMO`` is off or there is neither."""
+    if not settings.getbool("IMAGE_MEMO", True):
+        return None
+    if settings.get("IMAGE_MEMO_DIR"):
+        return Path(str(settings.get("IMAGE_MEMO_DIR")))
+    store = str(images_store or "")
+    if not store or ("://" in store and not store.startswith("file://")):
+        return None  # S3, GCS, FTP: no local folder to keep it in
+    return Path(store.removeprefix("file://")) / FOLDER
 
 
 class Memo:

@@ -27,6 +27,7 @@ BENCHMARKS = {
     "text": ("bench.bench_text", []),
     "images": ("bench.bench_images", []),
     "workers": ("bench.bench_workers", []),
+    "memo": ("bench.bench_memo", []),
 }
 
 

@@ -17,7 +17,7 @@ from PIL import Image
 from scrapy.utils.test import get_crawler
 
 from matchers.images import RegistryImageIndex
-from matchers.images.memo import _PACKAGE, _SOURCES, MISSING, Memo, matcher_digest
+from matchers.images.memo import _PACKAGES, _SOURCES, MISSING, Memo, matcher_digest
 from tests.conftest import CASSETTES, DEMO_REGISTRY, monitor, read_listings, read_review
 
 PHOTOS = DEMO_REGISTRY.parent / "images"
@@ -80,10 +80,12 @@ def test_processes_writing_the_same_answer_at_once_leave_one_whole_entry(tmp_pat
 
 
 def test_the_key_holds_the_matchers_code_data_files_and_libraries():
-    covered = {p.relative_to(_PACKAGE).as_posix() for pattern in _SOURCES for p in _PACKAGE.glob(pattern)}
-    assert all(any(_PACKAGE.glob(pattern)) for pattern in _SOURCES), "a source pattern matches nothing"
-    assert {"images/index.py", "images/stage2.py", "image_local.py", "image_grid.py", "comparison.py",
-            "data/image_thresholds.json", "data/image_local_thresholds.json"} <= covered
+    covered = {p.relative_to(_PACKAGES).as_posix() for pattern in _SOURCES for p in _PACKAGES.glob(pattern)}
+    assert all(any(_PACKAGES.glob(pattern)) for pattern in _SOURCES), "a source pattern matches nothing"
+    assert {"matchers/images/index.py", "matchers/images/stage2.py", "matchers/image_local.py",
+            "matchers/image_grid.py", "matchers/comparison.py", "matchers/signals.py",
+            "matchers/data/image_thresholds.json", "matchers/data/image_local_thresholds.json",
+            "contract/image_hit.py"} <= covered
     assert len(matcher_digest()) == 32
     memo = Memo(Path("/unused"), "match")
     assert memo.key(1) != Memo(Path("/unused"), "inside").key(1)  # kinds never share an answer

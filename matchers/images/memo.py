@@ -12,8 +12,9 @@ answer is kept, one small file per answer, under a key built from:
   made by other code; it makes new ones.
 
 The folder is ``IMAGE_MEMO_DIR`` (default ``<IMAGES_STORE>/.memo``; ``IMAGE_MEMO = False`` keeps and reads
-nothing); brands and workers can share one, as the key holds the registry's pictures. A damaged or unreadable entry is computed again. A folder that
-cannot be written (read-only, full) is said once and the run goes on computing; nothing is lost but time.
+nothing); brands and workers can share one, as the key holds the registry's pictures. A damaged or unreadable
+entry is computed again. A folder that cannot be written (read-only, full) is said once and the run goes on
+computing; nothing is lost but time.
 """
 
 from __future__ import annotations
@@ -32,10 +33,12 @@ logger = logging.getLogger(__name__)
 
 MEMO_VERSION = 1  # bump when the layout of an entry changes
 FOLDER = ".memo"  # under IMAGES_STORE when IMAGE_MEMO_DIR is not set
-_PACKAGE = Path(__file__).resolve().parent.parent  # matchers/
-# what decides an answer: the modules that compute one, and the data files they read
-_SOURCES = ("images/*.py", "image_local.py", "image_grid.py", "comparison.py", "data/image_thresholds.json",
-            "data/image_local_thresholds.json")
+_PACKAGES = Path(__file__).resolve().parents[2]  # the folder that holds matchers/ and contract/
+# what decides an answer: the modules that compute one (and word a comparison's captions), the data files they
+# read, and the hit they give
+_SOURCES = ("matchers/images/*.py", "matchers/image_local.py", "matchers/image_grid.py", "matchers/comparison.py",
+            "matchers/signals.py", "matchers/data/image_thresholds.json", "matchers/data/image_local_thresholds.json",
+            "contract/image_hit.py")
 _LIBRARIES = ("numpy", "opencv-python-headless", "pillow", "imagehash")
 MISSING = object()  # what get() returns for no answer (None is an answer: "no hit")
 
@@ -50,8 +53,8 @@ def matcher_digest() -> str:
         except metadata.PackageNotFoundError:
             digest.update(f"{library}=none;".encode())
     for pattern in _SOURCES:
-        for path in sorted(_PACKAGE.glob(pattern)):
-            digest.update(path.relative_to(_PACKAGE).as_posix().encode())
+        for path in sorted(_PACKAGES.glob(pattern)):
+            digest.update(path.relative_to(_PACKAGES).as_posix().encode())
             digest.update(path.read_bytes())
     return digest.hexdigest()
 

@@ -69,3 +69,32 @@ def test_the_evidence_writers_checksum_without_loading_the_matcher():
     from exports.evidence import sha256_file as evidence_sha256
 
     assert evidence_sha256 is sha256_file
+
+
+def test_processes_sharing_the_cache_can_write_the_same_entry_at_once(tmp_path):
+    """Workers on one machine share the images store, so its hash cache: two writing one picture's entry at the
+    same moment must both go on (a fixed temporary name let one rename the other's file away)."""
+    import threading
+
+    from matchers.images import hash_image_file
+    from matchers.images.cache import DiskCache
+
+    picture = ROOT / "fixtures" / "registry" / "images" / "trail_jacket_1.jpg"
+    hashes, sha = hash_image_file(picture), sha256_file(picture)
+    errors: list[BaseException] = []
+
+    def write() -> None:
+        try:
+            for _ in range(100):
+                DiskCache(tmp_path / "cache").put(sha, hashes)
+        except BaseException as exc:  # any of them fails the test below
+            errors.append(exc)
+
+    writers = [threading.Thread(target=write) for _ in range(4)]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    assert errors == []
+    assert DiskCache(tmp_path / "cache").get(sha) == hashes
+    assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{sha}.v{RECIPE_VERSION}.json"]

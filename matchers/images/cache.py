@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
+import os
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,6 +14,8 @@ import numpy as np
 
 from matchers.images.hashes import ImageHashes
 from matchers.images.recipe import RECIPE_VERSION
+
+logger = logging.getLogger(__name__)
 
 
 class DiskCache:
@@ -46,6 +51,15 @@ class DiskCache:
         raw = hashes.as_dict()
         raw["thumb"] = base64.b64encode(np.ascontiguousarray(hashes.thumb).tobytes()).decode("ascii")
         raw["thumb_shape"] = list(hashes.thumb.shape)
-        tmp = self._file(sha).with_suffix(".tmp")
-        tmp.write_text(json.dumps(raw), encoding="utf-8")
-        tmp.replace(self._file(sha))
+        # a temporary file of this writer's own: workers sharing an images store write the same entry at once
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{sha[:8]}-", suffix=".tmp")
+            try:
+                with os.fdopen(handle, "w", encoding="utf-8") as out:
+                    out.write(json.dumps(raw))
+                os.replace(temporary, self._file(sha))
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:  # a full or read-only folder: the hashes are used, only not kept for next time
+            logger.warning("registered image hashes not cached in %s: %s", self.directory, exc.strerror or exc)

@@ -255,8 +255,8 @@ class Comparisons:
             source = comparison_source(listing, registry_dir=self.registry_dir, images_store=self.images_store)
             draw_comparison(replace(source, distance=source.distance or 0), target, self.memo)
             return str(target.relative_to(self.out_dir))
-        except Exception as exc:  # PictureError, a full disk…: the listing is still reported, without its picture; the run says so
-            self.failures.comparisons += 1
+        except Exception as exc:  # PictureError, a full disk…: the listing is reported without its picture,
+            self.failures.comparisons += 1  # and the run says so
             logger.error("comparison picture for %s %s failed: %s", listing.get("platform"),
                          listing.get("listing_id"), exc)
             return ""

@@ -12,8 +12,8 @@ where it can still change the verdict:
   hit, the registered photos are looked for as one part of the picture (a cell of a 3x3 grid by its
   hashes, then anywhere by local features: a grid tile, inside a frame or an app screenshot, under a
   sticker). A hit replaces ``image_hit``. ``IMAGE_LOCAL_STAGE`` (default on). What was found (or not) is
-  kept for the next run under ``IMAGE_MEMO_DIR`` (``matchers.images.memo``; ``IMAGE_MEMO`` off: not kept), keyed by the picture's bytes,
-  URL and path, the registered pictures and the matcher's code.
+  kept for the next run under ``IMAGE_MEMO_DIR`` (``matchers.images.memo``; ``IMAGE_MEMO`` off: not kept),
+  keyed by the picture's bytes, URL and path, the registered pictures and the matcher's code.
   Stats: ``images/local/checked``, ``images/local/matched`` (found now or kept), ``images/local/seconds``,
   ``images/local/reused`` (kept from an earlier run: not checked again).
 - **the text inside the picture** (``matchers.ocr``): when the scorer says image text could change the

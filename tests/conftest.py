@@ -151,7 +151,8 @@ def shared_image_caches(tmp_path_factory):
     starts, as workers and brands can share them: each fixture picture is read, matched, looked inside and
     drawn beside its registered photo once per suite, not once per run. The reading, matching and drawing
     themselves are tested in-process with caches and memos of their own (test_scoring_pipeline.py, test_ocr.py,
-    test_image_memo.py), and a replayed run with a memo is checked to report what one without it does."""
+    test_image_memo.py), and a replayed run reusing a memo is checked to report exactly what the run that
+    filled it did."""
     folder = shared_temp(tmp_path_factory)
     os.environ["OCR_CACHE_DIR"] = str(folder / "ocr-cache")
     os.environ["IMAGE_MEMO_DIR"] = str(folder / "image-memo")

@@ -61,3 +61,25 @@ def encode(img: Image.Image, fmt: str, **kw) -> bytes:
     buf = io.BytesIO()
     img.save(buf, fmt, **kw)
     return buf.getvalue()
+
+
+def errors_of_writers_at_once(write, writers: int = 4, times: int = 50) -> list[BaseException]:
+    """``write()`` called ``times`` times by each of ``writers`` threads at once (as workers sharing a folder
+    would); what any of them raised."""
+    import threading
+
+    errors: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            for _ in range(times):
+                write()
+        except BaseException as exc:  # every one is reported to the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

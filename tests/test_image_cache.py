@@ -12,7 +12,7 @@ import pytest
 
 from matchers.images import RECIPE_VERSION, RegistryImageIndex, sha256_file
 from tests.conftest import ROOT
-from tests.image_support import entries, listing, shared_corpus, write_registry
+from tests.image_support import entries, errors_of_writers_at_once, listing, shared_corpus, write_registry
 
 
 @pytest.fixture()
@@ -74,27 +74,11 @@ def test_the_evidence_writers_checksum_without_loading_the_matcher():
 def test_processes_sharing_the_cache_can_write_the_same_entry_at_once(tmp_path):
     """Workers on one machine share the images store, so its hash cache: two writing one picture's entry at the
     same moment must both go on (a fixed temporary name let one rename the other's file away)."""
-    import threading
-
     from matchers.images import hash_image_file
     from matchers.images.cache import DiskCache
 
     picture = ROOT / "fixtures" / "registry" / "images" / "trail_jacket_1.jpg"
     hashes, sha = hash_image_file(picture), sha256_file(picture)
-    errors: list[BaseException] = []
-
-    def write() -> None:
-        try:
-            for _ in range(100):
-                DiskCache(tmp_path / "cache").put(sha, hashes)
-        except BaseException as exc:  # any of them fails the test below
-            errors.append(exc)
-
-    writers = [threading.Thread(target=write) for _ in range(4)]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join()
-    assert errors == []
+    assert errors_of_writers_at_once(lambda: DiskCache(tmp_path / "cache").put(sha, hashes), times=100) == []
     assert DiskCache(tmp_path / "cache").get(sha) == hashes
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [f"{sha}.v{RECIPE_VERSION}.json"]

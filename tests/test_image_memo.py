@@ -9,7 +9,6 @@ import io
 import json
 import logging
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +18,7 @@ from scrapy.utils.test import get_crawler
 from matchers.images import RegistryImageIndex
 from matchers.images.memo import _PACKAGES, _SOURCES, MISSING, Memo, matcher_digest
 from tests.conftest import CASSETTES, DEMO_REGISTRY, monitor, read_listings, read_review
+from tests.image_support import errors_of_writers_at_once
 
 PHOTOS = DEMO_REGISTRY.parent / "images"
 
@@ -60,21 +60,7 @@ def test_processes_writing_the_same_answer_at_once_leave_one_whole_entry(tmp_pat
     memo = Memo(tmp_path, "match")
     key = memo.key("shared by two workers")
     value = {"stage": "crop", "listing_image_url": "https://img.alicdn.com/" + "x" * 5000}
-    errors: list[BaseException] = []
-
-    def write():
-        try:
-            for _ in range(50):
-                Memo(tmp_path, "match").put(key, value)
-        except BaseException as exc:  # any of them fails the test below
-            errors.append(exc)
-
-    writers = [threading.Thread(target=write) for _ in range(4)]
-    for writer in writers:
-        writer.start()
-    for writer in writers:
-        writer.join()
-    assert not errors
+    assert errors_of_writers_at_once(lambda: Memo(tmp_path, "match").put(key, value)) == []
     assert Memo(tmp_path, "match").get(key) == value
     assert [p.name for p in (tmp_path / "match").rglob("*") if p.is_file()] == [f"{key}.json"]  # no temporary left
 

@@ -224,9 +224,10 @@ def test_a_comparison_drawn_once_is_copied_byte_for_byte_and_new_captions_are_dr
     memo = Memo(tmp_path / "memo", "comparison")
     first = make_comparison(listing, PHOTOS / "trail_jacket_1.jpg", tmp_path / "a.png", distance=4, stage="crop",
                             title="LUMORA 冲锋衣", memo=memo)
+    reader = Memo(tmp_path / "memo", "comparison")
     again = make_comparison(listing, PHOTOS / "trail_jacket_1.jpg", tmp_path / "b.png", distance=4, stage="crop",
-                            title="LUMORA 冲锋衣", memo=Memo(tmp_path / "memo", "comparison"))
-    assert again.read_bytes() == first.read_bytes()
+                            title="LUMORA 冲锋衣", memo=reader)
+    assert reader.reused == 1 and reader.kept == 0 and again.read_bytes() == first.read_bytes()
     plain = make_comparison(listing, PHOTOS / "trail_jacket_1.jpg", tmp_path / "c.png", distance=4, stage="crop",
                             title="LUMORA 冲锋衣")
     assert plain.read_bytes() == first.read_bytes()  # what the memo gave is what drawing gives

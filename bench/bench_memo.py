@@ -22,9 +22,9 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from bench.corpus import ROOT, SCRAPY, scrapy_env
+
 RESULTS = ROOT / "bench" / "results" / "memo.md"
-SCRAPY = str(Path(sys.executable).with_name("scrapy"))
 
 
 def _monitor(work: Path, env: dict, *extra: str) -> tuple[float, dict]:
@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     rounds = 2 if args.quick else args.rounds
     with tempfile.TemporaryDirectory(prefix="bench-memo-") as temp:
         base = Path(temp)
-        env = {**os.environ, "SCRAPY_SETTINGS_MODULE": "crawlers.settings", "OCR_CACHE_DIR": str(base / "ocr"),
-               "IMAGE_MEMO_DIR": str(base / "memo"), "PYTHONPATH": str(ROOT)}
+        env = scrapy_env(OCR_CACHE_DIR=str(base / "ocr"), IMAGE_MEMO_DIR=str(base / "memo"))
         filled, expected = _monitor(base / "fill", env)
         kept = sum(1 for _ in (base / "memo").rglob("*.*"))
         with_memo, without, ratios = [], [], []

@@ -112,6 +112,7 @@ class MonitorRun:
         from crawlers.sessions.report import add_to_summary
         from exports.run_report import ReportFailures, write_run_reports
         from matchers.images.memo import memo_folder
+        from pipelines.image_match import local_folder
         from store.resume import choose_run
 
         max_age = self.settings.getfloat("RESUME_MAX_AGE", 6 * 3600)
@@ -130,7 +131,7 @@ class MonitorRun:
         stats, removed = self._crawl(platforms, registry, run_id, store, complained)
         failures = ReportFailures()
         summary = write_run_reports(store, registry, run_id, out_dir, images_store, stats, complained, removed,
-                                    failures, memo_dir=memo_folder(self.settings, images_store))
+                                    failures, memo_dir=memo_folder(self.settings, local_folder(images_store)))
         summary.update(replay=self.settings.get("REPLAY_DIR"), store=redact_store_url(self.settings.get("STORE_URL")))
         add_to_summary(summary["platforms"], stats, self.session_skipped)  # skipped platforms, and each session
         self._finish(store, summary, stats, failures, out_dir, log_file)

@@ -253,8 +253,20 @@ def _memo_key(memo: Memo | None, listing: ImageSource, registered: ImageSource, 
     if memo is None or isinstance(listing, Image.Image) or isinstance(registered, Image.Image):
         return None
     try:
-        contents = [content_digest(s if isinstance(s, bytes | bytearray) else Path(s).read_bytes())
+        contents = [content_digest(s) if isinstance(s, bytes | bytearray) else _file_digest(Path(s))
                     for s in (listing, registered)]
     except OSError:
         return None
     return memo.key(contents, captions, _font_identity())
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    return _cached_digest(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@lru_cache(maxsize=64)
+def _cached_digest(path: str, size: int, mtime_ns: int) -> str:
+    """A file's digest, by path, size and modification time: a run draws many listings against the same few
+    registered photos (as ``_cached_panel``)."""
+    return content_digest(Path(path).read_bytes())

@@ -49,7 +49,7 @@ logger = logging.getLogger(__name__)
 MATCHED, NEAR, REGISTRY_ERRORS = keys.IMAGES_MATCHED, keys.IMAGES_NEAR, keys.IMAGES_REGISTRY_ERRORS
 
 
-def _local_folder(images_store: Any) -> Path | None:
+def local_folder(images_store: Any) -> Path | None:
     """``IMAGES_STORE`` as a local folder; None for S3, GCS, FTP (their pictures are not read back here)."""
     if not images_store or ("://" in str(images_store) and not str(images_store).startswith("file://")):
         return None
@@ -63,7 +63,7 @@ class ImageMatchPipeline:
         settings = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.images_folder = _local_folder(settings.get("IMAGES_STORE"))
+        self.images_folder = local_folder(settings.get("IMAGES_STORE"))
         self.max_pixels = settings.getint("IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
         cache = settings.get("IMAGE_HASH_CACHE_DIR")
         if not cache and self.images_folder is not None:

@@ -88,7 +88,7 @@ class ScoringPipeline:
             ocr_budget=settings.getint("OCR_BUDGET", DEFAULT_OCR_BUDGET),
             ocr_cache_dir=settings.get("OCR_CACHE_DIR"),
             local_stage=settings.getbool("IMAGE_LOCAL_STAGE", True),
-            memo_dir=memo_folder(settings, local),
+            memo_dir=memo_folder(settings, Path(local) if local else None),
         )
 
     def _load(self, path: str) -> None:
@@ -165,7 +165,7 @@ class ScoringPipeline:
             self._local_index = RegistryImageIndex.from_registry(self.scorer.registry, cache_dir=cache)
         if not len(self._local_index):
             return None  # no registered photos or logos
-        memo_key = self._inside_key(main)
+        data, memo_key = self._inside_key(main)
         kept = self._memo.get(memo_key)
         if kept is not MISSING:
             self._inc(stat_keys.IMAGES_LOCAL_REUSED)
@@ -174,7 +174,7 @@ class ScoringPipeline:
             self._inc(stat_keys.IMAGES_LOCAL_CHECKED)
             start = time.perf_counter()
             try:
-                hit = find_inside(self._local_index, main["file"], main["url"], main["path"])
+                hit = find_inside(self._local_index, main["file"] if data is None else data, main["url"], main["path"])
             finally:
                 self._inc(stat_keys.IMAGES_LOCAL_SECONDS, time.perf_counter() - start)
             self._memo.put(memo_key, hit.as_dict() if hit is not None else None)
@@ -182,15 +182,17 @@ class ScoringPipeline:
             self._inc(stat_keys.IMAGES_LOCAL_MATCHED)
         return hit
 
-    def _inside_key(self, main: dict) -> str | None:
-        """The memo key of looking inside this picture: its bytes, URL and path, and the registered pictures."""
-        if not self._local_index.fingerprint:
-            return None
+    def _inside_key(self, main: dict) -> tuple[bytes | None, str | None]:
+        """The picture's bytes (read once, for the key and the look) and the memo key of looking inside it: its
+        bytes, URL and path, and the registered pictures. (None, None) without a memo or a readable file."""
+        if self._memo.directory is None or not self._local_index.fingerprint:
+            return None, None
         try:
             data = Path(main["file"]).read_bytes()
         except OSError:
-            return None  # find_inside says why it cannot read the picture
-        return self._memo.key(self._local_index.fingerprint, content_digest(data), main["url"], main["path"])
+            return None, None  # find_inside says why it cannot read the picture
+        key = self._memo.key(self._local_index.fingerprint, content_digest(data), main["url"], main["path"])
+        return data, key
 
     # ---- the text inside the picture
 

@@ -153,10 +153,13 @@ def test_where_the_memo_is_and_that_it_can_be_switched_off(tmp_path):
     from scrapy.settings import Settings
 
     from matchers.images.memo import memo_folder
+    from pipelines.image_match import local_folder
 
-    assert memo_folder(Settings(), tmp_path) == tmp_path / ".memo"
-    assert memo_folder(Settings({"IMAGE_MEMO_DIR": str(tmp_path / "shared")}), "s3://bucket/x") == tmp_path / "shared"
-    assert memo_folder(Settings(), "s3://bucket/images") is None  # no local folder to keep it in
+    assert memo_folder(Settings(), local_folder(str(tmp_path))) == tmp_path / ".memo"
+    assert memo_folder(Settings(), local_folder(f"file://{tmp_path}")) == tmp_path / ".memo"
+    shared = Settings({"IMAGE_MEMO_DIR": str(tmp_path / "shared")})
+    assert memo_folder(shared, local_folder("s3://bucket/x")) == tmp_path / "shared"
+    assert memo_folder(Settings(), local_folder("s3://bucket/images")) is None  # no local folder to keep it in
     assert memo_folder(Settings({"IMAGE_MEMO": False, "IMAGE_MEMO_DIR": str(tmp_path)}), tmp_path) is None
     store = tmp_path / "images"
     crop = _stored(store, _cropped(PHOTOS / "trail_jacket_1.jpg"), "crop")

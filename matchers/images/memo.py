@@ -68,17 +68,15 @@ def content_digest(*chunks: bytes) -> str:
     return digest.hexdigest()
 
 
-def memo_folder(settings: Any, images_store: str | Path | None) -> Path | None:
-    """Where the memo is: ``IMAGE_MEMO_DIR`` when set, else ``<IMAGES_STORE>/.memo`` for a local images store;
-    None (nothing kept, nothing read) when ``IMAGE_MEMO`` is off or there is neither."""
+def memo_folder(settings: Any, images_folder: Path | None) -> Path | None:
+    """Where the memo is: ``IMAGE_MEMO_DIR`` when set, else ``.memo`` in the local images store's folder
+    (``pipelines.image_match.local_folder``); None (nothing kept, nothing read) when ``IMAGE_MEMO`` is off or
+    there is neither (an S3, GCS or FTP store has no local folder)."""
     if not settings.getbool("IMAGE_MEMO", True):
         return None
     if settings.get("IMAGE_MEMO_DIR"):
         return Path(str(settings.get("IMAGE_MEMO_DIR")))
-    store = str(images_store or "")
-    if not store or ("://" in store and not store.startswith("file://")):
-        return None  # S3, GCS, FTP: no local folder to keep it in
-    return Path(store.removeprefix("file://")) / FOLDER
+    return images_folder / FOLDER if images_folder is not None else None
 
 
 class Memo:

@@ -146,23 +146,49 @@ def _english_words() -> frozenset[str]:
     return frozenset(w for w in get_english_words_set(["web2"], lower=False, alpha=True) if w.islower())
 
 
+_SEARCHED_AT_MOST = 16  # more candidates than this: one pass over the dictionary's lines beats a search for each
+
+
 @lru_cache(maxsize=64)
 def _chinese_words(candidates: frozenset[str]) -> frozenset[str]:
-    """Which of ``candidates`` are ordinary Chinese words in jieba's dictionary (names and places excluded)."""
+    """Which of ``candidates`` are ordinary Chinese words in jieba's dictionary (names and places excluded).
+
+    A registry has a few Chinese aliases and the dictionary 349,000 lines: each alias is searched for in the
+    file's bytes (about 3 ms) rather than every line split (about 70 ms, paid by every scoring process).
+    """
     if not candidates:
         return frozenset()
     # the dictionary file only: importing jieba itself costs a second and a tokenizer we do not use
     spec = importlib.util.find_spec("jieba")
     if spec is None or not spec.submodule_search_locations:
         return frozenset()
-    found = set()
-    path = Path(next(iter(spec.submodule_search_locations))) / "dict.txt"
-    with path.open(encoding="utf-8") as fh:
-        for line in fh:
-            word, _, rest = line.partition(" ")
-            if word in candidates and rest.split()[-1:] and rest.split()[-1] not in _NAME_TAGS:
-                found.add(word)
-    return frozenset(found)
+    data = b"\n" + (Path(next(iter(spec.submodule_search_locations))) / "dict.txt").read_bytes()
+    if len(candidates) > _SEARCHED_AT_MOST:
+        tags = _dictionary_tags(data, candidates)
+    else:
+        tags = ((word, tag) for word in candidates for tag in _tags_of(data, word))
+    return frozenset(word for word, tag in tags if tag is not None and tag not in _NAME_TAGS)
+
+
+def _tags_of(data: bytes, word: str) -> Iterable[str | None]:
+    """The part-of-speech tag of each line of the dictionary ``data`` ("word frequency tag") for ``word``."""
+    needle = b"\n" + word.encode("utf-8") + b" "
+    at = data.find(needle)
+    while at != -1:
+        end = data.find(b"\n", at + 1)
+        fields = data[at + len(needle): end if end != -1 else len(data)].decode("utf-8", "replace").split()
+        yield fields[-1] if fields else None
+        at = data.find(needle, at + 1)
+
+
+def _dictionary_tags(data: bytes, candidates: frozenset[str]) -> Iterable[tuple[str, str | None]]:
+    """(word, tag) for each line of the dictionary ``data`` whose word is one of ``candidates``."""
+    encoded = {word.encode("utf-8"): word for word in candidates}
+    for line in data.split(b"\n"):
+        word, _, rest = line.partition(b" ")
+        if word in encoded:
+            fields = rest.decode("utf-8", "replace").split()
+            yield encoded[word], fields[-1] if fields else None
 
 
 def is_english_word(token: str) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from matchers.forms import SoundMatcher, ordinary_words, pinyin_forms
+from matchers.forms import _SEARCHED_AT_MOST, SoundMatcher, ordinary_words, pinyin_forms
 from matchers.score import Scorer
 from matchers.text import MarkMatcher
 from registry import load_registry
@@ -143,6 +143,15 @@ def test_marks_that_are_ordinary_words_are_found(registry):
     found = ordinary_words(terms)
     assert found.get("KESTREL") == "en" and found.get("ARDENT") == "en"
     assert "VOLTA" not in found and "LUMORA" not in found  # a proper name and an invented word
+
+
+@pytest.mark.parametrize("more", [0, _SEARCHED_AT_MOST + 8], ids=["each searched for", "one pass over the lines"])
+def test_chinese_aliases_that_are_dictionary_words_are_found_whichever_way_the_dictionary_is_read(more):
+    """A few aliases are searched for in jieba's dictionary, many are looked up in one pass: the same answer,
+    a place name (北京, tagged ns) excluded and an invented word (露莫拉) not found."""
+    invented = [f"露莫{chr(0x4E00 + i)}拉" for i in range(more)]
+    found = ordinary_words(["冲锋衣", "手机", "北京", "露莫拉", "LUMORA", *invented])
+    assert {term for term, language in found.items() if language == "zh"} == {"冲锋衣", "手机"}
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@ private files, pacing, proxies and log redaction (RELIABILITY.md, "Live crawling
 
 from __future__ import annotations
 
+import io
 import itertools
 import json
 import logging
@@ -220,6 +221,34 @@ def test_log_lines_never_show_login_cookies_tokens_or_proxy_passwords(caplog, mo
     text = caplog.text
     assert "planted" not in text and "S3cretProxyPw" not in text
     assert redact("sort=price&at=3") == "sort=price&at=3"  # ordinary parameters stay readable
+
+
+def test_a_record_no_handler_writes_is_never_formatted_and_one_written_is_redacted(monkeypatch):
+    """Redaction reads a record's message when a handler writes it, not when it is made: Scrapy's loggers let
+    DEBUG through to handlers at INFO, and it makes a DEBUG record with the whole item for every listing."""
+    install_log_redaction()
+    formatted = []
+
+    class Item:
+        def __str__(self) -> str:
+            formatted.append(1)
+            return "{'url': 'https://s.taobao.com/search?q=x&_m_h5_tk=planted1234'}"
+
+    logger = logging.getLogger("scrapy.core.scraper")
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setLevel(logging.INFO)
+    monkeypatch.setattr(logger, "propagate", False)  # this handler alone, not the suite's capture
+    monkeypatch.setattr(logger, "level", logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        logger.debug("Scraped from <200 x>\n%s", Item())
+        assert formatted == []  # made, and written by no handler
+        handler.setLevel(logging.DEBUG)
+        logger.debug("Scraped from <200 x>\n%s", Item())
+    finally:
+        logger.removeHandler(handler)
+    assert written.getvalue() == "Scraped from <200 x>\n{'url': 'https://s.taobao.com/search?q=x&_m_h5_tk=<redacted>'}\n"
 
 
 def test_a_qr_screenshot_is_read_back_to_its_module_grid_and_drawn_in_half_blocks(tmp_path):

@@ -11,6 +11,7 @@ import csv
 import json
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -136,13 +137,23 @@ def write_sellers_csv(view: SellerView, path: Path) -> int:
     return len(rows)
 
 
+@cache
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    return Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
+                       autoescape=select_autoescape(["html", "j2"]))
+
+
+def panel_template():
+    """The panel's template, compiled once per process (jinja compiles it again if the file changes)."""
+    return _environment().get_template("enforcement_panel.html.j2")
+
+
 def panel_html(picture: EnforcementPicture, *, top: int = 30) -> str:
     """The standing and seller sections of ``report.html``, as HTML (escaped; the chart is our own SVG)."""
-    from jinja2 import Environment, FileSystemLoader, select_autoescape
     from markupsafe import Markup
 
-    environment = Environment(loader=FileSystemLoader(Path(__file__).with_name("templates")),
-                              autoescape=select_autoescape(["html", "j2"]))
     summary = picture.summary()
     sellers = picture.sellers.sellers.head(top).to_dict("records")
     networks = picture.sellers.networks.head(top).to_dict("records")
@@ -152,7 +163,7 @@ def panel_html(picture: EnforcementPicture, *, top: int = 30) -> str:
     if picture.chart_svg:
         encoded = base64.b64encode(picture.chart_svg.encode("utf-8")).decode("ascii")
         chart = Markup(f'<img alt="Good-Faith standing per month" src="data:image/svg+xml;base64,{encoded}">')
-    return environment.get_template("enforcement_panel.html.j2").render(
+    return panel_template().render(
         standing=picture.standing, thresholds=picture.standing.as_dict()["thresholds"],
         chart=chart, awaiting=summary["cases"]["awaiting_reply"],
         alerts=summary["cases"]["alerts"], sellers=sellers, networks=networks)

@@ -16,6 +16,7 @@ import io
 import secrets
 from collections import Counter
 from collections.abc import Iterable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -182,6 +183,16 @@ def _top_flagged(listings: Iterable[dict[str, Any]], limit: int):
     return [item for _, _, item in heap], per_platform, per_verdict, total
 
 
+@cache
+def _environment() -> Environment:
+    return Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
+
+
+def report_template():
+    """The page's template, compiled once per process (jinja compiles it again if the file changes)."""
+    return _environment().get_template("report.html.j2")
+
+
 def render_report_html(
     listings: Iterable[dict[str, Any]],
     *,
@@ -202,9 +213,7 @@ def render_report_html(
     top, per_platform, per_verdict, total = _top_flagged(listings, max_cards)
     cards = [_card(item, registry, thumbs, store, folder) for item in top]
     cards.sort(key=lambda card: (-float(card["score"] or 0), card["platform"], card["listing_id"]))
-    environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True, lstrip_blocks=True)
-    template = environment.get_template("report.html.j2")
-    return template.render(
+    return report_template().render(
         cards=cards,
         total_flagged=total,
         per_platform=sorted(per_platform.items()),

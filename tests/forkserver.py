@@ -12,9 +12,10 @@ place and passes on what the test does to it: the signals a test or terminal sen
 child's exit status (or the signal it died of) becomes the client's, and a client killed outright (SIGKILL,
 a timeout) takes the child with it. What differs from an exec'd `scrapy` is what was already imported: the
 third-party libraries, Scrapy's default components and our modules, never ``crawlers.settings`` (it reads the
-environment when imported), and the tables of WARM. A module that uses a submodule it never imports would work
-here and fail exec'd; `make coverage` runs every command exec'd. A test that must replace one of our functions
-before anything imports it (tests/test_registry_load.py) runs its own interpreter.
+environment when imported), the tables of WARM and the parsed cassettes of KEPT_CASSETTES (a changed file is
+parsed again). A module that uses a submodule it never imports would work here and fail exec'd; `make coverage`
+runs every command exec'd. A test that must replace one of our functions before anything imports it
+(tests/test_registry_load.py) runs its own interpreter.
 
 ``PYTHON`` (tests/bin/python) does the same for ``python SCRIPT``, ``python -c CODE`` and ``python -m MODULE``,
 the crawl scripts a few tests run.
@@ -64,8 +65,15 @@ SCRAPY_DEFAULTS = "scrapy.settings.default_settings"
 OURS = ("contract", "registry", "matchers", "store", "pipelines", "exports", "enforcement", "workbench", "crawlers")
 OURS_NOT = ("crawlers.settings", "crawlers.demo")
 # And built once: our tables that are a pure function of installed data (the English word list, every character's
-# reading, the folding table), which every scoring process builds first (about 0.3 s).
-WARM = (("matchers.forms", "_english_words"), ("matchers.forms", "_sound_table"), ("matchers.text_fold", "fold_table"))
+# reading, the folding table), which every scoring process builds first (about 0.3 s); the report's compiled
+# templates (0.06 s a monitor); and the public-suffix table Scrapy's cookie middleware builds on a crawl's first
+# response (0.07 s; a name gone in another Scrapy is skipped).
+WARM = (("matchers.forms", "_english_words", ()), ("matchers.forms", "_sound_table", ()),
+        ("matchers.text_fold", "fold_table", ()),
+        ("exports.report_html", "report_template", ()), ("enforcement.report", "panel_template", ()),
+        ("scrapy.downloadermiddlewares.cookies", "_is_public_domain", ("taobao.com",)))
+# And parsed once: the bundled cassettes, which most of the suite's commands replay (0.1 s of CPU each).
+KEPT_CASSETTES = ("fixtures/cassettes", "fixtures/cassettes-week2")
 SIGNALS_PASSED_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
                      signal.SIGWINCH)
 NAMESPACES = ("mnt", "net", "user", "pid", "uts", "ipc")  # a client in others (unshare) gets an exec'd scrapy
@@ -140,8 +148,14 @@ def serve(path: str) -> None:
         if {"twisted.internet.reactor", "crawlers.settings", "onnxruntime"} & sys.modules.keys():
             sys.exit(f"tests/forkserver: importing {name} installed a Twisted reactor, read the settings or "
                      "loaded onnxruntime; the children need their own")
-    for module, function in WARM:
-        getattr(importlib.import_module(module), function)()
+    for module, function, args in WARM:
+        with contextlib.suppress(AttributeError):
+            getattr(importlib.import_module(module), function)(*args)
+    from crawlers.replay.library import keep_parsed
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    for folder in KEPT_CASSETTES:
+        keep_parsed(os.path.join(root, folder))
     gc.freeze()  # the preloaded objects out of the collector's sight: a child's collections neither walk nor copy them
     # the interpreter's own path (the standard library, site-packages and what their .pth files add), as a
     # process without PYTHONPATH has it; a child puts its script's folder and its own PYTHONPATH before it

@@ -6,6 +6,7 @@ import asyncio
 import gzip
 import http.server
 import json
+import os
 import re
 import subprocess
 import threading
@@ -17,6 +18,7 @@ import vcr
 import yaml
 
 from crawlers.replay import CassetteLibrary, request_key
+from crawlers.replay import library as replay_library
 from crawlers.replay.recorder import scrub_url
 from tests.conftest import CASSETTES, ROOT, SCRAPY, scrapy_env
 
@@ -70,6 +72,29 @@ def test_a_broken_cassette_is_reported_and_the_others_still_load(tmp_path):
     library = CassetteLibrary(tmp_path)
     assert library.lookup("GET", "https://example.alicdn.com/a").body == b"ok"
     assert len(library.errors) == 1 and "bad.yaml" in library.errors[0]
+
+
+def test_kept_parses_serve_later_libraries_until_the_cassette_changes(tmp_path, monkeypatch):
+    """``keep_parsed`` (the suite's fork server parses the bundled cassettes once): a library made later reads the
+    kept parse, and a cassette changed since, in size or modification time, is parsed again."""
+    monkeypatch.setattr(replay_library, "_KEPT", {})
+    path = tmp_path / "a.yaml"
+    _cassette(path, ["kept"])
+    assert replay_library.keep_parsed(tmp_path) == 1
+    when = path.stat().st_mtime_ns
+
+    def replayed() -> bytes:
+        return CassetteLibrary(tmp_path).lookup("GET", "https://example.alicdn.com/a").body
+
+    _cassette(path, ["same"])  # the same size, and its modification time put back: the kept parse is read
+    os.utime(path, ns=(when, when))
+    assert replayed() == b"kept"
+    _cassette(path, ["newr"])  # the same size, later
+    os.utime(path, ns=(when + 10**9, when + 10**9))
+    assert replayed() == b"newr"
+    _cassette(path, ["longer"])
+    os.utime(path, ns=(when, when))
+    assert replayed() == b"longer"
 
 
 def test_integration_a_miss_is_counted_logged_with_its_key_and_fails_only_that_request(crawl):

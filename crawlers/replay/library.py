@@ -101,6 +101,45 @@ def load_cassette(path: Path) -> list[tuple[str, Recorded]]:
     return entries
 
 
+# Cassettes parsed ahead of time by ``keep_parsed``: path -> (size, modification time in ns, entries).
+_KEPT: dict[Path, tuple[int, int, list[tuple[str, Recorded]]]] = {}
+
+
+def keep_parsed(root: str | Path) -> int:
+    """Parse the cassettes under ``root`` now and keep them in this process, for every library it, or a process
+    forked from it, makes later; a file changed since (size or modification time) is parsed again. Returns how
+    many were kept; a broken one is left to the library to report.
+
+    For a process that forks many replays: the test suite's fork server (tests/forkserver.py) parses the
+    bundled cassettes once, not once per ``scrapy`` command (0.1 s of CPU each). The commands do not call it:
+    their library keeps large bodies on disk, and a kept parse holds every body in memory.
+    """
+    kept = 0
+    for path in _cassette_paths(Path(root)):
+        try:
+            stat = path.stat()
+            _KEPT[path.resolve()] = (stat.st_size, stat.st_mtime_ns, load_cassette(path))
+        except (OSError, CassetteError):
+            continue
+        kept += 1
+    return kept
+
+
+def _cassette_paths(root: Path) -> list[Path]:
+    return sorted(root.rglob("*.yaml")) + sorted(root.rglob("*.yml"))
+
+
+def _parsed(path: Path) -> list[tuple[str, Recorded]]:
+    """``load_cassette(path)``, or its kept parse if the file is unchanged since (``keep_parsed``)."""
+    if _KEPT:
+        kept = _KEPT.get(path.resolve())
+        if kept is not None:
+            stat = path.stat()
+            if (stat.st_size, stat.st_mtime_ns) == kept[:2]:
+                return kept[2]
+    return load_cassette(path)
+
+
 class _BodySpill:
     """Response bodies kept in an unlinked temporary file instead of memory, read back with ``pread``.
 
@@ -165,9 +204,9 @@ class CassetteLibrary:
         self._spill = _BodySpill() if hasattr(os, "pread") else None
         self.errors: list[str] = []
         self.files = 0
-        for path in sorted(self.root.rglob("*.yaml")) + sorted(self.root.rglob("*.yml")):
+        for path in _cassette_paths(self.root):
             try:
-                entries = load_cassette(path)
+                entries = _parsed(path)
             except CassetteError as exc:
                 # one broken cassette must not hide the others
                 logger.error("replay: skipping cassette: %s", exc)

@@ -45,6 +45,7 @@ IMAGES_REFUSED_HOST = "images/refused_host"  # not an http(s) URL of an allowed 
 IMAGES_REFUSED_PRIVATE = "images/refused_private_address"  # the host resolves to a private address
 IMAGES_CORRUPT = "images/corrupt"
 IMAGES_HASHED = "images/hashed"
+IMAGES_HASHES_REUSED = "images/hashes/reused"  # of those hashed, read from the memo (the same bytes, an earlier run)
 IMAGES_HASH_CACHE_HIT = "images/hash_cache_hit"
 IMAGES_CACHE_UNDECODABLE = "images/cache_undecodable"
 IMAGES_DOWNLOAD_FAILED = "images/download_failed"

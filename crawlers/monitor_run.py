@@ -112,7 +112,7 @@ class MonitorRun:
         from crawlers.sessions.report import add_to_summary
         from exports.run_report import ReportFailures, write_run_reports
         from matchers.images.memo import memo_folder
-        from pipelines.image_match import local_folder
+        from pipelines.image_files import local_folder
         from store.resume import choose_run
 
         max_age = self.settings.getfloat("RESUME_MAX_AGE", 6 * 3600)

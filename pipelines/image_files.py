@@ -27,6 +27,13 @@ FAILED_SAVE = "save"  # the images folder refused the file (full disk, permissio
 FAILED_HASH = "hash"  # stored, but the stored file could not be read back and hashed
 
 
+def local_folder(images_store: Any) -> Path | None:
+    """``IMAGES_STORE`` as a local folder; None for S3, GCS, FTP (their pictures are not read back here)."""
+    if not images_store or ("://" in str(images_store) and not str(images_store).startswith("file://")):
+        return None
+    return Path(str(images_store).removeprefix("file://"))
+
+
 class ImageFailed(_QuietFileException):
     """One image of a listing that was not downloaded, saved or hashed: ``reason`` (see above), ``url``, ``detail``.
 

@@ -39,6 +39,7 @@ from contract import ImageHit
 from contract import stats as keys
 from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
 from matchers.images.memo import MISSING, Memo, content_digest, memo_folder
+from pipelines.image_files import local_folder
 from pipelines.image_hashes import HASH_MEMORY_CACHE, hash_cache_for
 from pipelines.images import DEFAULT_MAX_PIXELS
 from pipelines.item_fields import set_if_declared
@@ -47,13 +48,6 @@ from registry import load_registry, path_from_settings
 logger = logging.getLogger(__name__)
 
 MATCHED, NEAR, REGISTRY_ERRORS = keys.IMAGES_MATCHED, keys.IMAGES_NEAR, keys.IMAGES_REGISTRY_ERRORS
-
-
-def local_folder(images_store: Any) -> Path | None:
-    """``IMAGES_STORE`` as a local folder; None for S3, GCS, FTP (their pictures are not read back here)."""
-    if not images_store or ("://" in str(images_store) and not str(images_store).startswith("file://")):
-        return None
-    return Path(str(images_store).removeprefix("file://"))
 
 
 class ImageMatchPipeline:

@@ -29,7 +29,9 @@ Settings:
 
 Stats (``images/...``): ``requested``, ``refused_host``, ``refused_private_address``,
 ``download_failed``, ``corrupt`` (undecodable: truncated, not an image, HTML served as an image,
-too many pixels), ``hashed``, ``hash_cache_hit``, ``cache_undecodable`` (a stored file from an earlier run that does not decode: fetched again).
+too many pixels), ``hashed`` (pictures whose hashes this run has), ``hashes/reused`` (of those, read from the
+image memo: the same bytes hashed by an earlier run, ``matchers.images.memo``), ``hash_cache_hit``,
+``cache_undecodable`` (a stored file from an earlier run that does not decode: fetched again).
 A bad image is skipped and counted; the listing is always kept.
 
 ``images/failed`` counts, per listing, each image that was requested but is not in ``item["images"]``
@@ -66,6 +68,8 @@ from scrapy.utils.python import to_bytes
 from contract import stats as keys
 from crawlers.resolver import host_map_from_settings, mapped_address
 from matchers.images import ImageError, ImageHashes, hash_image_bytes
+from matchers.images.cache import hashes_as_json, hashes_from_json
+from matchers.images.memo import MISSING, Memo, content_digest, memo_folder
 from pipelines.image_files import (
     FAILED_DOWNLOAD,
     FAILED_HASH,
@@ -74,6 +78,7 @@ from pipelines.image_files import (
     ImageFailed,
     failure_reason,
     listing_label,
+    local_folder,
     write_atomically,
 )
 from pipelines.image_hashes import hash_cache_for
@@ -108,6 +113,16 @@ def is_public_address(address: str) -> bool:
     )  # fmt: skip
 
 
+def _kept_hashes(kept: Any) -> ImageHashes | None:
+    """The hashes the memo kept, or None when there are none or the entry is damaged (hashed again)."""
+    if kept is MISSING:
+        return None
+    try:
+        return hashes_from_json(kept)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
 class ListingImagesPipeline(ImagesPipeline):
     """See the module docstring."""
 
@@ -122,6 +137,7 @@ class ListingImagesPipeline(ImagesPipeline):
         self.allow_private = settings.getbool("IMAGE_ALLOW_PRIVATE_ADDRESSES", False)
         self.host_map = host_map_from_settings(settings)  # the names the crawl resolves from HOST_MAP
         self._hashes = hash_cache_for(crawler)  # checksum -> hashes, read by the matching stage
+        self._memo = Memo(memo_folder(settings, local_folder(store_uri)), "hashes")  # and from one run to the next
         self._address_ok: dict[str, bool] = {}
 
     # ---- which requests are made
@@ -209,12 +225,19 @@ class ListingImagesPipeline(ImagesPipeline):
         return checksum
 
     def _hash_once(self, checksum: str, body: bytes, source: str) -> ImageHashes:
-        """The image's hashes, computed once per content; raises ``ImageError`` if it does not decode."""
+        """The image's hashes, computed once per content and kept in the image memo for the next run (a
+        picture that decoded once decodes again); raises ``ImageError`` if it does not decode."""
         known = self._hashes.get(checksum)
         if known is not None:
             self._inc(keys.IMAGES_HASH_CACHE_HIT)
             return known
-        hashes = hash_image_bytes(body, source=source, max_pixels=self.max_pixels)
+        key = self._memo.key(content_digest(body), self.max_pixels)
+        hashes = _kept_hashes(self._memo.get(key))
+        if hashes is not None:
+            self._inc(keys.IMAGES_HASHES_REUSED)
+        else:
+            hashes = hash_image_bytes(body, source=source, max_pixels=self.max_pixels)
+            self._memo.put(key, hashes_as_json(hashes))
         self._inc(keys.IMAGES_HASHED)
         self._hashes.put(checksum, hashes)
         return hashes

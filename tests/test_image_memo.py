@@ -4,6 +4,7 @@ its key. A folder that cannot be written costs time, never a listing."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import json
@@ -135,6 +136,38 @@ def _match(store: Path, entry: dict, registry: Path = DEMO_REGISTRY, **settings)
     return item["image_hit"], crawler.stats
 
 
+def _hashed(store: Path, body: bytes, **settings):
+    """A listing picture downloaded by a new crawl's images pipeline: its hashes and the crawl's stats."""
+    from scrapy.http import Request, Response
+
+    from pipelines.image_hashes import hash_cache_for
+    from pipelines.images import ListingImagesPipeline
+
+    crawler = get_crawler(settings_dict={"IMAGES_STORE": str(store), **settings})
+    pipeline = ListingImagesPipeline.from_crawler(crawler)
+    request = Request("https://img.alicdn.com/imgextra/listing.jpg")
+    asyncio.run(pipeline.image_downloaded(Response(request.url, body=body, request=request), request, None))
+    return hash_cache_for(crawler).get(hashlib.md5(body).hexdigest()), crawler.stats
+
+
+def test_the_next_run_reuses_a_pictures_hashes_and_thumbnail_and_hashes_other_bytes(tmp_path):
+    store = tmp_path / "images"
+    body = (PHOTOS / "trail_jacket_1.jpg").read_bytes()
+    computed, stats = _hashed(store, body)
+    assert stats.get_value("images/hashed") == 1 and stats.get_value("images/hashes/reused") is None
+    kept, stats = _hashed(store, body)  # a new crawl: nothing in memory
+    assert kept == computed and np.array_equal(kept.thumb, computed.thumb) and kept.thumb.dtype == np.uint8
+    assert stats.get_value("images/hashed") == 1 and stats.get_value("images/hashes/reused") == 1
+    other, stats = _hashed(store, (PHOTOS / "trail_jacket_2.jpg").read_bytes())
+    assert other != computed and stats.get_value("images/hashes/reused") is None
+    for entry in (store / ".memo" / "hashes").glob("*/*.json"):
+        entry.write_text('{"value": {"phash": "00"}}', encoding="utf-8")  # damaged: no thumbnail
+    again, stats = _hashed(store, body)
+    assert again == computed and stats.get_value("images/hashes/reused") is None
+    _hashed(tmp_path / "off", body, IMAGE_MEMO=False)
+    assert not (tmp_path / "off" / ".memo").exists()
+
+
 def test_the_next_run_reuses_the_match_of_the_same_pictures_and_not_of_others(tmp_path):
     store = tmp_path / "images"
     crop = _stored(store, _cropped(PHOTOS / "trail_jacket_1.jpg"), "crop")
@@ -153,7 +186,7 @@ def test_where_the_memo_is_and_that_it_can_be_switched_off(tmp_path):
     from scrapy.settings import Settings
 
     from matchers.images.memo import memo_folder
-    from pipelines.image_match import local_folder
+    from pipelines.image_files import local_folder
 
     assert memo_folder(Settings(), local_folder(str(tmp_path))) == tmp_path / ".memo"
     assert memo_folder(Settings(), local_folder(f"file://{tmp_path}")) == tmp_path / ".memo"
@@ -255,7 +288,7 @@ def test_a_replayed_run_reusing_a_memo_reports_exactly_what_the_run_that_filled_
     code, filled, log = monitor(tmp_path / "first", CASSETTES, "-s", f"IMAGE_MEMO_DIR={memo}")
     assert code == 0, log[-3000:]
     kept = {p: p.stat().st_mtime_ns for p in memo.rglob("*.*")}
-    assert {p.relative_to(memo).parts[0] for p in kept} == {"match", "inside", "comparison"}
+    assert {p.relative_to(memo).parts[0] for p in kept} == {"hashes", "match", "inside", "comparison"}
 
     code, reused, log = monitor(tmp_path / "second", CASSETTES, "-s", f"IMAGE_MEMO_DIR={memo}")
     assert code == 0, log[-3000:]

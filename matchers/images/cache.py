@@ -18,6 +18,21 @@ from matchers.images.recipe import RECIPE_VERSION
 logger = logging.getLogger(__name__)
 
 
+def hashes_as_json(hashes: ImageHashes) -> dict:
+    """``hashes`` with their thumbnail as JSON-able data (``hashes_from_json`` reads it back)."""
+    raw = hashes.as_dict()
+    if hashes.thumb is not None:
+        raw["thumb"] = base64.b64encode(np.ascontiguousarray(hashes.thumb).tobytes()).decode("ascii")
+        raw["thumb_shape"] = list(hashes.thumb.shape)
+    return raw
+
+
+def hashes_from_json(raw: dict) -> ImageHashes:
+    """The hashes and thumbnail ``hashes_as_json`` wrote; ValueError, KeyError or TypeError if damaged."""
+    thumb = np.frombuffer(base64.b64decode(raw["thumb"]), dtype=np.uint8).reshape(raw["thumb_shape"])
+    return replace(ImageHashes.from_dict(raw), thumb=thumb)
+
+
 class DiskCache:
     """Reference hashes and thumbnails by file sha256 (and recipe version), one JSON file each."""
 
@@ -37,20 +52,17 @@ class DiskCache:
             return None
         path = self._file(sha)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-            thumb = np.frombuffer(base64.b64decode(raw["thumb"]), dtype=np.uint8).reshape(raw["thumb_shape"])
+            hashes = hashes_from_json(json.loads(path.read_text(encoding="utf-8")))
         except (OSError, ValueError, KeyError, TypeError):
             return None  # missing or damaged entry: hash again
         self.hits += 1
-        return replace(ImageHashes.from_dict(raw), thumb=thumb)
+        return hashes
 
     def put(self, sha: str, hashes: ImageHashes) -> None:
         self.misses += 1
         if self.directory is None or hashes.thumb is None:
             return
-        raw = hashes.as_dict()
-        raw["thumb"] = base64.b64encode(np.ascontiguousarray(hashes.thumb).tobytes()).decode("ascii")
-        raw["thumb_shape"] = list(hashes.thumb.shape)
+        raw = hashes_as_json(hashes)
         # a temporary file of this writer's own: workers sharing an images store write the same entry at once
         try:
             handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=f".{sha[:8]}-", suffix=".tmp")

@@ -96,6 +96,8 @@ OCR_CACHE_DIR = os.environ.get("OCR_CACHE_DIR") or None
 # <IMAGES_STORE>/.memo. Keyed by the registered pictures and the matcher's code, so brands and workers can share one.
 IMAGE_MEMO_DIR = os.environ.get("IMAGE_MEMO_DIR") or None
 IMAGE_MEMO = True  # False: every picture is matched, looked inside and drawn again, and nothing is kept
+# The registered pictures' hashes, by file checksum (pipelines/image_files.py); unset: <IMAGES_STORE>/.hashes.
+IMAGE_HASH_CACHE_DIR = os.environ.get("IMAGE_HASH_CACHE_DIR") or None
 
 # The store (store/, written by pipelines/store.py). Empty string: do not store.
 STORE_URL = os.environ.get("STORE_URL", "sqlite:///data/monitor.db")

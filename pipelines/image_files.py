@@ -34,6 +34,16 @@ def local_folder(images_store: Any) -> Path | None:
     return Path(str(images_store).removeprefix("file://"))
 
 
+def hash_cache_folder(settings: Any) -> Path | None:
+    """Where registered pictures' hashes are cached (``matchers.images.cache``): ``IMAGE_HASH_CACHE_DIR``
+    (setting or environment), else ``.hashes`` in the local images store; None when there is neither."""
+    configured = settings.get("IMAGE_HASH_CACHE_DIR")
+    if configured:
+        return Path(str(configured))
+    folder = local_folder(settings.get("IMAGES_STORE"))
+    return folder / ".hashes" if folder is not None else None
+
+
 class ImageFailed(_QuietFileException):
     """One image of a listing that was not downloaded, saved or hashed: ``reason`` (see above), ``url``, ``detail``.
 

@@ -12,8 +12,9 @@ Settings:
     ``spider.registry``, or a path (``spider.registry_path``, ``spider.registry`` as given by
     ``-a registry=PATH``, or the setting). Without one, ``image_hit`` is not set. The registry is loaded
     and its index built once, on the first listing with pictures.
-``IMAGE_HASH_CACHE_DIR`` (default ``<IMAGES_STORE>/.hashes`` for a local store)
-    Where registered images' hashes are cached by file sha256, so a registry loads fast next time.
+``IMAGE_HASH_CACHE_DIR`` (setting or environment; default ``<IMAGES_STORE>/.hashes`` for a local store)
+    Where registered images' hashes are cached by file sha256, so a registry loads fast next time (the
+    scoring stage's look inside the picture reads the same folder).
 ``IMAGES_STORE``, ``IMAGE_MAX_PIXELS``
     Where a picture whose hashes are no longer in memory is read back from, and the pixel cap it is
     decoded under (as in the download stage).
@@ -39,7 +40,7 @@ from contract import ImageHit
 from contract import stats as keys
 from matchers.images import ImageError, ImageHashes, ListingImage, RegistryImageIndex, hash_image_bytes
 from matchers.images.memo import MISSING, Memo, content_digest, memo_folder
-from pipelines.image_files import local_folder
+from pipelines.image_files import hash_cache_folder, local_folder
 from pipelines.image_hashes import HASH_MEMORY_CACHE, hash_cache_for
 from pipelines.images import DEFAULT_MAX_PIXELS
 from pipelines.item_fields import set_if_declared
@@ -59,10 +60,7 @@ class ImageMatchPipeline:
         self.stats = crawler.stats
         self.images_folder = local_folder(settings.get("IMAGES_STORE"))
         self.max_pixels = settings.getint("IMAGE_MAX_PIXELS", DEFAULT_MAX_PIXELS)
-        cache = settings.get("IMAGE_HASH_CACHE_DIR")
-        if not cache and self.images_folder is not None:
-            cache = self.images_folder / ".hashes"
-        self.hash_cache_dir = Path(cache) if cache else None
+        self.hash_cache_dir = hash_cache_folder(settings)
         self._hashes = hash_cache_for(crawler)
         self._matches: OrderedDict[tuple, Any] = OrderedDict()  # the listing's images -> their ImageHit
         self._memo = Memo(memo_folder(settings, self.images_folder), "match")

@@ -43,6 +43,7 @@ from crawlers.items import plain
 from matchers.contacts import contacts_of
 from matchers.images.memo import MISSING, Memo, content_digest, memo_folder
 from matchers.score import Scorer
+from pipelines.image_files import hash_cache_folder, local_folder
 from pipelines.item_fields import set_if_declared
 from registry import load_registry, path_from_settings
 
@@ -55,7 +56,8 @@ class ScoringPipeline:
     def __init__(self, registry_path: str | None, stats=None, thresholds: dict | None = None, *,
                  images_store: str | Path | None = None, ocr_enabled: bool = True,
                  ocr_budget: int = DEFAULT_OCR_BUDGET, ocr_cache_dir: str | Path | None = None,
-                 local_stage: bool = True, memo_dir: Path | None = None):  # fmt: skip
+                 local_stage: bool = True, memo_dir: Path | None = None,
+                 hash_cache_dir: Path | None = None):  # fmt: skip
         self.registry_path = registry_path
         self.stats = stats
         self.thresholds = thresholds
@@ -69,6 +71,10 @@ class ScoringPipeline:
         self.ocr_cache_dir = Path(ocr_cache_dir) if ocr_cache_dir else None
         self._ocr_cache = None
         self.local_stage = local_stage
+        # the registered pictures' hashes (pipelines.image_files.hash_cache_folder)
+        if hash_cache_dir is None and self.images_store is not None:
+            hash_cache_dir = self.images_store / ".hashes"
+        self.hash_cache_dir = hash_cache_dir
         self._local_index = None
         self._memo = Memo(memo_dir, "inside")  # memo_dir: matchers.images.memo.memo_folder
         if registry_path:
@@ -79,8 +85,7 @@ class ScoringPipeline:
         spider = getattr(crawler, "spider", None)
         settings = crawler.settings
         path = path_from_settings(settings, spider)
-        store = settings.get("IMAGES_STORE")
-        local = store if isinstance(store, str | Path) and "://" not in str(store) else None
+        local = local_folder(settings.get("IMAGES_STORE"))
         return cls(
             str(path) if path else None, crawler.stats, settings.getdict("SCORING_THRESHOLDS") or None,
             images_store=local,
@@ -88,7 +93,8 @@ class ScoringPipeline:
             ocr_budget=settings.getint("OCR_BUDGET", DEFAULT_OCR_BUDGET),
             ocr_cache_dir=settings.get("OCR_CACHE_DIR"),
             local_stage=settings.getbool("IMAGE_LOCAL_STAGE", True),
-            memo_dir=memo_folder(settings, Path(local) if local else None),
+            memo_dir=memo_folder(settings, local),
+            hash_cache_dir=hash_cache_folder(settings),
         )
 
     def _load(self, path: str) -> None:
@@ -161,8 +167,7 @@ class ScoringPipeline:
         from matchers.images import RegistryImageIndex
 
         if self._local_index is None:
-            cache = self.images_store / ".hashes" if self.images_store is not None else None
-            self._local_index = RegistryImageIndex.from_registry(self.scorer.registry, cache_dir=cache)
+            self._local_index = RegistryImageIndex.from_registry(self.scorer.registry, cache_dir=self.hash_cache_dir)
         if not len(self._local_index):
             return None  # no registered photos or logos
         data, memo_key = self._inside_key(main)

@@ -147,18 +147,20 @@ def scrapy_fork_server(tmp_path_factory):
 
 @pytest.fixture(scope="session", autouse=True)
 def shared_image_caches(tmp_path_factory):
-    """One OCR cache (``OCR_CACHE_DIR``) and one image memo (``IMAGE_MEMO_DIR``) for every process the suite
-    starts, as workers and brands can share them: each fixture picture is read, matched, looked inside and
-    drawn beside its registered photo once per suite, not once per run. The reading, matching and drawing
-    themselves are tested in-process with caches and memos of their own (test_scoring_pipeline.py, test_ocr.py,
+    """One OCR cache (``OCR_CACHE_DIR``), one image memo (``IMAGE_MEMO_DIR``) and one cache of the registered
+    photos' hashes (``IMAGE_HASH_CACHE_DIR``) for every process the suite starts, as workers and brands can
+    share them: each fixture picture is read, hashed, matched, looked inside and drawn beside its registered
+    photo once per suite, not once per run. The reading, hashing, matching and drawing themselves are tested
+    in-process with caches and memos of their own (test_scoring_pipeline.py, test_ocr.py, test_image_cache.py,
     test_image_memo.py), and a replayed run reusing a memo is checked to report exactly what the run that
     filled it did."""
     folder = shared_temp(tmp_path_factory)
     os.environ["OCR_CACHE_DIR"] = str(folder / "ocr-cache")
     os.environ["IMAGE_MEMO_DIR"] = str(folder / "image-memo")
+    os.environ["IMAGE_HASH_CACHE_DIR"] = str(folder / "registered-hashes")
     yield folder
-    os.environ.pop("OCR_CACHE_DIR", None)
-    os.environ.pop("IMAGE_MEMO_DIR", None)
+    for name in ("OCR_CACHE_DIR", "IMAGE_MEMO_DIR", "IMAGE_HASH_CACHE_DIR"):
+        os.environ.pop(name, None)
 
 
 @pytest.fixture

@@ -216,11 +216,11 @@ def test_a_changed_registered_photo_is_matched_again(tmp_path):
     assert after is None or after.registered_image != "images/trail_jacket_1.jpg"
 
 
-def _score(store: Path, entry: dict):
+def _score(store: Path, entry: dict, **settings):
     from pipelines.scoring import ScoringPipeline
 
     crawler = get_crawler(settings_dict={"REGISTRY_PATH": str(DEMO_REGISTRY), "IMAGES_STORE": str(store),
-                                         "OCR_ENABLED": False})
+                                         "OCR_ENABLED": False, **settings})
     crawler.spider = type("S", (), {"registry_path": None})()
     item = {"platform": "taobao", "listing_id": "1", "title": "户外冲锋衣 男 防水", "price_min": 199.0,
             "price_max": 199.0, "currency": "CNY", "seller_name": "店", "is_official_store": False,
@@ -239,6 +239,21 @@ def test_looking_inside_again_reuses_what_was_found_and_explains_it_the_same(tmp
     assert second["image_hit"] == first["image_hit"]
     assert (second["verdict"], second["reason"], second["explanation"]) == \
         (first["verdict"], first["reason"], first["explanation"])
+
+
+def test_both_image_stages_cache_the_registered_photos_hashes_in_the_one_folder_configured(tmp_path):
+    """``IMAGE_HASH_CACHE_DIR`` (a worker's or the suite's shared folder) is where the match and the look inside
+    the picture both keep the registered photos' hashes; unset, it is the images store's ``.hashes``."""
+    store, shared = tmp_path / "images", tmp_path / "shared-hashes"
+    grid = _stored(store, _grid_with(PHOTOS / "trail_jacket_1.jpg"), "grid")
+    scored, _ = _score(store, grid, IMAGE_HASH_CACHE_DIR=str(shared), IMAGE_MEMO=False)
+    assert scored["image_hit"].stage.startswith("grid cell")
+    hit, _ = _match(store, _stored(store, _cropped(PHOTOS / "trail_jacket_1.jpg"), "crop"),
+                    IMAGE_HASH_CACHE_DIR=str(shared), IMAGE_MEMO=False)
+    assert hit is not None and len(list(shared.glob("*.json"))) == len(list(PHOTOS.iterdir()))
+    assert not (store / ".hashes").exists()
+    _score(store, grid, IMAGE_MEMO=False)
+    assert len(list((store / ".hashes").glob("*.json"))) == len(list(PHOTOS.iterdir()))
 
 
 def test_nothing_found_inside_is_kept_too(tmp_path):

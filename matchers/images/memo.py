@@ -3,7 +3,8 @@
 A monitor sees most listings again on its next run, with the same pictures. Their image match (the window
 search of the second stage), the look for a registered photo inside the picture and the comparison picture
 cost about two thirds of a replayed Taobao run's CPU after start-up, their hashes another 4 ms a picture to
-decode and hash, and each gives the same answer for the same input. So each answer is kept, one small file per answer, under a key built from:
+decode and hash, and each gives the same answer for the same input. So each answer is kept, one small file per
+answer, under a key built from:
 
 - what the answer is about: the picture's content (its hashes and thumbnail, or its bytes), its URL and
   stored path (they are part of a hit), the registered pictures' contents (``RegistryImageIndex.fingerprint``);

@@ -37,8 +37,8 @@ def write_run_reports(store, registry, run_id: str, out_dir: Path, images_store:
                       complained: list[dict], removed: set, failures: ReportFailures, *,
                       memo_dir: Path | None = None) -> dict:
     """Write listings.jsonl, review.csv and report.html for ``run_id``; the summary without its verdict.
-    ``memo_dir``: the image memo's folder (``matchers.images.memo.memo_folder``), where comparison pictures
-    drawn by earlier runs are kept; None: every picture is drawn."""
+    ``memo_dir``: the image memo's folder (``matchers.images.memo.memo_folder``), where the comparison pictures
+    and the report's thumbnails drawn by earlier runs are kept; None: every picture is drawn."""
     out_dir.mkdir(parents=True, exist_ok=True)
     counts: dict[str, Counter] = {p: Counter() for p in stats}
     statuses: Counter = Counter()
@@ -63,7 +63,7 @@ def write_run_reports(store, registry, run_id: str, out_dir: Path, images_store:
             logger.error("report: could not write %s: %s", out_dir / "review.csv", exc)
         try:
             cards = write_report_html(_to_review(listings_path), out_dir / "report.html", registry=registry,
-                                      images_store=images_store, run_id=run_id, sections=panel)
+                                      images_store=images_store, run_id=run_id, sections=panel, memo_dir=memo_dir)
         except OSError as exc:
             failures.files["report.html"] = str(exc)
             logger.error("report: could not write %s: %s", out_dir / "report.html", exc)

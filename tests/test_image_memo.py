@@ -303,7 +303,7 @@ def test_a_replayed_run_reusing_a_memo_reports_exactly_what_the_run_that_filled_
     code, filled, log = monitor(tmp_path / "first", CASSETTES, "-s", f"IMAGE_MEMO_DIR={memo}")
     assert code == 0, log[-3000:]
     kept = {p: p.stat().st_mtime_ns for p in memo.rglob("*.*")}
-    assert {p.relative_to(memo).parts[0] for p in kept} == {"hashes", "match", "inside", "comparison"}
+    assert {p.relative_to(memo).parts[0] for p in kept} == {"hashes", "match", "inside", "comparison", "thumbnail"}
 
     code, reused, log = monitor(tmp_path / "second", CASSETTES, "-s", f"IMAGE_MEMO_DIR={memo}")
     assert code == 0, log[-3000:]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -85,6 +86,23 @@ def test_the_page_is_self_contained_with_embedded_thumbnails(report):
     assert sources and all(src.startswith("data:image/jpeg;base64,") for src in sources)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert out.stat().st_size < 200_000  # thumbnails, not the 800px originals
+
+
+def test_the_next_report_reuses_a_pictures_thumbnail_and_draws_a_changed_picture_again(report, tmp_path, registry):
+    _, items = report
+    memo, store = tmp_path / "memo", tmp_path / "images"
+    first = render_report_html(items, registry=registry, images_store=store, run_id="run-1", memo_dir=memo)
+    kept = sorted((memo / "thumbnail").glob("*/*.json"))
+    assert len(kept) == 3  # a.jpg (on two cards), b.jpg and the registered photo beside them
+    entry = json.loads(kept[0].read_text(encoding="utf-8"))["value"]
+    kept[0].write_text(json.dumps({"value": entry.replace("base64,", "base64,/9j/")}), encoding="utf-8")
+    again = render_report_html(items, registry=registry, images_store=store, run_id="run-1", memo_dir=memo)
+    sources = re.findall(r'<img[^>]*\ssrc="([^"]*)"', again)
+    assert entry.replace("base64,", "base64,/9j/") in sources  # read from the memo, not drawn
+    assert len(re.findall(r'<img[^>]*\ssrc="([^"]*)"', first)) == len(sources)
+    draw_image(store / "full" / "b.jpg", (40, 40, 200), (640, 480))  # another picture under the same name
+    redrawn = render_report_html(items, registry=registry, images_store=store, run_id="run-1", memo_dir=memo)
+    assert len(sorted((memo / "thumbnail").glob("*/*.json"))) == 4 and redrawn != again
 
 
 def test_one_card_per_flagged_listing_with_counts_per_platform(report):

@@ -81,7 +81,8 @@ def memo_folder(settings: Any, images_folder: Path | None) -> Path | None:
 
 
 class Memo:
-    """One kind of answer (``kind``: "hashes", "match", "inside", "comparison") in one folder; None: no memo."""
+    """One kind of answer (``kind``: "hashes", "match", "inside", "comparison", "thumbnail") in one folder; None:
+    no memo."""
 
     def __init__(self, directory: Path | None, kind: str):
         self.directory = directory / kind if directory is not None else None

@@ -42,7 +42,15 @@ def thumbnail_data_uri(path: Path | None, size: int = THUMBNAIL_PX) -> str | Non
     if path is None or not path.is_file():
         return None
     try:
-        with Image.open(path) as image:
+        return _thumbnail_of(path.read_bytes(), size)
+    except OSError:
+        return None
+
+
+def _thumbnail_of(data: bytes, size: int) -> str | None:
+    """A small JPEG of the picture ``data`` as a ``data:`` URI, or None when it does not decode."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
             image.thumbnail((size, size))
             buffer = io.BytesIO()
             image.convert("RGB").save(buffer, format="JPEG", quality=72, optimize=True)
@@ -75,7 +83,7 @@ def _recipe_of(function: Any) -> str:
 
 # what decides a thumbnail besides the picture and its size: this module's drawing of it (the image memo's key
 # holds Pillow's version too)
-_THUMBNAIL_RECIPE = _recipe_of(thumbnail_data_uri)
+_THUMBNAIL_RECIPE = _recipe_of(_thumbnail_of)
 
 
 class _Thumbnails:
@@ -96,15 +104,17 @@ class _Thumbnails:
         return self._cache[path]
 
     def _draw(self, path: Path) -> str | None:
+        if not path.is_file():
+            return None
         try:
-            key = self._memo.key(_THUMBNAIL_RECIPE, content_digest(path.read_bytes()), self.size) \
-                if self._memo.directory is not None else None
+            data = path.read_bytes()  # read once: for the key and for the drawing
         except OSError:
-            return None  # cannot be read: no thumbnail, as thumbnail_data_uri says
+            return None
+        key = self._memo.key(_THUMBNAIL_RECIPE, content_digest(data), self.size)
         kept = self._memo.get(key)
         if isinstance(kept, str):
             return kept
-        drawn = thumbnail_data_uri(path, self.size)
+        drawn = _thumbnail_of(data, self.size)
         if drawn is not None:
             self._memo.put(key, drawn)
         return drawn

@@ -34,6 +34,9 @@ def local_folder(images_store: Any) -> Path | None:
     return Path(str(images_store).removeprefix("file://"))
 
 
+HASH_CACHE = ".hashes"  # the registered pictures' hashes, in the images store's folder unless told otherwise
+
+
 def hash_cache_folder(settings: Any) -> Path | None:
     """Where registered pictures' hashes are cached (``matchers.images.cache``): ``IMAGE_HASH_CACHE_DIR``
     (setting or environment), else ``.hashes`` in the local images store; None when there is neither."""
@@ -41,7 +44,7 @@ def hash_cache_folder(settings: Any) -> Path | None:
     if configured:
         return Path(str(configured))
     folder = local_folder(settings.get("IMAGES_STORE"))
-    return folder / ".hashes" if folder is not None else None
+    return folder / HASH_CACHE if folder is not None else None
 
 
 class ImageFailed(_QuietFileException):

@@ -43,7 +43,7 @@ from crawlers.items import plain
 from matchers.contacts import contacts_of
 from matchers.images.memo import MISSING, Memo, content_digest, memo_folder
 from matchers.score import Scorer
-from pipelines.image_files import hash_cache_folder, local_folder
+from pipelines.image_files import HASH_CACHE, hash_cache_folder, local_folder
 from pipelines.item_fields import set_if_declared
 from registry import load_registry, path_from_settings
 
@@ -73,7 +73,7 @@ class ScoringPipeline:
         self.local_stage = local_stage
         # the registered pictures' hashes (pipelines.image_files.hash_cache_folder)
         if hash_cache_dir is None and self.images_store is not None:
-            hash_cache_dir = self.images_store / ".hashes"
+            hash_cache_dir = self.images_store / HASH_CACHE
         self.hash_cache_dir = hash_cache_dir
         self._local_index = None
         self._memo = Memo(memo_dir, "inside")  # memo_dir: matchers.images.memo.memo_folder

@@ -11,7 +11,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import warnings
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -107,42 +107,68 @@ def pytest_collection_modifyitems(items) -> None:
     items.sort(key=lambda item: item.nodeid.split("::")[0] not in FIRST)  # stable: the rest keep their order
 
 
-@pytest.fixture(scope="session", autouse=True)
-def scrapy_fork_server(tmp_path_factory):
-    """This worker's fork server for SCRAPY (tests/forkserver.py); none under coverage, whose measuring of
-    each `scrapy` process starts with the process (SCRAPY then execs the real one)."""
+_FORK_SERVER: dict = {}
+
+
+def _measured() -> bool:
     try:
         import coverage
-
-        measured = coverage.Coverage.current() is not None
     except ImportError:
-        measured = False
-    if measured or os.environ.get("IPWATCH_TEST_NO_FORKSERVER"):
-        yield None
+        return False
+    return coverage.Coverage.current() is not None
+
+
+def pytest_configure(config) -> None:
+    """One fork server for SCRAPY for the whole run (tests/forkserver.py), started by the process that starts the
+    xdist workers, before it starts them: they inherit its socket's path, and it preloads while they collect the
+    tests, instead of each preloading a server of its own; a command run before it is ready is exec'd. None under
+    coverage, whose measuring of each `scrapy` process starts with the process (SCRAPY then execs the real one)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") or _measured() or os.environ.get("IPWATCH_TEST_NO_FORKSERVER"):
         return
     folder = Path(tempfile.mkdtemp(prefix="ipwatch-fork-"))  # short: a socket's path has at most 107 bytes
     path = folder / "scrapy.sock"
-    log = (tmp_path_factory.getbasetemp() / "forkserver.log").open("w")
+    status, log = (folder / "status").open("w"), (folder / "server.log").open("w")
     server = subprocess.Popen([sys.executable, "-m", "tests.forkserver", str(path)], cwd=ROOT, env=scrapy_env(),
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
-    ready = server.stdout.readline()
-    if ready.strip() != "ready":  # every SCRAPY execs the real one then: slower, the same tests
-        server.kill()
-        warnings.warn(f"tests/forkserver.py did not start ({ready.strip() or 'see ' + log.name}): "
-                      "the suite's scrapy commands are exec'd", stacklevel=1)
-        log.close()
-        yield None
-        return
+                              stdin=subprocess.PIPE, stdout=status, stderr=log)
+    _FORK_SERVER.update(server=server, folder=folder, files=(status, log))
     os.environ["IPWATCH_TEST_FORKSERVER"] = str(path)
-    yield path
+
+
+def pytest_unconfigure(config) -> None:
+    if not _FORK_SERVER:
+        return
     os.environ.pop("IPWATCH_TEST_FORKSERVER", None)
-    server.stdin.close()
+    server = _FORK_SERVER["server"]
+    server.stdin.close()  # the server's signal to kill what it still runs and stop
     try:
         server.wait(timeout=10)
     except subprocess.TimeoutExpired:
         server.kill()
-    log.close()
-    shutil.rmtree(folder, ignore_errors=True)
+    for file in _FORK_SERVER["files"]:
+        file.close()
+    shutil.rmtree(_FORK_SERVER["folder"], ignore_errors=True)
+    _FORK_SERVER.clear()
+
+
+def fork_server_said(wait: float = 0.0) -> str:
+    """What the run's fork server said: "ready", why it could not start, or "" (none, or not yet after
+    ``wait`` seconds). Until it is ready, SCRAPY execs the real `scrapy`: slower, the same tests."""
+    path = os.environ.get("IPWATCH_TEST_FORKSERVER")
+    if not path:
+        return ""
+    status = Path(path).with_name("status")
+    deadline = time.monotonic() + wait
+    while True:
+        said = status.read_text(encoding="utf-8") if status.exists() else ""
+        if said.endswith("\n") or time.monotonic() >= deadline:
+            return said.strip()
+        time.sleep(0.05)
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _FORK_SERVER and fork_server_said() != "ready":
+        terminalreporter.write_line(f"tests/forkserver.py did not start ({fork_server_said() or 'see its log'}): "
+                                    "the suite's scrapy commands were exec'd", yellow=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

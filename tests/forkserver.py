@@ -3,9 +3,10 @@
 Nine in ten of the suite's CPU seconds were spent in the processes it starts, most of them `scrapy` commands,
 and each of those spent 0.5-2 s importing Scrapy, Twisted, numpy, scipy, OpenCV, pandas, SQLAlchemy and pypinyin
 again, then building the same word and character tables.
-Each test worker starts one server (``python -m tests.forkserver SOCKET``) that imports them once; ``SCRAPY``
-(tests/bin/scrapy) is a small client that hands its argument list, folder, environment, limits and its own
-stdin, stdout and stderr to the server, which forks a child that runs ``scrapy.cmdline.execute`` on them.
+The run starts one server (``python -m tests.forkserver SOCKET``, from tests/conftest.py before the xdist
+workers, which share it) that imports them once; ``SCRAPY`` (tests/bin/scrapy) is a small client that hands its
+argument list, folder, environment, limits and its own stdin, stdout and stderr to the server, which forks a
+child that runs ``scrapy.cmdline.execute`` on them.
 
 The child is a real process of its own: its own pid, files, signals and exit status. The client stays in its
 place and passes on what the test does to it: the signals a test or terminal sends go to the child, the
@@ -83,6 +84,7 @@ LIMITS = ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_C
 _WORD = struct.Struct("!q")
 _MESSAGE_MAX = 1 << 20
 _kept: list = []  # the server's sockets and selector: never finalised in a child, which closes their numbers
+_serving = False  # "ready" said
 
 
 # --- the client (tests/bin/scrapy runs it with -S -E: the standard library only, no site-packages) ------------
@@ -172,11 +174,13 @@ def serve(path: str) -> None:
     selector.register(listener, selectors.EVENT_READ, ("accept", None))
     selector.register(sys.stdin, selectors.EVENT_READ, ("parent", None))
     children: dict[int, tuple[socket.socket, int]] = {}  # pid -> (the client's connection, pidfd)
+    global _serving
+    _serving = True
     print("ready", flush=True)
     while True:
         for key, _ in selector.select():
             kind, data = key.data
-            if kind == "parent":  # the test worker is gone
+            if kind == "parent":  # the test run is over (or its process gone)
                 for pid in children:
                     with contextlib.suppress(ProcessLookupError):
                         os.kill(pid, signal.SIGKILL)
@@ -437,4 +441,9 @@ def _standard_streams(env: dict) -> None:
 
 
 if __name__ == "__main__":
-    serve(sys.argv[1])
+    try:
+        serve(sys.argv[1])
+    except BaseException as error:
+        if not _serving:  # the tests wait for "ready": say why not instead
+            print(f"failed while preloading: {error!r}", flush=True)
+        raise

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PYTHON, ROOT, scrapy_env
+from tests.conftest import PYTHON, ROOT, fork_server_said, scrapy_env
 
 LEFT_OPEN = """
 import gzip, sqlite3, sys
@@ -56,8 +56,11 @@ def _run(python: str, code: str, folder: Path) -> subprocess.CompletedProcess:
 
 @pytest.fixture(params=["forked", "exec'd"])
 def python(request) -> str:
-    if request.param == "forked" and not os.environ.get("IPWATCH_TEST_FORKSERVER"):
-        pytest.skip("no fork server in this run (coverage execs every command)")
+    if request.param == "forked":
+        if not os.environ.get("IPWATCH_TEST_FORKSERVER"):
+            pytest.skip("no fork server in this run (coverage, IPWATCH_TEST_NO_FORKSERVER: every command exec'd)")
+        said = fork_server_said(wait=120)
+        assert said == "ready", f"the fork server did not start: {said!r}"
     return PYTHON if request.param == "forked" else sys.executable
 
 

@@ -26,8 +26,8 @@ pytestmark = [pytest.mark.timeout(300),
 
 
 @pytest.fixture
-def store(tmp_path_factory, tmp_path) -> DemoStore:
-    return demo_store(tmp_path_factory, tmp_path)
+def store(tmp_path_factory, tmp_path, demo_monitor_run) -> DemoStore:
+    return demo_store(tmp_path_factory, tmp_path, demo_monitor_run)
 
 
 @pytest.fixture(scope="module")

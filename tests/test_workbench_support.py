@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, built_once, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, MonitorRun, built_once, scrapy_env
 
 START_TIMEOUT = 60  # seconds for `scrapy review` to print its URL (2 busy cores)
 
@@ -37,25 +37,23 @@ class DemoStore:
         return [json.loads((self.reports / run / "summary.json").read_text(encoding="utf-8")) for run in self.run_ids]
 
 
-def _monitor(base: Path, *platforms: str) -> None:
+def _monitor(base: Path) -> None:
     command = [SCRAPY, "monitor", "--registry", str(DEMO_REGISTRY), "--replay", str(CASSETTES), "--out",
                str(base / "reports"), "--store", f"sqlite:///{base / 'store.db'}", "--images-store",
                str(base / "images"), "--no-progress", "-L", "WARNING"]
-    if platforms:
-        command += ["--platforms", ",".join(platforms)]
     done = subprocess.run(command, cwd=ROOT, env=scrapy_env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def two_run_base(tmp_path_factory) -> Path:
+def two_run_base(tmp_path_factory, first: MonitorRun) -> Path:
     """Two `scrapy monitor` runs of the demo registry on the cassettes, once per suite (read-only: each test
-    copies the store): Taobao alone, then every platform. The tests decide in the latest run; the dashboard
-    counts both, which differ."""
-    return built_once(tmp_path_factory, "workbench-two-runs", lambda base: (_monitor(base, "taobao"), _monitor(base)))
+    copies the store): Taobao alone (the suite's ``demo_monitor_run``, copied), then every platform. The tests
+    decide in the latest run; the dashboard counts both, which differ."""
+    return built_once(tmp_path_factory, "workbench-two-runs", lambda base: (first.copy_to(base), _monitor(base)))
 
 
-def demo_store(tmp_path_factory, tmp_path: Path) -> DemoStore:
-    base = two_run_base(tmp_path_factory)
+def demo_store(tmp_path_factory, tmp_path: Path, first: MonitorRun) -> DemoStore:
+    base = two_run_base(tmp_path_factory, first)
     shutil.copy(base / "store.db", tmp_path / "store.db")
     runs = sorted(p.name for p in (base / "reports").iterdir() if (p / "summary.json").is_file())
     return DemoStore(tmp_path / "store.db", base / "images", base / "reports", tmp_path / "out", runs)

@@ -9,6 +9,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -250,8 +251,9 @@ def test_requests_per_minute_per_session_are_kept_as_counted_at_the_double(doubl
     assert len(times) >= 6  # the token dance and the pages of two queries, sent concurrently by Scrapy
     gaps = [b - a for a, b in itertools.pairwise(times)]
     # 120 a minute: sent 0.5 s apart, less 30 % jitter at most (0.35 s); counted as they arrive, where one request
-    # held up on a loaded machine (0.14 s seen) brings it nearer the next. Unpaced, Scrapy sends them together.
-    assert min(gaps) >= 0.2
+    # held up on a loaded machine (0.2 s seen) brings it nearer the next and the next one's gap grows by as much.
+    # Unpaced, Scrapy sends them together: gaps of a few milliseconds.
+    assert min(gaps) >= 0.1 and statistics.median(gaps) >= 0.35, gaps
     per_minute = 60 * (len(times) - 1) / (times[-1] - times[0])
     assert 120 / 1.4 <= per_minute <= 120 / 0.7
 

@@ -137,23 +137,26 @@ def test_fold_normalises_width_case_confusables_and_invisible_characters():
 
 
 def test_cost_does_not_grow_with_the_number_of_marks():
-    """One automaton holds every term: the per-title work is the same for 10 or 5,000 marks."""
+    """One automaton holds every term: the per-title work is the same for 10 or 5,000 marks. Each cost is the
+    least of five passes in this thread's own CPU time, which a busy machine's other processes do not add to."""
     import time
 
-    def rate(n):
+    def cost(n):
         words = [
             f"MARK{chr(65 + i % 26)}{chr(65 + i // 26 % 26)}{chr(65 + i // 676 % 26)}X" for i in range(n)
         ]
         m = MarkMatcher((w, w, False) for w in words)
         titles = [f"户外冲锋衣 {words[i % n]} 男款 防水" for i in range(400)]
-        start = time.perf_counter()
-        for _ in range(3):
+        passes = []
+        for _ in range(5):
+            start = time.thread_time()
             for t in titles:
                 m.find(t)
-        return time.perf_counter() - start
+            passes.append(time.thread_time() - start)
+        return min(passes)
 
-    rate(10)
-    assert rate(5000) < 3 * rate(10) + 0.05
+    cost(10)
+    assert cost(5000) < 3 * cost(10) + 0.02
 
 
 @settings(max_examples=200, deadline=None)

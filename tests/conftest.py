@@ -166,8 +166,9 @@ def fork_server_said(wait: float = 0.0) -> str:
 
 
 def pytest_terminal_summary(terminalreporter) -> None:
-    if _FORK_SERVER and fork_server_said() != "ready":
-        terminalreporter.write_line(f"tests/forkserver.py did not start ({fork_server_said() or 'see its log'}): "
+    said = fork_server_said() if _FORK_SERVER else "ready"
+    if said != "ready":
+        terminalreporter.write_line(f"tests/forkserver.py did not start ({said or 'see its log'}): "
                                     "the suite's scrapy commands were exec'd", yellow=True)
 
 

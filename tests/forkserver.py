@@ -30,6 +30,7 @@ told so and execs the real command, as is everything under ``make coverage`` (no
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import gc
 import importlib
@@ -363,7 +364,6 @@ def _end(status: int, interrupted: bool) -> NoReturn:
         threading = sys.modules.get("threading")
         if threading is not None:
             threading._shutdown()  # the non-daemon threads, waited for as at the interpreter's end
-    atexit = importlib.import_module("atexit")
     atexit._run_exitfuncs()
     gc.collect()  # what only a cycle held is finalised, as by the interpreter's last collections
     for stream in (sys.stdout, sys.stderr):

@@ -20,8 +20,11 @@ fail exec'd; `make coverage` runs every command exec'd. A test that must replace
 anything imports it (tests/test_registry_load.py) runs its own interpreter. tests/test_forkserver.py checks that
 a forked command ends as an exec'd one does.
 
-``PYTHON`` (tests/bin/python) does the same for ``python SCRIPT``, ``python -c CODE`` and ``python -m MODULE``,
-the crawl scripts a few tests run.
+``PYTHON`` (tests/bin/python) does the same for ``python SCRIPT``, ``python -c CODE`` and ``python -m MODULE``
+(after ``-u`` or ``-B``), the crawl scripts a few tests run, and for the xdist workers themselves: once the server
+is ready, tests/conftest.py starts them as ``popen//python=PYTHON``, so a worker starts with the libraries and our
+modules imported (never a test module: pytest rewrites their asserts as it imports them) and collects in a second
+or two instead of 5-7 s of CPU.
 
 Tests that need the pid of the process doing the work, or a SIGKILL that lands at once, use ``REAL_SCRAPY``;
 so does the interactive terminal test. A client in another mount, network or user namespace (``unshare``) is
@@ -61,6 +64,11 @@ PRELOAD = (
     "sqlalchemy.dialects.postgresql", "psycopg2", "redis", "pypinyin", "openpyxl", "english_words",
     "rapidfuzz.distance", "shapely", "pyclipper", "python_socks.async_.asyncio", "queuelib", "platformdirs",
     "threadpoolctl", "netrc", "email.policy", "xml.sax.saxutils", "code",
+    # and what the xdist workers forked from the server import to run the tests (tests/conftest.py): pytest and the
+    # test files' libraries, never a test module or a plugin (pytest rewrites their asserts as it imports them;
+    # pyproject.toml lets it pass over the three plugins our modules or hypothesis import: anyio and hypothesis)
+    "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.assertion.rewrite", "execnet", "hypothesis",
+    "hypothesis.strategies", "filelock", "vcr", "pyte", "requests", "playwright.sync_api", "qrcode",
 )
 # Scrapy's own components, which every crawl loads by name from its settings (SCRAPY_DEFAULTS), then ours (OURS):
 # every module but the settings (they read the environment when imported) and the demo. Not onnxruntime: a child
@@ -81,6 +89,7 @@ KEPT_CASSETTES = ("fixtures/cassettes", "fixtures/cassettes-week2")
 SIGNALS_PASSED_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
                      signal.SIGWINCH)
 NAMESPACES = ("mnt", "net", "user", "pid", "uts", "ipc")  # a client in others (unshare) gets an exec'd scrapy
+PYTHON_OPTIONS = ("-u", "-B")  # the interpreter options a forked `python` takes (xdist starts its workers with -u)
 LIMITS = ("RLIMIT_FSIZE", "RLIMIT_NOFILE", "RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_CPU", "RLIMIT_CORE")
 _WORD = struct.Struct("!q")
 _MESSAGE_MAX = 1 << 20
@@ -99,7 +108,8 @@ def client(argv: list[str], kind: str = "scrapy") -> None:
     try:
         if not path:
             raise OSError("no server")
-        if kind == "python" and (not argv or (argv[0].startswith("-") and argv[0] not in ("-c", "-m"))):
+        rest = _interpreter_options(argv)[1] if kind == "python" else argv
+        if kind == "python" and (not rest or (rest[0].startswith("-") and rest[0] not in ("-c", "-m"))):
             raise OSError("an interpreter option the server does not take")
         connection.connect(path)
     except OSError:
@@ -114,7 +124,9 @@ def client(argv: list[str], kind: str = "scrapy") -> None:
     os.umask(mask)
     request = {"kind": kind, "argv": [real, *argv], "cwd": os.getcwd(), "env": dict(os.environ), "umask": mask,
                "limits": {name: resource.getrlimit(getattr(resource, name)) for name in LIMITS},
-               "namespaces": _namespaces()}
+               "namespaces": _namespaces(),
+               # a signal this process ignores (a background job's SIGINT) the command ignores too, as when exec'd
+               "ignored": [int(n) for n in SIGNALS_PASSED_ON if signal.getsignal(n) == signal.SIG_IGN]}
     socket.send_fds(connection, [json.dumps(request).encode()], [0, 1, 2])
     reply = connection.recv(_WORD.size)
     if len(reply) != _WORD.size:
@@ -123,7 +135,7 @@ def client(argv: list[str], kind: str = "scrapy") -> None:
     if pid < 0:  # the server cannot make this process (another mount or network namespace)
         connection.close()
         os.execv(real, [real, *argv])
-    for number in SIGNALS_PASSED_ON:
+    for number in set(SIGNALS_PASSED_ON) - set(request["ignored"]):
         signal.signal(number, lambda received, _frame: os.kill(pid, received))
     reply = connection.recv(_WORD.size)
     if len(reply) != _WORD.size:
@@ -136,11 +148,20 @@ def client(argv: list[str], kind: str = "scrapy") -> None:
     os._exit(os.waitstatus_to_exitcode(status))
 
 
+def _interpreter_options(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The leading PYTHON_OPTIONS of a `python` argument list, and what follows them."""
+    count = 0
+    while count < len(argv) and argv[count] in PYTHON_OPTIONS:
+        count += 1
+    return argv[:count], argv[count:]
+
+
 # --- the server --------------------------------------------------------------------------------------------
 
 def serve(path: str) -> None:
     """Import PRELOAD, listen on ``path``, print "ready", and fork a child per request until stdin closes.
     Prints why not instead of "ready" where it cannot (a kernel older than Linux 5.3 has no pidfd)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole terminal; the run stops us (stdin)
     try:
         os.close(os.pidfd_open(os.getpid()))
     except (AttributeError, OSError) as exc:
@@ -280,6 +301,8 @@ def _child(request: dict, fds: list[int], base_path: list[str]) -> NoReturn:
     for number in (*SIGNALS_PASSED_ON, signal.SIGCHLD):
         signal.signal(number, signal.SIG_DFL)
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    for number in request.get("ignored", ()):
+        signal.signal(number, signal.SIG_IGN)
     for target, fd in enumerate(fds):
         os.dup2(fd, target)
     for obj in _kept:  # the server's sockets and selector let go of their descriptors: nothing closes them later
@@ -304,15 +327,16 @@ def _child(request: dict, fds: list[int], base_path: list[str]) -> NoReturn:
     sys.path[:] = [os.path.dirname(argv[0]), *_python_path(env), *base_path]
     if request.get("kind") == "python":
         sys.path.pop(0)  # _python() puts the script's folder, or the current one, first
-    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE"))
-    _standard_streams(env)
+    options, args = _interpreter_options(argv[1:]) if request.get("kind") == "python" else ([], argv[1:])
+    sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE")) or "-B" in options
+    _standard_streams(env, unbuffered="-u" in options)
     random.seed()
     if "numpy" in sys.modules:
         sys.modules["numpy"].random.seed()
     status, interrupted = 0, False
     try:
         if request.get("kind") == "python":
-            _python(argv[1:])
+            _python(args)
         else:
             from scrapy.cmdline import execute
 
@@ -426,10 +450,11 @@ def _python(args: list[str]) -> None:
         runpy.run_path(args[0], run_name="__main__")
 
 
-def _standard_streams(env: dict) -> None:
-    """New sys.stdin/stdout/stderr on the received descriptors, buffered as Python buffers them at start."""
+def _standard_streams(env: dict, unbuffered: bool = False) -> None:
+    """New sys.stdin/stdout/stderr on the received descriptors, buffered as Python buffers them at start (``-u``
+    or $PYTHONUNBUFFERED: stdout and stderr unbuffered)."""
     encoding = env.get("PYTHONIOENCODING", "").split(":")[0] or "utf-8"
-    unbuffered = bool(env.get("PYTHONUNBUFFERED"))
+    unbuffered = unbuffered or bool(env.get("PYTHONUNBUFFERED"))
     sys.stdin = io.TextIOWrapper(io.BufferedReader(io.FileIO(0, "r", closefd=False)), encoding=encoding)
     for fd, name, errors in ((1, "stdout", "strict"), (2, "stderr", "backslashreplace")):
         raw = io.FileIO(fd, "w", closefd=False)

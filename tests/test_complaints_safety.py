@@ -8,7 +8,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from crawlers.store_option import absolute_store_url, redact_store_url, resolve_
 from exports.filing_run import InputError, run_complaints
 from exports.incremental import annotate
 from store import MIGRATIONS, Store, complaints
-from tests.conftest import CASSETTES, SCRAPY
+from tests.conftest import CASSETTES, PYTHON, SCRAPY
 from tests.export_fixtures import REGISTRY_YAML, draw_image, listing
 from tests.services import postgres_server, postgres_url  # noqa: F401  (fixtures)
 from tests.test_complaints import _report_folder
@@ -295,7 +294,7 @@ sys.exit(code)
 
 
 def _file_in_subprocess(registry, report: Path, out: Path, size_limit: int = 0) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-B", "-c", _FILE_IN_SUBPROCESS, str(registry.path),
+    return subprocess.run([PYTHON, "-B", "-c", _FILE_IN_SUBPROCESS, str(registry.path),
                            str(report / "review.csv"), str(out), str(size_limit)],
                           cwd=REPO, capture_output=True, text=True, timeout=90, check=False)
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import subprocess
-import sys
 
-from tests.conftest import CASSETTES, DEMO_REGISTRY, ROOT, SCRAPY, scrapy_env
+from tests.conftest import CASSETTES, DEMO_REGISTRY, PYTHON, ROOT, SCRAPY, scrapy_env
 from tests.monitor_runs import one_page_registry
 
 
@@ -49,7 +48,7 @@ except SystemExit as stop:
 def test_the_store_file_alone_has_the_whole_run_once_the_monitor_returns(tmp_path):
     registry = one_page_registry(tmp_path / "registry")
     db = tmp_path / "store.db"
-    done = subprocess.run([sys.executable, "-c", UNFINALISED, "monitor", "--registry", str(registry), "--replay",
+    done = subprocess.run([PYTHON, "-c", UNFINALISED, "monitor", "--registry", str(registry), "--replay",
                            str(CASSETTES), "--platforms", "taobao", "--out", str(tmp_path / "reports"), "--store",
                            f"sqlite:///{db}", "--images-store", str(tmp_path / "images"), "--no-progress"],
                           cwd=tmp_path, env=scrapy_env(), capture_output=True, text=True, timeout=300)

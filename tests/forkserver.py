@@ -66,7 +66,8 @@ PRELOAD = (
     "threadpoolctl", "netrc", "email.policy", "xml.sax.saxutils", "code",
     # and what the xdist workers forked from the server import to run the tests (tests/conftest.py): pytest and the
     # test files' libraries, never a test module or a plugin (pytest rewrites their asserts as it imports them;
-    # pyproject.toml lets it pass over the three plugins our modules or hypothesis import: anyio and hypothesis)
+    # pyproject.toml lets it pass over the plugin packages that come in anyway: anyio with our workbench's
+    # Starlette, hypothesis and its _hypothesis_globals)
     "pytest", "_pytest.python", "_pytest.fixtures", "_pytest.assertion.rewrite", "execnet", "hypothesis",
     "hypothesis.strategies", "filelock", "vcr", "pyte", "requests", "playwright.sync_api", "qrcode",
 )

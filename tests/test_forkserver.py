@@ -93,7 +93,7 @@ def test_the_exit_status_and_message_are_the_interpreters(python, tmp_path, endi
     assert "forkserver.py" not in done.stderr  # the traceback starts at the command, not in the server
 
 
-def test_interpreter_options_u_and_b_act_as_they_do_on_the_interpreter(python, tmp_path):
+def test_interpreter_options_u_and_b_act_as_they_do_on_the_interpreter(python):
     """``-u``: what the command writes reaches the reader at once (xdist's workers are started so, and talk to the
     controller through these pipes); ``-B``: no bytecode written."""
     env = {name: value for name, value in scrapy_env().items() if name not in ("PYTHONUNBUFFERED",
@@ -114,16 +114,17 @@ def test_interpreter_options_u_and_b_act_as_they_do_on_the_interpreter(python, t
 
 def test_the_xdist_workers_are_forked_from_the_server():
     """tests/conftest.py starts the workers through the suite's ``python`` once the server is ready, so a worker's
-    parent is the fork server and the libraries came imported."""
+    parent is the fork server."""
     if not os.environ.get("PYTEST_XDIST_WORKER") or not os.environ.get("IPWATCH_TEST_FORKSERVER"):
         pytest.skip("not an xdist worker of a run with a fork server")
     parent = Path(f"/proc/{os.getppid()}/cmdline").read_bytes().split(b"\0")
     assert b"tests.forkserver" in parent, parent
 
 
-def test_a_signal_ignored_by_whoever_starts_the_command_is_ignored_by_it(python, tmp_path):
+def test_a_signal_ignored_by_whoever_starts_the_command_is_ignored_by_it(python):
     """A background job's SIGINT is ignored, and an interpreter keeps it so: a forked command does too."""
-    code = "import signal; print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN, signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)"
+    code = ("from signal import SIGINT, SIGTERM, SIG_DFL, SIG_IGN, getsignal; "
+            "print(getsignal(SIGINT) is SIG_IGN, getsignal(SIGTERM) is SIG_DFL)")
     done = subprocess.run([python, "-c", code], cwd=ROOT, env=scrapy_env(), capture_output=True, text=True,
                           timeout=60, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     assert (done.returncode, done.stdout.split()) == (0, ["True", "True"]), done.stderr

@@ -121,9 +121,9 @@ def _measured() -> bool:
 
 def pytest_configure(config) -> None:
     """One fork server for SCRAPY for the whole run (tests/forkserver.py), started by the process that starts the
-    xdist workers, before it starts them: they inherit its socket's path, and it preloads while they collect the
-    tests, instead of each preloading a server of its own; a command run before it is ready is exec'd. None under
-    coverage, whose measuring of each `scrapy` process starts with the process (SCRAPY then execs the real one)."""
+    xdist workers, before it starts them: they inherit its socket's path and, once it is ready, are forked from it
+    themselves (:func:`_fork_the_workers`); a command run before it is ready is exec'd. None under coverage, whose
+    measuring of each `scrapy` process starts with the process (SCRAPY then execs the real one)."""
     if os.environ.get("PYTEST_XDIST_WORKER") or _measured() or os.environ.get("IPWATCH_TEST_NO_FORKSERVER"):
         return
     folder = Path(tempfile.mkdtemp(prefix="ipwatch-fork-"))  # short: a socket's path has at most 107 bytes

@@ -109,9 +109,10 @@ def client(argv: list[str], kind: str = "scrapy") -> None:
     try:
         if not path:
             raise OSError("no server")
-        rest = _interpreter_options(argv)[1] if kind == "python" else argv
-        if kind == "python" and (not rest or (rest[0].startswith("-") and rest[0] not in ("-c", "-m"))):
-            raise OSError("an interpreter option the server does not take")
+        if kind == "python":
+            rest = _interpreter_options(argv)[1]
+            if not rest or (rest[0].startswith("-") and rest[0] not in ("-c", "-m")):
+                raise OSError("an interpreter option the server does not take")
         connection.connect(path)
     except OSError:
         connection.close()
@@ -326,9 +327,10 @@ def _child(request: dict, fds: list[int], base_path: list[str]) -> NoReturn:
     argv = request["argv"]
     sys.argv = argv
     sys.path[:] = [os.path.dirname(argv[0]), *_python_path(env), *base_path]
-    if request.get("kind") == "python":
+    python = request.get("kind") == "python"
+    if python:
         sys.path.pop(0)  # _python() puts the script's folder, or the current one, first
-    options, args = _interpreter_options(argv[1:]) if request.get("kind") == "python" else ([], argv[1:])
+    options, args = _interpreter_options(argv[1:]) if python else ([], argv[1:])
     sys.dont_write_bytecode = bool(env.get("PYTHONDONTWRITEBYTECODE")) or "-B" in options
     _standard_streams(env, unbuffered="-u" in options)
     random.seed()
@@ -336,7 +338,7 @@ def _child(request: dict, fds: list[int], base_path: list[str]) -> NoReturn:
         sys.modules["numpy"].random.seed()
     status, interrupted = 0, False
     try:
-        if request.get("kind") == "python":
+        if python:
             _python(args)
         else:
             from scrapy.cmdline import execute
